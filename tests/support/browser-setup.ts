@@ -1,0 +1,4 @@
+// Runs before every browser test file.
+import { configureWasmPaths } from '../../src/backend/wasm-paths.browser.ts';
+
+configureWasmPaths();

@@ -1,0 +1,73 @@
+/// <reference types="vitest/config" />
+import { execSync } from 'node:child_process';
+import { defineConfig } from 'vite';
+import { playwright } from '@vitest/browser-playwright';
+
+/**
+ * Debian's Chromium, never a downloaded browser (none can be downloaded here).
+ * CHROMIUM_PATH overrides the lookup.
+ */
+function chromiumPath(): string | undefined {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  try {
+    return execSync('command -v chromium || command -v chromium-browser', { shell: '/bin/sh' })
+      .toString()
+      .trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Flags that give headless Chromium a real WebGL2 context on a machine with no GPU
+ * (ANGLE on SwiftShader), and keep it off a network it cannot reach.
+ */
+export const CHROMIUM_ARGS = [
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export default defineConfig({
+  test: {
+    // One JSON report for .ci/run to sum; the console keeps the default reporter.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['tests/kernels/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+          setupFiles: ['tests/support/browser-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
+  },
+});
