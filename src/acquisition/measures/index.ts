@@ -1,0 +1,11 @@
+export type { MeasureOptions } from './_shared.ts';
+export { entropy, type EntropyOptions } from './entropy.ts';
+export { margin } from './margin.ts';
+export { leastConfidence } from './least-confidence.ts';
+export { ratio } from './ratio.ts';
+export { variance } from './variance.ts';
+export { meanObjectConfidence, type MeanObjectConfidenceOptions } from './mean-object-confidence.ts';
+export { predictiveEntropy } from './predictive-entropy.ts';
+export { bald } from './bald.ts';
+export { variationRatio } from './variation-ratio.ts';
+export { meanStd } from './mean-std.ts';
