@@ -7,7 +7,7 @@ import { playwright } from '@vitest/browser-playwright';
  * Debian's Chromium, never a downloaded browser (none can be downloaded here).
  * CHROMIUM_PATH overrides the lookup.
  */
-function chromiumPath(): string | undefined {
+export function chromiumPath(): string | undefined {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
   try {
     return execSync('command -v chromium || command -v chromium-browser', { shell: '/bin/sh' })

@@ -103,7 +103,8 @@ export function topKIndices(values: ArrayLike<number>, k: number, excluded: Uint
         pos = parent;
       }
       hv[pos] = v; hi[pos] = i;
-    } else if (worse(hv[0]!, hi[0]!, v, i)) {
+    } else if (v > hv[0]! || (v === hv[0]! && i < hi[0]!)) {
+      // (the root is worse than this row; written out: this is the hot path)
       hv[0] = v; hi[0] = i;
       siftDown(0);
     }

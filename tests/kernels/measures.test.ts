@@ -97,6 +97,13 @@ describe.each(TEST_BACKENDS)('measures on %s', (backend) => {
       expect(v[1]!).toBeCloseTo(0.00222, 5);
     });
 
+    it('a tie for the top class: margin 0 and ratio 1 (only one copy of the max is knocked out)', async () => {
+      const t = () => tf.tensor2d([[0.4, 0.4, 0.2], [0.1, 0.45, 0.45]]);
+      expect(await values(() => margin(t()))).toEqual([0, 0]);
+      expect(await values(() => ratio(t()))).toEqual([1, 1]);
+      expectClose(await values(() => ratio(tf.log(t()) as tf.Tensor2D, { fromLogits: true })), [1, 1], tol);
+    });
+
     it('ratio of [.2,.5,.3] is 0.3 / 0.5 = 0.6', async () => {
       expectClose(await values(() => ratio(tf.tensor2d([[0.2, 0.5, 0.3]]))), [0.6], tol);
     });
@@ -172,7 +179,7 @@ describe.each(TEST_BACKENDS)('measures on %s', (backend) => {
       expectClose(got, probs.map(ROW_REFS[name]), tol);
     });
 
-    it.each(Object.keys(ROW_MEASURES) as (keyof typeof ROW_MEASURES)[])('%s from logits equals %s of softmax', async (name) => {
+    it.each(Object.keys(ROW_MEASURES) as (keyof typeof ROW_MEASURES)[])('%s from logits equals the same measure of softmax', async (name) => {
       const got = await values(() => ROW_MEASURES[name](tf.tensor2d(logits), { fromLogits: true }));
       expectClose(got, logits.map((z) => ROW_REFS[name](ref.softmaxRef(z))), tol);
     });

@@ -42,8 +42,12 @@ export function probsOf(x: tf.Tensor, fromLogits: boolean | undefined): tf.Tenso
 
 /**
  * Shannon entropy in nats along the last axis: -sum p log p with 0 log 0 = 0.
- * From probabilities, zero entries are masked out (a one-hot row gives exactly 0, never NaN);
- * from logits, H = -sum softmax(z) * logSoftmax(z), which never takes log 0.
+ * From probabilities, p log p is taken as p * log(max(p, floor)): a zero entry contributes
+ * 0 * log(floor) = 0 exactly (a one-hot row gives exactly 0, never NaN), and any p >= floor is
+ * exact. The floor is 1e-30 on float32 backends and the backend's epsilon where textures are
+ * float16 (1e-30 would flush to 0 there); entries below it contribute under p * 70 nats, far
+ * below float32 resolution. This costs one cheap op where a select would cost three.
+ * From logits, H = -sum softmax(z) * logSoftmax(z), which never takes log 0.
  */
 export function entropyNats(x: tf.Tensor, fromLogits: boolean | undefined): tf.Tensor {
   let plogp: tf.Tensor;
@@ -51,9 +55,14 @@ export function entropyNats(x: tf.Tensor, fromLogits: boolean | undefined): tf.T
     const logp = tf.logSoftmax(x, -1);
     plogp = tf.mul(tf.exp(logp), logp);
   } else {
-    // where() selects, so the NaN of 0 * log 0 in the unselected branch never escapes.
-    plogp = tf.where(tf.greater(x, 0), tf.mul(x, tf.log(x)), tf.zerosLike(x));
+    plogp = tf.mul(x, tf.log(tf.maximum(x, logFloor())));
   }
   // 0 - sum (not neg): a certain row gives +0, not -0.
   return tf.sub(0, tf.sum(plogp, -1));
+}
+
+/** The smallest probability whose log is taken exactly on the active backend. */
+export function logFloor(): number {
+  const backend = tf.backend();
+  return backend.floatPrecision() === 32 ? 1e-30 : backend.epsilon();
 }

@@ -14,9 +14,16 @@ import { checkShape, type MeasureOptions } from './_shared.ts';
 export function ratio(probs: tf.Tensor, options: MeasureOptions = {}): tf.Tensor1D {
   checkShape(probs, 2, 'ratio', 2);
   return tf.tidy(() => {
-    const top2 = tf.topk(probs, 2).values; // [N, C] -> [N, 2]
-    const [a, b] = tf.split(top2, 2, 1);
-    const r = options.fromLogits ? tf.exp(tf.sub(b!, a!)) : tf.div(b!, a!);
-    return r.reshape([-1]) as tf.Tensor1D;
+    // Top two without a sort, as in margin: knock out the first argmax only, max again.
+    // Probabilities are in [0, 1], so subtracting 2 knocks one out; logits are unbounded, so
+    // there the argmax is replaced by -Infinity with a select.
+    const c = probs.shape[1]!;
+    const a = tf.max(probs, -1); // [N]
+    const top = tf.oneHot(tf.argMax(probs, -1), c, 1, 0, 'int32'); // [N, C] (int32: see margin.ts)
+    const rest = options.fromLogits
+      ? tf.where(tf.cast(top, 'bool'), tf.fill(probs.shape, -Infinity), probs)
+      : tf.sub(probs, tf.mul(top, 2));
+    const b = tf.max(rest, -1); // [N]
+    return (options.fromLogits ? tf.exp(tf.sub(b, a)) : tf.div(b, a)) as tf.Tensor1D;
   });
 }
