@@ -2,6 +2,7 @@
 import { execSync } from 'node:child_process';
 import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
+import { datasetsPlugin } from './datasets/vite-plugin.ts';
 
 /**
  * Debian's Chromium, never a downloaded browser (none can be downloaded here).
@@ -35,6 +36,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 export default defineConfig({
+  // Serves the dataset files at /data/ in dev and emits them into the build.
+  plugins: [datasetsPlugin()],
   test: {
     // One JSON report for .ci/run to sum; the console keeps the default reporter.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
