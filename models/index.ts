@@ -1,0 +1,234 @@
+/**
+ * Model registry: the classifiers ActiveLab can train, as plain metadata plus a seeded factory.
+ *
+ * Every model is a `tf.Sequential` ending in two named layers, `'logits'` (dense, linear) and
+ * `'probs'` (softmax), compiled with Adam and categorical cross-entropy. The layer whose output
+ * is the feature vector for embedding-based strategies is named `'embedding'`. Kernels use
+ * Glorot-uniform initialisers, each with its own seed drawn from `rng.fork('init')`; biases start
+ * at zero (deterministic, so they need no seed). Same rng seed -> identical initial weights.
+ *
+ * From-scratch policy: to train from scratch each round, dispose the old model with
+ * `disposeModel` and call `createModel` again with that round's rng (e.g. `rng.fork('round:3')`).
+ * Re-creating is cheaper to get right than resetting weights in place: it also resets Adam's
+ * moment estimates, which live in the optimizer, not the model.
+ *
+ * Layering: imports tfjs and `src/rng.ts` only.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../src/rng.ts';
+
+type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
+
+/** Name of the layer whose output `embed` returns (penultimate activations). */
+export const EMBEDDING_LAYER = 'embedding';
+/** Name of the dense layer whose output is the pre-softmax logits. */
+export const LOGITS_LAYER = 'logits';
+/** Name of the final softmax layer. */
+export const PROBS_LAYER = 'probs';
+
+/** `'image'`: inputShape [H, W, C]; `'vector'`: inputShape [D]. */
+export type InputKind = 'image' | 'vector';
+
+/** Suggested training settings for a model (the engine may override any of them). */
+export interface TrainingDefaults {
+  epochs: number;
+  batchSize: number;
+  /** Adam learning rate. */
+  learningRate: number;
+}
+
+/** Options every factory accepts. */
+export interface BaseModelOptions {
+  /** Per-example input shape, no batch axis: [H, W, C] for images, [D] for vectors. */
+  inputShape: readonly number[];
+  /** Number of classes (>= 2): the width of the softmax output. */
+  numClasses: number;
+  /** Seeds the initialisers. `createModel` advances it by exactly one draw (`fork('init')`). */
+  rng: Rng;
+  /** Adam learning rate. @default the spec's `defaults.learningRate` */
+  learningRate?: number;
+}
+
+export interface MlpOptions extends BaseModelOptions {
+  /** Width of the hidden (embedding) layer. @default 128 */
+  hidden?: number;
+  /** Dropout rate after the hidden layer. @default 0.5 */
+  dropout?: number;
+}
+
+/** A registered model: metadata the UI and engine can read without building anything. */
+export interface ModelSpec<O extends BaseModelOptions = BaseModelOptions> {
+  readonly description: string;
+  readonly defaults: Readonly<TrainingDefaults>;
+  /** Which input kinds the architecture suits. */
+  readonly inputKinds: readonly InputKind[];
+  /** Whether the model has dropout layers, i.e. whether MC dropout gives more than one answer. */
+  readonly hasDropout: boolean;
+  /** Builds and compiles a fresh model. The caller owns it: release it with `disposeModel`. */
+  create(options: O): tf.Sequential;
+}
+
+/** Thrown for a model name that is not in `MODELS`. */
+export class UnknownModelError extends Error {
+  override readonly name = 'UnknownModelError';
+  constructor(readonly model: string) {
+    super(`unknown model '${model}'; known: ${Object.keys(MODELS).join(', ')}`);
+  }
+}
+
+/** Thrown when options do not fit the architecture (bad shape, too small an image, ...). */
+export class ModelOptionsError extends Error {
+  override readonly name = 'ModelOptionsError';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function check(cond: boolean, model: string, what: string): asserts cond {
+  if (!cond) throw new ModelOptionsError(`${model}: ${what}`);
+}
+
+function checkCommon(model: string, o: BaseModelOptions, lr: number): void {
+  check(
+    Array.isArray(o.inputShape) && o.inputShape.length > 0 && o.inputShape.every((d) => Number.isInteger(d) && d > 0),
+    model,
+    `inputShape must be a non-empty list of positive integers, got ${JSON.stringify(o.inputShape)}`,
+  );
+  check(Number.isInteger(o.numClasses) && o.numClasses >= 2, model, `numClasses must be an integer >= 2, got ${o.numClasses}`);
+  check(Number.isFinite(lr) && lr > 0, model, `learningRate must be positive, got ${lr}`);
+}
+
+/** Per-layer seeded initialisers: each call hands out a kernel initialiser with a new seed. */
+function seededInit(rng: Rng): () => Initializer {
+  const init = rng.fork('init');
+  return () => tf.initializers.glorotUniform({ seed: init.tfSeed() });
+}
+
+/** The shared head: dense logits + softmax, then compile with Adam + cross-entropy. */
+function finish(
+  model: tf.Sequential,
+  numClasses: number,
+  kernel: () => Initializer,
+  learningRate: number,
+): tf.Sequential {
+  model.add(tf.layers.dense({ name: LOGITS_LAYER, units: numClasses, kernelInitializer: kernel(), biasInitializer: 'zeros' }));
+  model.add(tf.layers.activation({ name: PROBS_LAYER, activation: 'softmax' }));
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+/** First layer: flatten any input shape to [D] (tf.layers.flatten refuses rank-1 inputs). */
+function flattenInput(name: string, inputShape: readonly number[]): tf.layers.Layer {
+  const d = inputShape.reduce((a, b) => a * b, 1);
+  return tf.layers.reshape({ name, targetShape: [d], inputShape: [...inputShape] });
+}
+
+const logreg: ModelSpec = {
+  description: 'Multinomial logistic regression: flatten + dense softmax. No dropout.',
+  defaults: { epochs: 30, batchSize: 32, learningRate: 0.01 },
+  inputKinds: ['image', 'vector'],
+  hasDropout: false,
+  create(o) {
+    const lr = o.learningRate ?? logreg.defaults.learningRate;
+    checkCommon('logreg', o, lr);
+    const kernel = seededInit(o.rng);
+    const model = tf.sequential({ name: 'logreg' });
+    // The "penultimate activation" of a linear model is its (flattened) input.
+    model.add(flattenInput(EMBEDDING_LAYER, o.inputShape));
+    return finish(model, o.numClasses, kernel, lr);
+  },
+};
+
+const mlp: ModelSpec<MlpOptions> = {
+  description: 'One-hidden-layer perceptron: flatten, dense(hidden, relu), dropout, dense softmax.',
+  defaults: { epochs: 30, batchSize: 64, learningRate: 1e-3 },
+  inputKinds: ['image', 'vector'],
+  hasDropout: true,
+  create(o) {
+    const lr = o.learningRate ?? mlp.defaults.learningRate;
+    const hidden = o.hidden ?? 128;
+    const rate = o.dropout ?? 0.5;
+    checkCommon('mlp', o, lr);
+    check(Number.isInteger(hidden) && hidden > 0, 'mlp', `hidden must be a positive integer, got ${hidden}`);
+    check(rate >= 0 && rate < 1, 'mlp', `dropout must be in [0, 1), got ${rate}`);
+    const kernel = seededInit(o.rng);
+    const model = tf.sequential({ name: 'mlp' });
+    model.add(flattenInput('flatten', o.inputShape));
+    model.add(tf.layers.dense({ name: EMBEDDING_LAYER, units: hidden, activation: 'relu', kernelInitializer: kernel(), biasInitializer: 'zeros' }));
+    model.add(tf.layers.dropout({ name: 'dropout', rate }));
+    return finish(model, o.numClasses, kernel, lr);
+  },
+};
+
+const cnn: ModelSpec = {
+  description:
+    'Gal, Islam & Ghahramani (2017) MNIST CNN: conv 32@4x4 relu, conv 32@4x4 relu, maxpool 2x2, ' +
+    'dropout 0.25, dense 128 relu, dropout 0.5, dense softmax.',
+  // Adam at Keras' default rate 1e-3, batch 128 and 50 epochs, as in the paper's Keras setup.
+  // The paper also adds an L2 weight decay scaled by the labeled-set size; omitted here.
+  defaults: { epochs: 50, batchSize: 128, learningRate: 1e-3 },
+  inputKinds: ['image'],
+  hasDropout: true,
+  create(o) {
+    const lr = o.learningRate ?? cnn.defaults.learningRate;
+    checkCommon('cnn', o, lr);
+    check(o.inputShape.length === 3, 'cnn', `inputShape must be [H, W, C], got ${JSON.stringify(o.inputShape)}`);
+    const [h, w] = o.inputShape as [number, number, number];
+    // Two valid 4x4 convolutions take 6 pixels off each side, then a 2x2 pool needs >= 2.
+    check(h >= 8 && w >= 8, 'cnn', `images must be at least 8x8, got ${h}x${w}`);
+    const kernel = seededInit(o.rng);
+    const model = tf.sequential({ name: 'cnn' });
+    const conv = (name: string, extra: { inputShape?: number[] }) =>
+      tf.layers.conv2d({
+        name, filters: 32, kernelSize: 4, padding: 'valid', activation: 'relu',
+        kernelInitializer: kernel(), biasInitializer: 'zeros', ...extra,
+      });
+    model.add(conv('conv1', { inputShape: [...o.inputShape] }));
+    model.add(conv('conv2', {}));
+    model.add(tf.layers.maxPooling2d({ name: 'pool', poolSize: 2 }));
+    model.add(tf.layers.dropout({ name: 'dropout1', rate: 0.25 }));
+    model.add(tf.layers.flatten({ name: 'flatten' }));
+    model.add(tf.layers.dense({ name: EMBEDDING_LAYER, units: 128, activation: 'relu', kernelInitializer: kernel(), biasInitializer: 'zeros' }));
+    model.add(tf.layers.dropout({ name: 'dropout2', rate: 0.5 }));
+    return finish(model, o.numClasses, kernel, lr);
+  },
+};
+
+/** All registered models, by name. */
+export const MODELS = { logreg, mlp, cnn } satisfies Record<string, ModelSpec>;
+
+export type ModelName = keyof typeof MODELS;
+
+/** The options `createModel(name, ...)` accepts for that model. */
+export type ModelOptions<N extends ModelName> = Parameters<(typeof MODELS)[N]['create']>[0];
+
+export function isModelName(name: string): name is ModelName {
+  return Object.hasOwn(MODELS, name);
+}
+
+/**
+ * Build and compile a fresh model. Throws `UnknownModelError` (listing the known names) for an
+ * unknown name and `ModelOptionsError` for options the architecture cannot take.
+ *
+ * @example
+ *   const model = createModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, rng: new Rng(1) });
+ *   // ... train, predict ...
+ *   disposeModel(model);
+ */
+export function createModel<N extends ModelName>(name: N, options: ModelOptions<N>): tf.Sequential {
+  if (typeof name !== 'string' || !isModelName(name)) throw new UnknownModelError(String(name));
+  const spec = MODELS[name] as ModelSpec<BaseModelOptions>;
+  return spec.create(options);
+}
+
+/**
+ * Dispose a model's weights and its optimizer's state. `model.dispose()` alone leaves the Adam
+ * optimizer's variables alive, because a model compiled with an optimizer instance does not own it.
+ *
+ * @example
+ *   disposeModel(model); model = createModel(name, { ...opts, rng: rng.fork(`round:${r}`) });
+ */
+export function disposeModel(model: tf.LayersModel): void {
+  const optimizer = model.optimizer as tf.Optimizer | undefined;
+  model.dispose();
+  optimizer?.dispose();
+}
