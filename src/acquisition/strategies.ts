@@ -150,6 +150,8 @@ export interface Acquisition {
   indices: Int32Array;
   /** The N informativeness scores read back (scoring strategies), for histograms; null for set strategies. */
   scores: Float32Array | null;
+  /** Wall time: scoring (the kernel and reading the N scores back) and selecting, ms. */
+  ms: { score: number; select: number };
 }
 
 /**
@@ -160,9 +162,12 @@ export interface Acquisition {
 export async function acquire(strategy: Strategy, inputs: AcquisitionInputs, k: number, options: SelectOptions = {}): Promise<Acquisition> {
   checkK(k);
   if (strategy.kind === 'set') {
-    return { indices: await strategy.select(inputs, k, options), scores: null };
+    const t0 = performance.now();
+    const indices = await strategy.select(inputs, k, options);
+    return { indices, scores: null, ms: { score: 0, select: performance.now() - t0 } };
   }
   const excluded = exclusionMask(options.exclude, inputs.n);
+  const t0 = performance.now();
   const s = strategy.score(inputs);
   let values: Float32Array;
   try {
@@ -173,5 +178,7 @@ export async function acquire(strategy: Strategy, inputs: AcquisitionInputs, k: 
   } finally {
     s.dispose();
   }
-  return { indices: topKIndices(values, k, excluded), scores: values };
+  const t1 = performance.now();
+  const indices = topKIndices(values, k, excluded);
+  return { indices, scores: values, ms: { score: t1 - t0, select: performance.now() - t1 } };
 }

@@ -1,0 +1,156 @@
+/**
+ * The experiment configuration: one plain object, fully described here, validated with messages
+ * that name the field, the value and what is allowed. Every random choice of a run derives from
+ * `seed`.
+ */
+import { DATASETS, DATASET_NAMES, isDatasetName, type DatasetName } from '../../datasets/index.ts';
+import { isModelName, MODELS, type ModelName } from '../../models/index.ts';
+import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../acquisition/strategies.ts';
+import { BACKEND_NAMES, isBackendName, type BackendName } from '../backend/index.ts';
+
+export interface ExperimentConfig {
+  dataset: DatasetName;
+  model: ModelName;
+  /** Strategies compared side by side; each runs `repeats` times. */
+  strategies: StrategyName[];
+  /** Size of the initial labeled set. */
+  initial: number;
+  /** Initial set balanced per class (initial / numClasses each) rather than drawn at random. */
+  balanced: boolean;
+  /** Labels queried per round. */
+  query: number;
+  /** Acquisition rounds after the initial training (a run has rounds + 1 evaluations). */
+  rounds: number;
+  repeats: number;
+  /** Training epochs per round. */
+  epochs: number;
+  batchSize: number;
+  /** Adam learning rate; null = the model's default. */
+  learningRate: number | null;
+  /** Score a fresh random subset of this many unlabeled rows per round (Gal et al. scored 2,000); null = the whole pool. */
+  poolSubset: number | null;
+  /** MC-dropout passes T for the strategies that need MC samples. */
+  mcSamples: number;
+  /** Rows held out of the pool as a validation set (never queried). */
+  validation: number;
+  /** Evaluate on a fixed seeded subset of this many test rows; null = the whole test set. */
+  testSubset: number | null;
+  /** Accuracy for the "labels to target" summary, in (0, 1]. */
+  target: number;
+  /** Keep the weights between rounds instead of training from scratch (fresh seeded init) each round. */
+  warmStart: boolean;
+  /** Rows per forward pass when predicting (fixed shape; the last chunk is padded). */
+  chunkSize: number;
+  seed: number;
+  /** Compute backend; null = the environment's default (webgl in the browser, wasm in Node). */
+  backend: BackendName | null;
+}
+
+export const DEFAULT_CONFIG: ExperimentConfig = {
+  dataset: 'mnist',
+  model: 'cnn',
+  strategies: ['bald', 'entropy', 'margin', 'random'],
+  initial: 20,
+  balanced: true,
+  query: 10,
+  rounds: 10,
+  repeats: 1,
+  epochs: 10,
+  batchSize: 32,
+  learningRate: null,
+  poolSubset: 1000,
+  mcSamples: 10,
+  validation: 0,
+  testSubset: 1000,
+  target: 0.8,
+  warmStart: false,
+  chunkSize: 256,
+  seed: 1,
+  backend: null,
+};
+
+/** A configuration value that is not allowed; the message names the field, the value and what is. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    allowed: string,
+  ) {
+    super(`config.${field} = ${show(value)} is not allowed: ${allowed}`);
+  }
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
+  return String(v);
+}
+
+const KEYS = Object.keys(DEFAULT_CONFIG) as (keyof ExperimentConfig)[];
+
+function int(field: keyof ExperimentConfig, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, v, `an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`);
+  }
+  return v;
+}
+
+/**
+ * Fills defaults and checks every field, including what can be checked against the registries
+ * (dataset size and classes, model input kind) before any data is loaded.
+ * @throws ConfigError naming the first bad field.
+ */
+export function resolveConfig(partial: Partial<ExperimentConfig> = {}): ExperimentConfig {
+  for (const k of Object.keys(partial)) {
+    if (!KEYS.includes(k as keyof ExperimentConfig)) {
+      throw new ConfigError(k, (partial as Record<string, unknown>)[k], `unknown field; known fields: ${KEYS.join(', ')}`);
+    }
+  }
+  const c: ExperimentConfig = { ...DEFAULT_CONFIG, ...partial };
+  if (!isDatasetName(c.dataset)) throw new ConfigError('dataset', c.dataset, `one of ${DATASET_NAMES.join(', ')}`);
+  if (!isModelName(c.model)) throw new ConfigError('model', c.model, `one of ${Object.keys(MODELS).join(', ')}`);
+  if (!Array.isArray(c.strategies) || c.strategies.length === 0) {
+    throw new ConfigError('strategies', c.strategies, `a non-empty list of ${STRATEGY_NAMES.join(', ')}`);
+  }
+  for (const s of c.strategies) {
+    if (!isStrategyName(s)) throw new ConfigError('strategies', s, `each one of ${STRATEGY_NAMES.join(', ')}`);
+  }
+  if (new Set(c.strategies).size !== c.strategies.length) throw new ConfigError('strategies', c.strategies, 'each strategy at most once');
+  const spec = DATASETS[c.dataset];
+  const model = MODELS[c.model];
+  const inputKind = spec.kind === 'image' ? 'image' : 'vector';
+  if (!(model.inputKinds as readonly string[]).includes(inputKind)) {
+    throw new ConfigError('model', c.model, `a model for ${spec.kind} data (${c.dataset}); '${c.model}' takes ${model.inputKinds.join(' or ')} inputs`);
+  }
+  const mcStrategies = c.strategies.filter((s) => STRATEGIES[s].needs.includes('mcSamples'));
+  if (mcStrategies.length > 0 && !model.hasDropout) {
+    throw new ConfigError('strategies', mcStrategies, `MC-dropout strategies need a model with dropout; '${c.model}' has none (use mlp or cnn)`);
+  }
+  int('initial', c.initial, 1, spec.sizes.train);
+  if (typeof c.balanced !== 'boolean') throw new ConfigError('balanced', c.balanced, 'true or false');
+  if (c.balanced && c.initial < spec.numClasses) {
+    throw new ConfigError('initial', c.initial, `at least the number of classes (${spec.numClasses}) when balanced is true`);
+  }
+  int('query', c.query, 1, spec.sizes.train);
+  int('rounds', c.rounds, 0, 100_000);
+  int('repeats', c.repeats, 1, 1000);
+  int('epochs', c.epochs, 1, 10_000);
+  int('batchSize', c.batchSize, 1, 4096);
+  if (c.learningRate !== null && !(typeof c.learningRate === 'number' && c.learningRate > 0 && c.learningRate < 10)) {
+    throw new ConfigError('learningRate', c.learningRate, 'null (the model default) or a number in (0, 10)');
+  }
+  if (c.poolSubset !== null) int('poolSubset', c.poolSubset, 1);
+  int('mcSamples', c.mcSamples, 2, 1000);
+  int('validation', c.validation, 0, spec.sizes.train - 1);
+  if (c.initial + c.validation > spec.sizes.train) {
+    throw new ConfigError('initial', c.initial, `initial + validation at most the ${spec.sizes.train} training rows of ${c.dataset}`);
+  }
+  if (c.testSubset !== null) int('testSubset', c.testSubset, 1);
+  if (!(typeof c.target === 'number' && c.target > 0 && c.target <= 1)) throw new ConfigError('target', c.target, 'a number in (0, 1]');
+  if (typeof c.warmStart !== 'boolean') throw new ConfigError('warmStart', c.warmStart, 'true or false');
+  int('chunkSize', c.chunkSize, 1, 8192);
+  if (typeof c.seed !== 'number' || !Number.isFinite(c.seed)) throw new ConfigError('seed', c.seed, 'a finite number');
+  if (c.backend !== null && !isBackendName(c.backend)) throw new ConfigError('backend', c.backend, `null or one of ${BACKEND_NAMES.join(', ')}`);
+  return { ...c, strategies: [...c.strategies] };
+}

@@ -1,0 +1,118 @@
+/**
+ * The learner: what the loop needs from a model, and nothing else. The loop receives a
+ * factory of learners, so tests can hand it a mock that returns fixed probabilities.
+ *
+ * Tensors returned by a learner belong to the caller (the loop disposes them).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchTensor, labelsOneHot, type Dataset } from '../../datasets/index.ts';
+import { createModel, disposeModel, MODELS, type ModelName } from '../../models/index.ts';
+import { embed, evaluate, predictMcDropout, predictProbs, type Evaluation } from '../../models/predict.ts';
+import { fitSeeded, type EpochLog } from '../../models/train.ts';
+import type { Rng } from '../rng.ts';
+
+export interface FitContext {
+  /** This round's training stream (initialisation when training from scratch, shuffles, dropout). */
+  rng: Rng;
+  signal?: AbortSignal;
+  onEpoch?: (log: EpochLog) => void;
+}
+
+export interface Learner {
+  /** Trains on these train-split indices (from scratch, or from the current weights on warm start). */
+  fit(labeled: Int32Array, ctx: FitContext): Promise<void>;
+  /** [N, C] softmax probabilities of these train-split rows. */
+  predictProbs(indices: Int32Array): tf.Tensor2D;
+  /** [T, N, C] MC-dropout probabilities, a fresh mask per pass. */
+  predictMc(indices: Int32Array, samples: number, rng: Rng): tf.Tensor3D;
+  /** [N, D] penultimate activations. */
+  embed(indices: Int32Array): tf.Tensor2D;
+  /** [N, D] flattened raw inputs, for model-free strategies. */
+  inputs(indices: Int32Array): tf.Tensor2D;
+  /** [G, C] probabilities for arbitrary inputs [G, ...shape] (e.g. a grid over a 2-D dataset); x stays the caller's. */
+  predictOn(x: tf.Tensor): tf.Tensor2D;
+  /** Accuracy, cross-entropy and confusion on the evaluation rows of the test split. */
+  evaluate(): Promise<Evaluation>;
+  dispose(): void;
+}
+
+export interface LearnerContext {
+  dataset: Dataset<string>;
+  /** Test-split rows to evaluate on. */
+  testIndices: Int32Array;
+  strategy: string;
+  repeat: number;
+}
+
+export type LearnerFactory = (ctx: LearnerContext) => Learner;
+
+export interface TfLearnerOptions {
+  model: ModelName;
+  epochs: number;
+  batchSize: number;
+  learningRate: number | null;
+  warmStart: boolean;
+  chunkSize: number;
+}
+
+/**
+ * A learner backed by a tfjs model from the `models/` registry. From scratch (the default), each
+ * `fit` builds a fresh model whose initial weights come from the round's rng; with `warmStart`
+ * the first model is kept and trained further each round.
+ */
+export function tfLearner(options: TfLearnerOptions): LearnerFactory {
+  return ({ dataset, testIndices }) => {
+    let model: tf.Sequential | null = null;
+    const shape = dataset.shape;
+    const trainX = (idx: Int32Array) => batchTensor(dataset.train, idx, { shape });
+    const testX = (idx: Int32Array) => batchTensor(dataset.test, idx, { shape });
+    const testLabels = Uint8Array.from(testIndices, (i) => dataset.test.y[i]!);
+    const chunk = { chunkSize: options.chunkSize };
+    const current = (): tf.Sequential => {
+      if (!model) throw new Error('learner: predict or evaluate called before the first fit');
+      return model;
+    };
+    return {
+      async fit(labeled, ctx) {
+        if (!model || !options.warmStart) {
+          if (model) disposeModel(model);
+          model = null;
+          model = createModel(options.model, {
+            inputShape: shape,
+            numClasses: dataset.numClasses,
+            rng: ctx.rng,
+            ...(options.learningRate !== null ? { learningRate: options.learningRate } : {}),
+          });
+        }
+        await fitSeeded(model, {
+          indices: labeled,
+          batch: (idx) => ({ x: trainX(idx), y: labelsOneHot(dataset.train, idx, dataset.numClasses) }),
+        }, {
+          rng: ctx.rng,
+          epochs: options.epochs,
+          batchSize: options.batchSize,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          ...(ctx.onEpoch ? { onEpochEnd: ctx.onEpoch } : {}),
+        });
+      },
+      predictProbs: (idx) => predictProbs(current(), trainX, idx, chunk),
+      predictMc: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng }),
+      embed: (idx) => embed(current(), trainX, idx, chunk),
+      inputs: (idx) => tf.tidy(() => {
+        const x = batchTensor(dataset.train, idx);
+        return x.reshape([idx.length, -1]) as tf.Tensor2D;
+      }),
+      predictOn: (x) => tf.tidy(() => current().predict(x) as tf.Tensor2D),
+      evaluate: () => evaluate(current(), testX, testIndices, testLabels, chunk),
+      dispose() {
+        if (model) disposeModel(model);
+        model = null;
+      },
+    };
+  };
+}
+
+/** Whether a model spec can give MC samples that differ between passes. */
+export function modelHasDropout(name: ModelName): boolean {
+  return MODELS[name].hasDropout;
+}

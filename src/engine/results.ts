@@ -1,0 +1,182 @@
+/**
+ * The results of an experiment as plain data (JSON-ready), and the summary statistics computed
+ * from them: final accuracy, area under the learning curve, labels needed to reach a target.
+ */
+import type { ExperimentConfig } from './config.ts';
+
+export interface RoundTimes {
+  /** Training this round's model (ms). */
+  train: number;
+  /** Forward passes over the candidates that chose this round's batch (ms; 0 in round 0). */
+  predict: number;
+  /** Scoring: the strategy's kernel and reading the N scores back (ms). */
+  score: number;
+  /** Choosing the batch from the scores (ms). */
+  select: number;
+  /** Test-set evaluation (ms). */
+  evaluate: number;
+}
+
+export interface RoundRecord {
+  /** 0 = trained on the initial set; r >= 1 = after the r-th query. */
+  round: number;
+  /** Size of the labeled set the model was trained on. */
+  labeled: number;
+  /** Test accuracy in [0, 1]. */
+  accuracy: number;
+  /** Test cross-entropy H(P, Q) = -mean log q(true class), nats (seed 002's loss, natural log). */
+  loss: number;
+  /** Labeled examples per class. */
+  classCounts: number[];
+  /** Dataset (train split) indices added this round: the initial set in round 0, the query after. */
+  selected: number[];
+  /** The strategy's informativeness of each selected row (null for round 0 and set strategies). */
+  selectedScores: number[] | null;
+  ms: RoundTimes;
+}
+
+export type RunStatus = 'complete' | 'aborted' | 'exhausted' | 'failed';
+
+export interface RunRecord {
+  strategy: string;
+  repeat: number;
+  /** complete; aborted (stopped by the user); exhausted (the pool ran out); failed (error, see `error`). */
+  status: RunStatus;
+  error?: string;
+  rounds: RoundRecord[];
+}
+
+export interface LabelsToTarget {
+  target: number;
+  /** Mean over the repeats that reached the target; null if none did. */
+  mean: number | null;
+  /** How many repeats reached it. */
+  reached: number;
+  /** Labels at which each repeat first reached the target; null where it never did. */
+  perRepeat: (number | null)[];
+}
+
+export interface StrategySummary {
+  strategy: string;
+  repeats: number;
+  finalAccuracy: { mean: number; std: number };
+  /** Area under the accuracy vs labels curve, normalised to [0, 1] (mean over repeats). */
+  alc: number;
+  labelsToTarget: LabelsToTarget;
+}
+
+export interface ExperimentResults {
+  version: 1;
+  config: ExperimentConfig;
+  environment: { backend: string; renderer: string | null; userAgent: string | null };
+  status: 'complete' | 'aborted' | 'failed';
+  startedAt: string;
+  elapsedMs: number;
+  runs: RunRecord[];
+  summary: StrategySummary[];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Sample standard deviation (n - 1); 0 for a single repeat. */
+const std = (xs: number[]) => {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+};
+
+/**
+ * Area under the learning curve (accuracy vs labels, trapezoids), divided by the label range so
+ * that a curve at accuracy a throughout scores a. A single point scores its accuracy.
+ */
+export function areaUnderLearningCurve(rounds: readonly Pick<RoundRecord, 'labeled' | 'accuracy'>[]): number {
+  if (rounds.length === 0) return Number.NaN;
+  if (rounds.length === 1) return rounds[0]!.accuracy;
+  let area = 0;
+  for (let i = 1; i < rounds.length; i++) {
+    const a = rounds[i - 1]!, b = rounds[i]!;
+    area += ((a.accuracy + b.accuracy) / 2) * (b.labeled - a.labeled);
+  }
+  const range = rounds[rounds.length - 1]!.labeled - rounds[0]!.labeled;
+  return range > 0 ? area / range : rounds[rounds.length - 1]!.accuracy;
+}
+
+/** Labels at the first round whose accuracy reaches `target`, or null. */
+export function labelsToReach(rounds: readonly Pick<RoundRecord, 'labeled' | 'accuracy'>[], target: number): number | null {
+  for (const r of rounds) if (r.accuracy >= target) return r.labeled;
+  return null;
+}
+
+/** Per-strategy summary over the runs that have at least one round, in the order strategies first appear. */
+export function summarize(runs: readonly RunRecord[], target: number): StrategySummary[] {
+  const order: string[] = [];
+  const by = new Map<string, RunRecord[]>();
+  for (const run of runs) {
+    if (run.rounds.length === 0) continue;
+    if (!by.has(run.strategy)) {
+      by.set(run.strategy, []);
+      order.push(run.strategy);
+    }
+    by.get(run.strategy)!.push(run);
+  }
+  return order.map((strategy) => {
+    const rs = by.get(strategy)!;
+    const finals = rs.map((r) => r.rounds[r.rounds.length - 1]!.accuracy);
+    const perRepeat = rs.map((r) => labelsToReach(r.rounds, target));
+    const reachedValues = perRepeat.filter((v): v is number => v !== null);
+    return {
+      strategy,
+      repeats: rs.length,
+      finalAccuracy: { mean: mean(finals), std: std(finals) },
+      alc: mean(rs.map((r) => areaUnderLearningCurve(r.rounds))),
+      labelsToTarget: { target, mean: reachedValues.length ? mean(reachedValues) : null, reached: reachedValues.length, perRepeat },
+    };
+  });
+}
+
+/** One row per (strategy, repeat, round): the learning curves in a spreadsheet-friendly form. */
+export function resultsToCsv(results: ExperimentResults): string {
+  const header = ['strategy', 'repeat', 'round', 'labeled', 'accuracy', 'loss', 'train_ms', 'predict_ms', 'score_ms', 'select_ms', 'evaluate_ms', 'class_counts', 'selected'];
+  const lines = [header.join(',')];
+  for (const run of results.runs) {
+    for (const r of run.rounds) {
+      lines.push(
+        [
+          run.strategy, run.repeat, r.round, r.labeled, r.accuracy.toFixed(6), r.loss.toFixed(6),
+          r.ms.train.toFixed(1), r.ms.predict.toFixed(1), r.ms.score.toFixed(1), r.ms.select.toFixed(1), r.ms.evaluate.toFixed(1),
+          `"${r.classCounts.join(' ')}"`, `"${r.selected.join(' ')}"`,
+        ].join(','),
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Mean and std of accuracy per labeled count, per strategy: the data of a learning-curve chart. */
+export interface CurvePoint {
+  strategy: string;
+  labeled: number;
+  mean: number;
+  std: number;
+  n: number;
+}
+
+export function learningCurves(runs: readonly RunRecord[]): CurvePoint[] {
+  const acc = new Map<string, Map<number, number[]>>();
+  for (const run of runs) {
+    const m = acc.get(run.strategy) ?? new Map<number, number[]>();
+    acc.set(run.strategy, m);
+    for (const r of run.rounds) {
+      const list = m.get(r.labeled) ?? [];
+      list.push(r.accuracy);
+      m.set(r.labeled, list);
+    }
+  }
+  const points: CurvePoint[] = [];
+  for (const [strategy, m] of acc) {
+    for (const labeled of [...m.keys()].sort((a, b) => a - b)) {
+      const xs = m.get(labeled)!;
+      points.push({ strategy, labeled, mean: mean(xs), std: std(xs), n: xs.length });
+    }
+  }
+  return points;
+}
