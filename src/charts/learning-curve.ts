@@ -1,0 +1,69 @@
+/**
+ * The learning-curve chart as a Vega-Lite spec built from plain curve points: test accuracy
+ * against labeled examples, a line per strategy (mean over repeats) with a mean +- std band.
+ * The CLI renders it to SVG in Node; the app renders the same spec in the page.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { CurvePoint } from '../engine/results.ts';
+
+export interface LearningCurveOptions {
+  title?: string;
+  width?: number;
+  height?: number;
+  /** Accuracy target drawn as a dashed rule. */
+  target?: number | null;
+}
+
+/** Stable colours per strategy name (random is always grey: the baseline). */
+export const STRATEGY_COLORS: Record<string, string> = {
+  random: '#8c8c8c',
+  entropy: '#1f77b4',
+  margin: '#ff7f0e',
+  leastConfidence: '#2ca02c',
+  ratio: '#9467bd',
+  variance: '#8c564b',
+  predictiveEntropy: '#17becf',
+  bald: '#d62728',
+  variationRatio: '#e377c2',
+  meanStd: '#bcbd22',
+};
+
+export function learningCurveSpec(points: readonly CurvePoint[], options: LearningCurveOptions = {}): TopLevelSpec {
+  const strategies = [...new Set(points.map((p) => p.strategy))];
+  const values = points.map((p) => ({ ...p, lo: Math.max(0, p.mean - p.std), hi: Math.min(1, p.mean + p.std) }));
+  const color = {
+    field: 'strategy',
+    type: 'nominal' as const,
+    title: 'strategy',
+    scale: { domain: strategies, range: strategies.map((s, i) => STRATEGY_COLORS[s] ?? FALLBACK[i % FALLBACK.length]!) },
+  };
+  const x = { field: 'labeled', type: 'quantitative' as const, title: 'labeled examples' };
+  const layers: unknown[] = [
+    { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+    {
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x,
+        y: { field: 'mean', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
+        color,
+        tooltip: [
+          { field: 'strategy' }, { field: 'labeled' },
+          { field: 'mean', format: '.4f', title: 'accuracy (mean)' }, { field: 'std', format: '.4f' }, { field: 'n', title: 'repeats' },
+        ],
+      },
+    },
+  ];
+  if (options.target != null) {
+    layers.push({ data: { values: [{ target: options.target }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { field: 'target', type: 'quantitative' } } });
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(options.title ? { title: options.title } : {}),
+    width: options.width ?? 560,
+    height: options.height ?? 320,
+    data: { values },
+    layer: layers,
+  } as TopLevelSpec;
+}
+
+const FALLBACK = ['#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173'];
