@@ -48,6 +48,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { runWasmKernel } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'Conv2DBackpropFilter';
 const BACKEND_NAME = 'wasm';
@@ -70,19 +71,6 @@ function fail(message: string): never {
   throw new Error(`wasm ${KERNEL_NAME}: ${message}`);
 }
 
-/** Run a kernel registered for wasm directly on the backend: the result is a bare TensorInfo. */
-function runWasmKernel(
-  backend: BackendWasm,
-  kernelName: string,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap,
-): tf.TensorInfo {
-  const config = tf.getKernel(kernelName, BACKEND_NAME);
-  if (config === undefined) fail(`the wasm backend has no '${kernelName}' kernel to build on`);
-  const out = config.kernelFunc({ inputs, backend, attrs });
-  if (Array.isArray(out)) fail(`'${kernelName}' returned ${out.length} outputs, expected 1`);
-  return out;
-}
 
 function conv2DBackpropFilterWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -144,14 +132,14 @@ function conv2DBackpropFilterWasm(args: {
     let xIn = x;
     if (keepH < inHeight || keepW < inWidth) {
       // [B,H,W,Cin] -> [B,keepH,keepW,Cin]: drop what the forward pass never read.
-      xIn = runWasmKernel(backend, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [batchSize, keepH, keepW, inChannels] });
+      xIn = runWasmKernel(backend, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [batchSize, keepH, keepW, inChannels] }, KERNEL_NAME);
       temps.push(xIn);
     }
     // [B,H,W,Cin] -> [Cin,H,W,B]: channels become the batch, the batch becomes the channels.
-    const xT = runWasmKernel(backend, 'Transpose', { x: xIn }, { perm: [3, 1, 2, 0] });
+    const xT = runWasmKernel(backend, 'Transpose', { x: xIn }, { perm: [3, 1, 2, 0] }, KERNEL_NAME);
     temps.push(xT);
     // [B,outH,outW,Cout] -> [outH,outW,B,Cout]: dy is the filter (in = B, out = Cout).
-    const dyT = runWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+    const dyT = runWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, KERNEL_NAME);
     temps.push(dyT);
     const convPad =
       top === 0 && bottom === 0 && left === 0 && right === 0
@@ -168,13 +156,14 @@ function conv2DBackpropFilterWasm(args: {
       'Conv2D',
       { x: xT, filter: dyT },
       { strides: [1, 1], pad: convPad, dataFormat: 'NHWC', dilations: [strideHeight, strideWidth] },
+      KERNEL_NAME,
     );
     temps.push(g);
     if (g.shape[1] !== filterHeight || g.shape[2] !== filterWidth) {
       fail(`internal shape error: got [${g.shape}], expected [${inChannels},${filterHeight},${filterWidth},${outChannels}]`);
     }
     // [Cin,fh,fw,Cout] -> [fh,fw,Cin,Cout]: back to the tfjs filter layout. Not a temp: returned.
-    return runWasmKernel(backend, 'Transpose', { x: g }, { perm: [1, 2, 0, 3] });
+    return runWasmKernel(backend, 'Transpose', { x: g }, { perm: [1, 2, 0, 3] }, KERNEL_NAME);
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }

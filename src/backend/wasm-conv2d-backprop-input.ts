@@ -78,6 +78,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { runWasmKernel } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'Conv2DBackpropInput';
 const BACKEND_NAME = 'wasm';
@@ -188,19 +189,6 @@ export function planConv2DBackpropInput(
   return { fast: true, rows, cols, info };
 }
 
-/** Run a kernel registered for wasm directly on the backend: the result is a bare TensorInfo. */
-function runWasmKernel(
-  backend: BackendWasm,
-  kernelName: string,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap,
-): tf.TensorInfo {
-  const config = tf.getKernel(kernelName, BACKEND_NAME);
-  if (config === undefined) fail(`the wasm backend has no '${kernelName}' kernel to build on`);
-  const out = config.kernelFunc({ inputs, backend, attrs });
-  if (Array.isArray(out)) fail(`'${kernelName}' returned ${out.length} outputs, expected 1`);
-  return out;
-}
 
 /** tfjs-backend-wasm's own kernel, kept by `registerWasmConv2DBackpropInput` for the fallback. */
 let original: tf.KernelConfig | undefined;
@@ -234,7 +222,7 @@ function conv2DBackpropInputWasm(args: {
   const temps: tf.TensorInfo[] = [];
   /** A one-input kernel whose output is an intermediate (disposed in `finally`). */
   const run = (kernelName: string, x: tf.TensorInfo, attrs: tf.NamedAttrMap) => {
-    const out = runWasmKernel(backend, kernelName, { x }, attrs);
+    const out = runWasmKernel(backend, kernelName, { x }, attrs, KERNEL_NAME);
     temps.push(out);
     return out;
   };
@@ -276,7 +264,7 @@ function conv2DBackpropInputWasm(args: {
           [0, 0],
         ];
     // [B,oH',oW',Cout] (*) [M,N,Cout,sh·sw·Cin], stride 1 -> Z [B,U,V,sh·sw·Cin]
-    let z = runWasmKernel(backend, 'Conv2D', { x: dyIn, filter: f }, { strides: [1, 1], pad: convPad, dataFormat: 'NHWC', dilations: [1, 1] });
+    let z = runWasmKernel(backend, 'Conv2D', { x: dyIn, filter: f }, { strides: [1, 1], pad: convPad, dataFormat: 'NHWC', dilations: [1, 1] }, KERNEL_NAME);
     const U = rows.outLength;
     const V = cols.outLength;
     if (z.shape[0] !== batchSize || z.shape[1] !== U || z.shape[2] !== V || z.shape[3] !== phases * inChannels) {
@@ -293,7 +281,7 @@ function conv2DBackpropInputWasm(args: {
         z = run('Transpose', z, { perm: [0, 2, 1, 3] });
       }
       // -> [B,U·sh,V·sw,Cin] (a view; with sh = 1 the (pw, ci) channels already sit in column order)
-      z = runWasmKernel(backend, 'Reshape', { x: z }, { shape: [batchSize, U * sh, V * sw, inChannels] });
+      z = runWasmKernel(backend, 'Reshape', { x: z }, { shape: [batchSize, U * sh, V * sw, inChannels] }, KERNEL_NAME);
     }
     if (rows.offset === 0 && U * sh === inHeight && cols.offset === 0 && V * sw === inWidth) return z;
     // [B,U·sh,V·sw,Cin] -> [B,inH,inW,Cin]: rows q = r + pt start at oh = pt − u0·sh. Returned, not a temp.
@@ -301,7 +289,7 @@ function conv2DBackpropInputWasm(args: {
     return runWasmKernel(backend, 'Slice', { x: z }, {
       begin: [0, rows.offset, cols.offset, 0],
       size: [batchSize, inHeight, inWidth, inChannels],
-    });
+    }, KERNEL_NAME);
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }

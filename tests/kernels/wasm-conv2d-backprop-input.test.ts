@@ -14,6 +14,7 @@ import {
 } from '../../src/backend/wasm-conv2d-backprop-input.ts';
 import { registerWasmKernels } from '../../src/backend/wasm-kernels.ts';
 import { onBackend } from '../support/backends.ts';
+import { seededValues, size } from '../support/seeded.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -73,21 +74,6 @@ const CASES: Case[] = [
   { name: 'Gal CNN second layer shape (25x25x32, 4x4, 32 filters)', x: [2, 25, 25, 32], filter: [4, 4, 32, 32], strides: 1, pad: 'valid' },
 ];
 
-/** Seeded uniform floats in [-1, 1) (mulberry32), identical in Node and Chromium. */
-function seededValues(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
 interface Prepared {
   c: Case;
