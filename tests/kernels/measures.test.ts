@@ -104,6 +104,15 @@ describe.each(TEST_BACKENDS)('measures on %s', (backend) => {
       expectClose(await values(() => ratio(tf.log(t()) as tf.Tensor2D, { fromLogits: true })), [1, 1], tol);
     });
 
+    it('tiny probabilities keep their p log p: the log floor lies far below them on float32 backends', async () => {
+      // [1 - 9e-6, 1e-6 x 9]: H = 1.3335e-4 nats, of which 1.243e-4 comes from the nine 1e-6 entries.
+      // A floor of 1e-4 (what tfjs-webgl's epsilon() would give) would report ~9.2e-5.
+      const row = [1 - 9e-6, ...new Array<number>(9).fill(1e-6)];
+      const h = await values(() => entropy(tf.tensor2d([row])));
+      const want = ref.entropyRef(Array.from(Float32Array.from(row)));
+      expect(Math.abs(h[0]! - want) / want).toBeLessThan(0.05);
+    });
+
     it('ratio of [.2,.5,.3] is 0.3 / 0.5 = 0.6', async () => {
       expectClose(await values(() => ratio(tf.tensor2d([[0.2, 0.5, 0.3]]))), [0.6], tol);
     });
