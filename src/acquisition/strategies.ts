@@ -14,9 +14,13 @@ import type { Rng } from '../rng.ts';
 import { SelectionError } from './errors.ts';
 import { bald, entropy, leastConfidence, margin, meanStd, predictiveEntropy, ratio, variance, variationRatio } from './measures/index.ts';
 import { checkK, exclusionMask, topKIndices, type SelectOptions } from './select.ts';
+import { badgeStrategy } from './diversity/badge.ts';
+import { coresetStrategy } from './diversity/coreset.ts';
+import { kmeansDiversityStrategy } from './diversity/kmeans.ts';
+import { marginDiverseStrategy } from './diversity/margin-diverse.ts';
 
 /** What a strategy needs the loop to compute over the candidate rows. */
-export type Need = 'probs' | 'mcSamples' | 'embeddings' | 'inputs';
+export type Need = 'probs' | 'mcSamples' | 'embeddings' | 'inputs' | 'labeledEmbeddings';
 
 /** The inputs a strategy sees. Tensors are owned by the caller; a strategy never disposes them. */
 export interface AcquisitionInputs {
@@ -30,6 +34,16 @@ export interface AcquisitionInputs {
   embeddings?: tf.Tensor2D;
   /** [N, D] raw inputs, flattened, when it needs 'inputs' (model-free strategies). */
   inputs?: tf.Tensor2D;
+  /**
+   * [L, D] embeddings of the labeled set (same model, same D as `embeddings`), when it needs
+   * 'labeledEmbeddings' (coreset). [0, D] when nothing is labeled yet.
+   */
+  labeledEmbeddings?: tf.Tensor2D;
+  /**
+   * Number of classes C of the task, optional: clustering strategies use it as their cluster
+   * count when they have no `probs` to read C from (else their default, 10).
+   */
+  numClasses?: number;
   /** This strategy's own seeded stream. */
   rng: Rng;
 }
@@ -122,6 +136,12 @@ export const STRATEGIES = {
   meanStd: scoring('meanStd', 'Mean std (MC dropout)', '(1/C) Σ_c std_t(p_c)', 'Asks where class probabilities vary most across dropout passes.', ['mcSamples'], (inp) =>
     meanStd(need(inp, 'mcSamples', 'meanStd')),
   ),
+  // Set strategies (diversity, batch-aware): src/acquisition/diversity/.
+  kmeansDiversity: kmeansDiversityStrategy({ source: 'embeddings' }),
+  kmeansDiversityRaw: kmeansDiversityStrategy({ source: 'inputs' }),
+  coreset: coresetStrategy(),
+  badge: badgeStrategy(),
+  marginDiverse: marginDiverseStrategy(),
 } satisfies Record<string, Strategy>;
 
 export type StrategyName = keyof typeof STRATEGIES;

@@ -192,7 +192,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
             }
             await phase('predict');
             const tp = performance.now();
-            const inputs: AcquisitionInputs = { n: candidates.length, rng: strategyRng.fork(`round:${round}`) };
+            const inputs: AcquisitionInputs = { n: candidates.length, numClasses: dataset.numClasses, rng: strategyRng.fork(`round:${round}`) };
             try {
               if (strategy.needs.includes('probs')) {
                 inputs.probs = learner.predictProbs(candidates);
@@ -204,6 +204,9 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
               }
               if (strategy.needs.includes('embeddings')) inputs.embeddings = learner.embed(candidates);
               if (strategy.needs.includes('inputs')) inputs.inputs = learner.inputs(candidates);
+              if (strategy.needs.includes('labeledEmbeddings')) {
+                inputs.labeledEmbeddings = learner.embed(Int32Array.from(marks.keys()).filter((i) => marks[i]! >= 0));
+              }
               const predictMs = performance.now() - tp;
               await phase('score');
               const acq = await acquire(strategy, inputs, k);
@@ -217,6 +220,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
               inputs.mcSamples?.dispose();
               inputs.embeddings?.dispose();
               inputs.inputs?.dispose();
+              inputs.labeledEmbeddings?.dispose();
             }
             // The simulated oracle reveals the labels: they join the labeled set.
             for (const i of selected) marks[i] = round;
