@@ -145,6 +145,21 @@ export async function evaluate(
     if (labels[i]! >= C) throw new RangeError(`evaluate: labels[${i}] = ${labels[i]} is not a class of a ${C}-class model`);
   }
   const probs = predictProbs(model, batch, indices, opts); // [N, C]
+  try {
+    return await evaluateProbs(probs, labels);
+  } finally {
+    probs.dispose();
+  }
+}
+
+/**
+ * The metrics of `evaluate` from probabilities already on the device ([N, C], the caller keeps
+ * them): accuracy, mean cross-entropy and confusion counts, read back once (2 + C*C numbers).
+ */
+export async function evaluateProbs(probs: tf.Tensor2D, labels: Uint8Array): Promise<Evaluation> {
+  const [n, C] = probs.shape;
+  if (n === 0) throw new RangeError('evaluate: no rows to evaluate');
+  if (labels.length !== n) throw new RangeError(`evaluate: labels.length (${labels.length}) must equal the ${n} rows`);
   const packed = tf.tidy(() => {
     const yTrue = tf.tensor1d(Int32Array.from(labels), 'int32'); // [N]
     const trueOneHot = tf.cast(tf.oneHot(yTrue, C), 'float32'); // [N, C]
@@ -156,7 +171,6 @@ export async function evaluate(
     const confusion = tf.matMul(trueOneHot, predOneHot, true, false); // [C, N] x [N, C] -> [C, C]
     return tf.concat([tf.stack([nll, correct]), tf.reshape(confusion, [-1])]); // [2 + C*C]
   });
-  probs.dispose();
   const v = await packed.data();
   packed.dispose();
   const confusion = new Int32Array(C * C);

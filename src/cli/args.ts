@@ -39,6 +39,7 @@ export const FLAGS: Record<string, Flag> = {
   '--validation': { key: 'validation', kind: 'int', help: `rows held out of the pool as validation (default ${d.validation})` },
   '--batch-size': { key: 'batchSize', kind: 'int', help: `training batch size (default ${d.batchSize})` },
   '--warm-start': { key: 'warmStart', kind: 'bool', help: `keep the weights between rounds instead of retraining from scratch (default ${d.warmStart})` },
+  '--calibrate': { key: 'calibrate', kind: 'bool', help: `temperature-scale the probabilities each round on the validation rows (needs --validation) and score the calibrated ones; ECE is reported either way (default ${d.calibrate})` },
   '--seed': { key: 'seed', kind: 'int', help: `seed of every random choice (default ${d.seed})` },
   '--backend': { key: 'backend', kind: 'string', help: `${BACKEND_NAMES.filter((b) => b !== 'webgl').join(' | ')} (default wasm; webgl exists only in the browser)` },
   '--out': { key: 'out', kind: 'string', help: 'results JSON path; the CSV and SVG chart are written beside it (default results/run.json)' },

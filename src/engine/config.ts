@@ -39,6 +39,11 @@ export interface ExperimentConfig {
   target: number;
   /** Keep the weights between rounds instead of training from scratch (fresh seeded init) each round. */
   warmStart: boolean;
+  /**
+   * Temperature scaling: after each training, fit a temperature on the validation rows and score
+   * with calibrated probabilities (strategies that read single-pass `probs`). Needs validation > 0.
+   */
+  calibrate: boolean;
   /** Rows per forward pass when predicting (fixed shape; the last chunk is padded). */
   chunkSize: number;
   seed: number;
@@ -64,6 +69,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   testSubset: 1000,
   target: 0.8,
   warmStart: false,
+  calibrate: false,
   chunkSize: 256,
   seed: 1,
   backend: null,
@@ -149,6 +155,10 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}): Experime
   if (c.testSubset !== null) int('testSubset', c.testSubset, 1);
   if (!(typeof c.target === 'number' && c.target > 0 && c.target <= 1)) throw new ConfigError('target', c.target, 'a number in (0, 1]');
   if (typeof c.warmStart !== 'boolean') throw new ConfigError('warmStart', c.warmStart, 'true or false');
+  if (typeof c.calibrate !== 'boolean') throw new ConfigError('calibrate', c.calibrate, 'true or false');
+  if (c.calibrate && c.validation < 1) {
+    throw new ConfigError('calibrate', c.calibrate, 'true only with validation rows to fit the temperature on (set validation, e.g. 100)');
+  }
   int('chunkSize', c.chunkSize, 1, 8192);
   if (typeof c.seed !== 'number' || !Number.isFinite(c.seed)) throw new ConfigError('seed', c.seed, 'a finite number');
   if (c.backend !== null && !isBackendName(c.backend)) throw new ConfigError('backend', c.backend, `null or one of ${BACKEND_NAMES.join(', ')}`);

@@ -1,7 +1,7 @@
 /** The loop layer: configuration, learners, the active-learning loop, results and their summaries. */
 export { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
 export type { ExperimentEvent, Phase, Progress } from './events.ts';
-export { tfLearner, type FitContext, type Learner, type LearnerContext, type LearnerFactory, type TfLearnerOptions } from './learner.ts';
+export { tfLearner, type FitContext, type Learner, type LearnerContext, type LearnerFactory, type TestEvaluation, type TfLearnerOptions } from './learner.ts';
 export { ExperimentError, initialSet, runExperiment, type RunOptions } from './loop.ts';
 export {
   areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, summarize,

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchTensor, labelsOneHot, type Dataset } from '../../datasets/index.ts';
 import { createModel, disposeModel, MODELS, type ModelName } from '../../models/index.ts';
-import { embed, evaluate, predictMcDropout, predictProbs, type Evaluation } from '../../models/predict.ts';
+import { embed, evaluateProbs, predictLogits, predictMcDropout, predictProbs, type Evaluation } from '../../models/predict.ts';
+import { applyTemperature, expectedCalibrationError } from '../acquisition/calibration.ts';
 import { fitSeeded, type EpochLog } from '../../models/train.ts';
 import type { Rng } from '../rng.ts';
 
@@ -23,6 +24,8 @@ export interface Learner {
   fit(labeled: Int32Array, ctx: FitContext): Promise<void>;
   /** [N, C] softmax probabilities of these train-split rows. */
   predictProbs(indices: Int32Array): tf.Tensor2D;
+  /** [N, C] logits (pre-softmax) of these train-split rows, for temperature scaling. */
+  predictLogits(indices: Int32Array): tf.Tensor2D;
   /** [T, N, C] MC-dropout probabilities, a fresh mask per pass. */
   predictMc(indices: Int32Array, samples: number, rng: Rng): tf.Tensor3D;
   /** [N, D] penultimate activations. */
@@ -31,9 +34,19 @@ export interface Learner {
   inputs(indices: Int32Array): tf.Tensor2D;
   /** [G, C] probabilities for arbitrary inputs [G, ...shape] (e.g. a grid over a 2-D dataset); x stays the caller's. */
   predictOn(x: tf.Tensor): tf.Tensor2D;
-  /** Accuracy, cross-entropy and confusion on the evaluation rows of the test split. */
-  evaluate(): Promise<Evaluation>;
+  /**
+   * Accuracy, cross-entropy, confusion and expected calibration error (15 bins) on the evaluation
+   * rows of the test split; with `temperature`, also the ECE of the temperature-scaled model.
+   */
+  evaluate(temperature?: number): Promise<TestEvaluation>;
   dispose(): void;
+}
+
+export interface TestEvaluation extends Evaluation {
+  /** Expected calibration error of the model's probabilities (15 equal-width bins). */
+  ece: number;
+  /** ECE after dividing the logits by the given temperature; null without one. */
+  calibratedEce: number | null;
 }
 
 export interface LearnerContext {
@@ -96,6 +109,7 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
         });
       },
       predictProbs: (idx) => predictProbs(current(), trainX, idx, chunk),
+      predictLogits: (idx) => predictLogits(current(), trainX, idx, chunk),
       predictMc: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng }),
       embed: (idx) => embed(current(), trainX, idx, chunk),
       inputs: (idx) => tf.tidy(() => {
@@ -103,7 +117,23 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
         return x.reshape([idx.length, -1]) as tf.Tensor2D;
       }),
       predictOn: (x) => tf.tidy(() => current().predict(x) as tf.Tensor2D),
-      evaluate: () => evaluate(current(), testX, testIndices, testLabels, chunk),
+      async evaluate(temperature) {
+        const logits = predictLogits(current(), testX, testIndices, chunk); // [Ntest, C]
+        const probs = tf.tidy(() => tf.softmax(logits, -1)) as tf.Tensor2D;
+        try {
+          const ev = await evaluateProbs(probs, testLabels);
+          const { ece } = await expectedCalibrationError(probs, testLabels);
+          let calibratedEce: number | null = null;
+          if (temperature !== undefined) {
+            const scaled = applyTemperature(logits, temperature, { fromLogits: true });
+            calibratedEce = (await expectedCalibrationError(scaled, testLabels).finally(() => scaled.dispose())).ece;
+          }
+          return { ...ev, ece, calibratedEce };
+        } finally {
+          logits.dispose();
+          probs.dispose();
+        }
+      },
       dispose() {
         if (model) disposeModel(model);
         model = null;

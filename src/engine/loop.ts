@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend/index.ts';
 import { acquire, getStrategy, type AcquisitionInputs } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
+import { applyTemperature, fitTemperature } from '../acquisition/calibration.ts';
 import { Rng } from '../rng.ts';
 import type { Dataset } from '../../datasets/index.ts';
 import type { ExperimentConfig } from './config.ts';
@@ -148,6 +149,8 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
     const marks0 = new Int32Array(nTrain).fill(IN_POOL);
     if (config.validation > 0) for (const i of repRng.fork('validation').sample(nTrain, config.validation)) marks0[i] = HELD_OUT;
     const poolRows = Int32Array.from(marks0.keys()).filter((i) => marks0[i] === IN_POOL);
+    const validationRows = Int32Array.from(marks0.keys()).filter((i) => marks0[i] === HELD_OUT);
+    const validationLabels = Uint8Array.from(validationRows, (i) => dataset.train.y[i]!);
     const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, repRng.fork('initial'));
 
     for (const strategyName of config.strategies) {
@@ -164,6 +167,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
         let selectedScores: number[] | null = null;
         let acqMs = { predict: 0, score: 0, select: 0 };
         let scores: Float32Array | null = null;
+        let temperature: number | null = null; // fitted after the previous round's training
         for (let round = 0; round <= config.rounds; round++) {
           const where = { strategy: strategyName, repeat, round };
           const phase = async (p: Phase) => {
@@ -195,7 +199,13 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
             const inputs: AcquisitionInputs = { n: candidates.length, numClasses: dataset.numClasses, rng: strategyRng.fork(`round:${round}`) };
             try {
               if (strategy.needs.includes('probs')) {
-                inputs.probs = learner.predictProbs(candidates);
+                if (temperature !== null) {
+                  const logits = learner.predictLogits(candidates);
+                  inputs.probs = applyTemperature(logits, temperature, { fromLogits: true });
+                  logits.dispose();
+                } else {
+                  inputs.probs = learner.predictProbs(candidates);
+                }
                 await validateProbabilities(inputs.probs, { name: `round ${round} predictions` });
               }
               if (strategy.needs.includes('mcSamples')) {
@@ -237,7 +247,15 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
           const trainMs = performance.now() - tt;
           await phase('evaluate');
           const te = performance.now();
-          const ev = await learner.evaluate();
+          let calibration: RoundRecord['calibration'] = null;
+          if (config.calibrate) {
+            const logits = learner.predictLogits(validationRows);
+            const fit = await fitTemperature(logits, validationLabels, { fromLogits: true }).finally(() => logits.dispose());
+            temperature = fit.temperature;
+            calibration = { temperature: fit.temperature, ece: Number.NaN, validationNll: { before: fit.nllBefore, after: fit.nllAfter } };
+          }
+          const ev = await learner.evaluate(temperature ?? undefined);
+          if (calibration) calibration.ece = ev.calibratedEce ?? Number.NaN;
           const evaluateMs = performance.now() - te;
           const grid = options.grid ? await gridPredictions(learner, options.grid, dataset.shape) : null;
 
@@ -248,6 +266,8 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
             labeled: labeled.length,
             accuracy: ev.accuracy,
             loss: ev.loss,
+            ece: ev.ece,
+            calibration,
             classCounts,
             selected: Array.from(selected),
             selectedScores: round === 0 ? null : selectedScores,

@@ -26,6 +26,10 @@ export interface RoundRecord {
   accuracy: number;
   /** Test cross-entropy H(P, Q) = -mean log q(true class), nats (seed 002's loss, natural log). */
   loss: number;
+  /** Expected calibration error of this round's model on the test rows (15 equal-width bins). */
+  ece: number;
+  /** With `calibrate`: the temperature fitted on the validation rows and what it changed. */
+  calibration: { temperature: number; ece: number; validationNll: { before: number; after: number } } | null;
   /** Labeled examples per class. */
   classCounts: number[];
   /** Dataset (train split) indices added this round: the initial set in round 0, the query after. */
@@ -135,13 +139,13 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
 
 /** One row per (strategy, repeat, round): the learning curves in a spreadsheet-friendly form. */
 export function resultsToCsv(results: ExperimentResults): string {
-  const header = ['strategy', 'repeat', 'round', 'labeled', 'accuracy', 'loss', 'train_ms', 'predict_ms', 'score_ms', 'select_ms', 'evaluate_ms', 'class_counts', 'selected'];
+  const header = ['strategy', 'repeat', 'round', 'labeled', 'accuracy', 'loss', 'ece', 'temperature', 'train_ms', 'predict_ms', 'score_ms', 'select_ms', 'evaluate_ms', 'class_counts', 'selected'];
   const lines = [header.join(',')];
   for (const run of results.runs) {
     for (const r of run.rounds) {
       lines.push(
         [
-          run.strategy, run.repeat, r.round, r.labeled, r.accuracy.toFixed(6), r.loss.toFixed(6),
+          run.strategy, run.repeat, r.round, r.labeled, r.accuracy.toFixed(6), r.loss.toFixed(6), r.ece.toFixed(6), r.calibration ? r.calibration.temperature.toFixed(4) : '',
           r.ms.train.toFixed(1), r.ms.predict.toFixed(1), r.ms.score.toFixed(1), r.ms.select.toFixed(1), r.ms.evaluate.toFixed(1),
           `"${r.classCounts.join(' ')}"`, `"${r.selected.join(' ')}"`,
         ].join(','),

@@ -53,12 +53,12 @@ describe('npm run experiment', () => {
     expect(res.runs).toHaveLength(4);
     for (const run of res.runs) {
       for (const round of run.rounds) {
-        expect(Object.keys(round).sort()).toEqual(['accuracy', 'classCounts', 'labeled', 'loss', 'ms', 'round', 'selected', 'selectedScores'].sort());
+        expect(Object.keys(round).sort()).toEqual(['accuracy', 'calibration', 'classCounts', 'ece', 'labeled', 'loss', 'ms', 'round', 'selected', 'selectedScores'].sort());
         expect(Object.keys(round.ms).sort()).toEqual(['evaluate', 'predict', 'score', 'select', 'train']);
       }
     }
     const csv = readFileSync(join(dir, 'run.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('strategy,repeat,round,labeled,accuracy,loss,train_ms,predict_ms,score_ms,select_ms,evaluate_ms,class_counts,selected');
+    expect(csv[0]).toBe('strategy,repeat,round,labeled,accuracy,loss,ece,temperature,train_ms,predict_ms,score_ms,select_ms,evaluate_ms,class_counts,selected');
     expect(csv).toHaveLength(1 + 4 * 4);
     const svg = readFileSync(join(dir, 'run.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

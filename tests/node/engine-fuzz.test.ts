@@ -16,11 +16,12 @@ const mock = (c: number): LearnerFactory => () => {
   const learner: Learner = {
     fit: async () => undefined,
     predictProbs: probs,
+    predictLogits: (idx) => tf.tidy(() => tf.log(probs(idx)) as tf.Tensor2D),
     predictMc: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
     embed: (idx) => tf.tensor2d(Array.from(idx, (i) => [i, i % 3]), [idx.length, 2]),
     inputs: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
     predictOn: (x) => tf.tidy(() => tf.softmax(tf.zeros([x.shape[0]!, c])) as tf.Tensor2D),
-    evaluate: async () => ({ accuracy: 0.5, loss: 1, n: 1, numClasses: c, confusion: new Int32Array(c * c) }),
+    evaluate: async () => ({ accuracy: 0.5, loss: 1, n: 1, numClasses: c, confusion: new Int32Array(c * c), ece: 0, calibratedEce: null }),
     dispose: () => undefined,
   };
   return learner;

@@ -45,12 +45,13 @@ function mockLearner(table: number[][], log: MockLog, opts: { nanAtRound?: numbe
         if (opts.nanAtRound !== undefined && fits === opts.nanAtRound) rows[1] = [Number.NaN, 0.5, 0.5];
         return tf.tensor2d(rows, [idx.length, C]);
       },
+      predictLogits: (idx) => tf.tidy(() => tf.log(tf.tensor2d(Array.from(idx, (i) => table[i]!), [idx.length, C])) as tf.Tensor2D),
       predictMc: (idx, t) =>
         tf.tidy(() => tf.stack(Array.from({ length: t }, () => tf.tensor2d(Array.from(idx, (i) => table[i]!), [idx.length, C]))) as tf.Tensor3D),
       embed: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
       inputs: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.concat([x.reshape([-1, 1]), tf.zerosLike(x).reshape([-1, 1]), tf.neg(x).reshape([-1, 1])], 1)) as tf.Tensor2D),
-      evaluate: async () => ({ accuracy: Math.min(1, fits / 10), loss: 1 / fits, n: 10, numClasses: C, confusion: new Int32Array(C * C) }),
+      evaluate: async () => ({ accuracy: Math.min(1, fits / 10), loss: 1 / fits, n: 10, numClasses: C, confusion: new Int32Array(C * C), ece: 0.1, calibratedEce: null }),
       dispose: () => undefined,
     };
     return learner;

@@ -40,4 +40,24 @@ describe('runExperiment on classification with logreg (wasm)', () => {
     expect(counts.get(10)).toBe(counts.get(2));
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('calibrate: fits a temperature on the validation rows every round, never raising validation NLL, and reports ECE', async () => {
+    const config = resolveConfig({
+      dataset: 'classification', model: 'mlp', strategies: ['entropy'], initial: 20, query: 10, rounds: 3,
+      epochs: 30, batchSize: 16, validation: 60, calibrate: true, testSubset: null, poolSubset: null, seed: 2,
+    });
+    const ds = await loadDataset('classification', { seed: 2 });
+    const res = await runExperiment(config, ds);
+    for (const r of res.runs[0]!.rounds) {
+      expect(r.ece).toBeGreaterThanOrEqual(0);
+      expect(r.ece).toBeLessThanOrEqual(1);
+      expect(r.calibration).not.toBeNull();
+      expect(r.calibration!.temperature).toBeGreaterThan(0);
+      expect(r.calibration!.validationNll.after).toBeLessThanOrEqual(r.calibration!.validationNll.before + 1e-6);
+      expect(r.calibration!.ece).toBeGreaterThanOrEqual(0);
+      // Validation rows are never queried.
+    }
+    const queried = new Set(res.runs[0]!.rounds.flatMap((r) => r.selected));
+    expect(queried.size).toBe(20 + 3 * 10);
+  });
 });
