@@ -9,6 +9,7 @@ import { compile } from 'vega-lite';
 import { loadDataset } from '../../datasets/index.ts';
 import { nodeSource } from '../../datasets/source-node.ts';
 import { backendInfo, useBackend } from '../backend/index.ts';
+import { trackPeakMemory } from '../backend/memory.ts';
 import { learningCurveSpec } from '../charts/learning-curve.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
 import { ExperimentError, runExperiment } from '../engine/loop.ts';
@@ -83,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
   });
   let results: ExperimentResults;
   let code = 0;
+  const peak = trackPeakMemory();
   try {
     results = await runExperiment(config, dataset, { signal: ctrl.signal, onEvent: (e) => bar.onEvent(e) });
   } catch (err) {
@@ -91,12 +93,14 @@ async function main(argv: string[]): Promise<number> {
     results = err.results;
     code = 1;
   }
+  results.memory = peak.stop();
   const files = writeOutputs(results, opts.out);
   const svgPath = files[0]!.replace(/\.json$/i, '') + '.svg';
   writeFileSync(svgPath, await renderChartSvg(results));
   files.push(svgPath);
   console.log(`\n${summaryTable(results)}\n`);
   console.log(`${results.status}: ${results.runs.reduce((a, r) => a + r.rounds.length, 0)} rounds in ${formatDuration(results.elapsedMs)}`);
+  console.log(`peak tensor memory: ${(results.memory.peakBytes / 2 ** 20).toFixed(1)} MiB in ${results.memory.peakTensors} tensors`);
   for (const f of files) console.log(`wrote ${f}`);
   return code;
 }

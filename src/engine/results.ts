@@ -78,6 +78,8 @@ export interface ExperimentResults {
   elapsedMs: number;
   runs: RunRecord[];
   summary: StrategySummary[];
+  /** Peak tensor memory over the run, when the runner measured it (the CLI does). */
+  memory?: { peakBytes: number; peakTensors: number };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
