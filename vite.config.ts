@@ -35,9 +35,21 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
+/**
+ * Cross-origin isolation (COOP + COEP): gives the page SharedArrayBuffer, so the wasm backend can
+ * load its threaded SIMD binary (tfjs-backend-wasm-threaded-simd.wasm). Everything is served from
+ * this origin, so require-corp blocks nothing.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   // Serves the dataset files at /data/ in dev and emits them into the build.
   plugins: [datasetsPlugin()],
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
   test: {
     // One JSON report for .ci/run to sum; the console keeps the default reporter.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],

@@ -1,27 +1,90 @@
-/** Runs the kernel benchmark in the page on webgl and wasm; the Node runner collects the result. */
-import { backendInfo, useBackend } from '../src/backend/index.ts';
+/**
+ * Runs the benchmark suites in the page on webgl and wasm; the Node runner (bench/run.ts) collects
+ * `window.__bench`. Query: `?quick` for CI sizes, `?suites=kernels,predict,...` to select suites.
+ * Progress goes to the console as `[bench] ...` lines (the runner prints them).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { fetchSource, loadDataset, type Dataset } from '../datasets/index.ts';
+import { backendInfo, useBackend, type BackendInfo } from '../src/backend/index.ts';
 import { configureWasmPaths } from '../src/backend/wasm-paths.browser.ts';
-import { benchKernels, type KernelRecord } from './kernels.ts';
+import type { KernelRecord } from './kernels.ts';
+import { SUITES, type SuiteName } from './plan.ts';
+import { emptyResults, runSuites, type SuiteResults } from './suites.ts';
+
+export interface PageEnvironment {
+  userAgent: string;
+  hardwareConcurrency: number;
+  crossOriginIsolated: boolean;
+  webgl: (BackendInfo & { maxTextureSize: number | null; renderFloat32: boolean }) | null;
+  wasm: (BackendInfo & { threadsCount: number }) | null;
+}
+
+export interface PageResult extends Omit<SuiteResults, 'kernels' | 'leakedTensors'> {
+  /** The kernel benchmark (bench/results/kernels.json), as before. */
+  records: (KernelRecord & { renderer?: string | null })[];
+  env: PageEnvironment;
+  leakedTensors: Record<string, number>;
+  error?: string;
+}
 
 declare global {
   interface Window {
-    __bench?: { records: (KernelRecord & { renderer?: string | null })[]; error?: string };
+    __bench?: PageResult;
   }
 }
 
-async function main(): Promise<void> {
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+async function main(): Promise<PageResult> {
   configureWasmPaths();
-  const quick = new URLSearchParams(location.search).has('quick');
-  const records: (KernelRecord & { renderer?: string | null })[] = [];
+  const params = new URLSearchParams(location.search);
+  const quick = params.has('quick');
+  const only = new Set<SuiteName>(
+    params.get('suites') ? (params.get('suites')!.split(',').filter((s): s is SuiteName => (SUITES as readonly string[]).includes(s))) : SUITES,
+  );
+  let mnist: Promise<Dataset<string>> | null = null;
+  const loadMnist = () => (mnist ??= loadDataset('mnist', { source: fetchSource('/data/') }));
+  const env: PageEnvironment = {
+    userAgent: navigator.userAgent,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    webgl: null,
+    wasm: null,
+  };
+  const result: PageResult = { ...emptyResults(), records: [], env, leakedTensors: {} };
   for (const backend of ['webgl', 'wasm'] as const) {
     await useBackend(backend);
-    const renderer = backendInfo().renderer;
-    for (const r of await benchKernels(quick ? { runs: 3, warmup: 1 } : {})) records.push({ ...r, renderer });
+    const info = backendInfo();
+    if (backend === 'webgl') {
+      const gl = (tf.backend() as unknown as { gpgpu?: { gl?: WebGL2RenderingContext } }).gpgpu?.gl;
+      env.webgl = {
+        ...info,
+        maxTextureSize: gl ? Number(gl.getParameter(gl.MAX_TEXTURE_SIZE)) : null,
+        renderFloat32: tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED'),
+      };
+    } else {
+      env.wasm = { ...info, threadsCount: getThreadsCount() };
+    }
+    log(`${backend}: ${JSON.stringify(backend === 'webgl' ? env.webgl : env.wasm)}`);
+    const r = await runSuites('chromium', quick, only, loadMnist, log);
+    result.records.push(...r.kernels.map((k) => ({ ...k, renderer: info.renderer })));
+    result.predict.push(...r.predict);
+    result.train.push(...r.train);
+    result.round.push(...r.round);
+    result.soak.push(...r.soak);
+    result.errors.push(...r.errors);
+    result.leakedTensors[backend] = r.leakedTensors;
   }
-  document.getElementById('out')!.textContent = JSON.stringify(records, null, 2);
-  window.__bench = { records };
+  return result;
 }
 
-main().catch((err: unknown) => {
-  window.__bench = { records: [], error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
-});
+main()
+  .then((result) => {
+    document.getElementById('out')!.textContent = JSON.stringify(result.records, null, 2);
+    window.__bench = result;
+  })
+  .catch((err: unknown) => {
+    const env: PageEnvironment = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated: globalThis.crossOriginIsolated === true, webgl: null, wasm: null };
+    window.__bench = { ...emptyResults(), records: [], env, leakedTensors: {}, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  });
