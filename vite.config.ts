@@ -50,6 +50,10 @@ export default defineConfig({
   plugins: [datasetsPlugin()],
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
+  // The app's compute worker (src/app/worker.ts) is an ES module worker, in dev and in the build.
+  worker: { format: 'es' },
+  // tfjs (in the worker, and in the page-thread fallback chunk) and vega are large by nature.
+  build: { chunkSizeWarningLimit: 2000 },
   test: {
     // One JSON report for .ci/run to sum; the console keeps the default reporter.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
@@ -59,7 +63,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts'],
+          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

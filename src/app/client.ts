@@ -1,0 +1,119 @@
+/**
+ * The page's side of the compute host. Prefers a module Web Worker (tfjs WebGL on an
+ * OffscreenCanvas); falls back to running the same host on the page when workers are missing,
+ * fail to start, or have no WebGL. Only the fallback imports tfjs into the page, lazily.
+ */
+import type { Catalog, FromHost, ToHost } from './protocol.ts';
+
+export type Thread = 'worker' | 'page';
+
+export interface ClientHandlers {
+  onMessage(msg: FromHost): void;
+  /** The worker died (uncaught error): it is gone, the next `ensure()` starts a new one. */
+  onCrash(message: string): void;
+}
+
+export interface Ready {
+  catalog: Catalog;
+  thread: Thread;
+  /** Why the host runs on the page instead of a worker (null when in a worker). */
+  fallbackReason: string | null;
+}
+
+const DATA_BASE = `${import.meta.env.BASE_URL}data/`;
+
+export class EngineClient {
+  private worker: Worker | null = null;
+  private pageHandle: ((msg: ToHost) => void) | null = null;
+  private readyPromise: Promise<Ready> | null = null;
+  thread: Thread = 'worker';
+
+  constructor(
+    private readonly handlers: ClientHandlers,
+    private readonly opts: { forcePage: boolean },
+  ) {}
+
+  /** Starts the host if none is running; resolves when it has sent its catalog. */
+  ensure(): Promise<Ready> {
+    this.readyPromise ??= this.start().catch((err: unknown) => {
+      this.readyPromise = null;
+      throw err;
+    });
+    return this.readyPromise;
+  }
+
+  send(msg: ToHost): void {
+    if (this.worker) this.worker.postMessage(msg);
+    else if (this.pageHandle) {
+      const handle = this.pageHandle;
+      queueMicrotask(() => handle(msg));
+    }
+  }
+
+  private async start(): Promise<Ready> {
+    if (this.opts.forcePage) return this.startOnPage('the link asked for thread=page');
+    if (typeof Worker === 'undefined') return this.startOnPage('this browser has no Web Workers');
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'activelab-engine' });
+    } catch (err) {
+      return this.startOnPage(`the worker could not start (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const first = await new Promise<{ ok: true; msg: Extract<FromHost, { type: 'ready' }> } | { ok: false; reason: string }>((resolve) => {
+      const onMessage = (e: MessageEvent<FromHost>) => {
+        if (e.data.type !== 'ready') return;
+        cleanup();
+        resolve({ ok: true, msg: e.data });
+      };
+      const onError = (e: ErrorEvent) => {
+        e.preventDefault();
+        cleanup();
+        resolve({ ok: false, reason: `the worker failed to load (${e.message || 'module workers unsupported?'})` });
+      };
+      const cleanup = () => {
+        worker.removeEventListener('message', onMessage);
+        worker.removeEventListener('error', onError);
+      };
+      worker.addEventListener('message', onMessage);
+      worker.addEventListener('error', onError);
+    });
+    if (!first.ok) {
+      worker.terminate();
+      return this.startOnPage(first.reason);
+    }
+    if (first.msg.offscreenWebgl === false) {
+      worker.terminate();
+      return this.startOnPage('this browser has no WebGL in workers (OffscreenCanvas)');
+    }
+    this.worker = worker;
+    this.thread = 'worker';
+    worker.addEventListener('message', (e: MessageEvent<FromHost>) => this.handlers.onMessage(e.data));
+    worker.addEventListener('messageerror', () => this.crashed('a message from the worker could not be read'));
+    worker.addEventListener('error', (e: ErrorEvent) => {
+      e.preventDefault();
+      this.crashed(e.message || 'unknown error');
+    });
+    return { catalog: first.msg.catalog, thread: 'worker', fallbackReason: null };
+  }
+
+  private async startOnPage(reason: string): Promise<Ready> {
+    // The fallback: the only place the page imports tfjs.
+    const { createEngineHost } = await import('./engine-host.ts');
+    const got: { catalog?: Catalog } = {};
+    const handle = createEngineHost((msg) => {
+      if (msg.type === 'ready') got.catalog = msg.catalog;
+      else queueMicrotask(() => this.handlers.onMessage(msg));
+    }, DATA_BASE);
+    if (!got.catalog) throw new Error('the engine host did not send its catalog');
+    this.pageHandle = handle;
+    this.thread = 'page';
+    return { catalog: got.catalog, thread: 'page', fallbackReason: reason };
+  }
+
+  private crashed(message: string): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.readyPromise = null;
+    this.handlers.onCrash(message);
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The compute host: everything that touches tfjs. It runs inside the Web Worker (worker.ts) or,
+ * where a worker cannot do the job, on the page (the fallback). It speaks the protocol in
+ * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../datasets/index.ts';
+import { MODELS } from '../../models/index.ts';
+import { STRATEGIES, STRATEGY_NAMES } from '../acquisition/strategies.ts';
+import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../backend/index.ts';
+import { configureWasmPaths } from '../backend/wasm-paths.browser.ts';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
+import type { ExperimentEvent } from '../engine/events.ts';
+import { ExperimentError, runExperiment } from '../engine/loop.ts';
+import type { Catalog, DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from './protocol.ts';
+
+export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
+
+/** Side of the decision-boundary grid for 2-D datasets (G x G predictions per round). */
+export const GRID_SIZE = 64;
+
+export function buildCatalog(): Catalog {
+  const datasets: Catalog['datasets'] = {};
+  for (const [name, d] of Object.entries(DATASETS)) {
+    datasets[name] = {
+      kind: d.kind,
+      description: d.description,
+      shape: [...d.shape],
+      numClasses: d.numClasses,
+      classNames: [...d.classNames],
+      sizes: { train: d.sizes.train, test: d.sizes.test },
+    };
+  }
+  const models: Catalog['models'] = {};
+  for (const [name, m] of Object.entries(MODELS)) {
+    models[name] = { description: m.description, inputKinds: [...m.inputKinds], hasDropout: m.hasDropout };
+  }
+  const strategies = STRATEGY_NAMES.map((name) => {
+    const s = STRATEGIES[name];
+    return { name, label: s.label, formula: s.formula, description: s.description, needs: [...s.needs] };
+  });
+  return { datasets, models, strategies, backends: [...BACKEND_NAMES], defaults: { ...DEFAULT_CONFIG, strategies: [...DEFAULT_CONFIG.strategies] } };
+}
+
+/** Whether this context can give tfjs a WebGL context on an OffscreenCanvas (null: not checked). */
+function offscreenWebgl(): boolean | null {
+  if (typeof OffscreenCanvas === 'undefined') return false;
+  try {
+    const c = new OffscreenCanvas(1, 1);
+    return !!(c.getContext('webgl2') ?? c.getContext('webgl'));
+  } catch {
+    return false;
+  }
+}
+
+function fieldError(err: unknown): FieldError {
+  if (err instanceof ConfigError) return { field: err.field, message: err.message };
+  return { field: null, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+}
+
+/** The G x G grid over the training points' bounding box (10% margin), row-major, top row first. */
+export function gridOver(x: Float32Array, size: number): { spec: GridSpec; points: Float32Array } {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < x.length; i += 2) {
+    x0 = Math.min(x0, x[i]!);
+    x1 = Math.max(x1, x[i]!);
+    y0 = Math.min(y0, x[i + 1]!);
+    y1 = Math.max(y1, x[i + 1]!);
+  }
+  const mx = (x1 - x0) * 0.1 || 1, my = (y1 - y0) * 0.1 || 1;
+  x0 -= mx; x1 += mx; y0 -= my; y1 += my;
+  const points = new Float32Array(size * size * 2);
+  for (let r = 0; r < size; r++) {
+    const yv = y1 - ((r + 0.5) / size) * (y1 - y0);
+    for (let c = 0; c < size; c++) {
+      const k = (r * size + c) * 2;
+      points[k] = x0 + ((c + 0.5) / size) * (x1 - x0);
+      points[k + 1] = yv;
+    }
+  }
+  return { spec: { size, x0, x1, y0, y1 }, points };
+}
+
+/** The labels (and pixels, for images) of the rows a round selected. */
+function queriedRows(ds: Dataset<string>, selected: readonly number[]): Queried {
+  const labels = Uint8Array.from(selected, (i) => ds.train.y[i]!);
+  if (ds.kind !== 'image' || !(ds.train.x instanceof Uint8Array)) return { labels, pixels: null };
+  const d = ds.shape.reduce((a, b) => a * b, 1);
+  const pixels = new Uint8Array(selected.length * d);
+  selected.forEach((row, k) => pixels.set((ds.train.x as Uint8Array).subarray(row * d, (row + 1) * d), k * d));
+  return { labels, pixels };
+}
+
+/**
+ * Creates a host that answers `ToHost` messages through `post`. `dataBase` is where the data
+ * files are served (`<base>data/`).
+ */
+export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) => void {
+  configureWasmPaths();
+  const datasets = new Map<string, Promise<Dataset<string>>>();
+  let running = false;
+  let ctrl: AbortController | null = null;
+  let pause: { promise: Promise<void>; resolve: () => void } | null = null;
+  let backendQueue: Promise<unknown> = Promise.resolve();
+  /** Lets a paused run go on (to continue, or to notice that it was stopped). */
+  const releasePause = () => {
+    const p = pause;
+    pause = null;
+    p?.resolve();
+  };
+
+  post({ type: 'ready', catalog: buildCatalog(), offscreenWebgl: offscreenWebgl() });
+
+  /** Switches backend (serialised) and reports it; rejects with the reason if it cannot start. */
+  const switchBackend = (name: BackendName): Promise<void> => {
+    const next = backendQueue.then(async () => {
+      try {
+        if (tf.getBackend() !== name) await useBackend(name);
+        else await tf.ready();
+        post({ type: 'backend', info: backendInfo(), error: null });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        let info = null;
+        try {
+          info = tf.getBackend() ? backendInfo() : null;
+        } catch {
+          info = null;
+        }
+        post({ type: 'backend', info, error: message });
+        throw err;
+      }
+    });
+    backendQueue = next.catch(() => undefined);
+    return next;
+  };
+
+  const getDataset = (config: ExperimentConfig): Promise<Dataset<string>> => {
+    const seeded = DATASETS[config.dataset].seeded;
+    const key = seeded ? `${config.dataset}:${config.seed}` : config.dataset;
+    let p = datasets.get(key);
+    if (!p) {
+      p = loadDataset(config.dataset, { source: fetchSource(dataBase), seed: config.seed }) as Promise<Dataset<string>>;
+      datasets.set(key, p);
+      p.catch(() => datasets.delete(key));
+    }
+    return p;
+  };
+
+  const memory = (when: 'before' | 'after') => {
+    const m = tf.memory();
+    post({ type: 'memory', when, numTensors: m.numTensors, numBytes: m.numBytes });
+  };
+
+  async function run(partial: Record<string, unknown>): Promise<void> {
+    if (running) {
+      post({ type: 'rejected', error: { field: null, message: 'a run is already in progress' } });
+      return;
+    }
+    let config: ExperimentConfig;
+    try {
+      config = resolveConfig(partial as Partial<ExperimentConfig>);
+    } catch (err) {
+      post({ type: 'rejected', error: fieldError(err) });
+      post({ type: 'idle' });
+      return;
+    }
+    running = true;
+    ctrl = new AbortController();
+    pause = null;
+    const signal = ctrl.signal;
+    let started = false;
+    try {
+      post({ type: 'status', message: `starting the ${config.backend ?? 'webgl'} backend` });
+      try {
+        await switchBackend(config.backend ?? 'webgl');
+      } catch (err) {
+        post({ type: 'rejected', error: { field: 'backend', message: err instanceof Error ? err.message : String(err) } });
+        return;
+      }
+      const spec = DATASETS[config.dataset];
+      post({ type: 'status', message: spec.files.length ? `loading ${config.dataset} (${spec.sizes.train + spec.sizes.test} images)` : `generating ${config.dataset}` });
+      const ds = await getDataset(config);
+      if (signal.aborted) {
+        post({ type: 'rejected', error: { field: null, message: 'stopped before the run started' } });
+        return;
+      }
+      let grid: { spec: GridSpec; points: Float32Array } | null = null;
+      let points: DatasetInfo['points'] = null;
+      if (ds.kind === 'points' && ds.shape.length === 1 && ds.shape[0] === 2 && ds.train.x instanceof Float32Array) {
+        grid = gridOver(ds.train.x, GRID_SIZE);
+        points = { x: ds.train.x.slice(), y: ds.train.y.slice() };
+      }
+      const info: DatasetInfo = {
+        name: ds.name, kind: ds.kind, shape: [...ds.shape], numClasses: ds.numClasses, classNames: [...ds.classNames],
+        trainSize: ds.train.n, testSize: ds.test.n, points, grid: grid?.spec ?? null,
+      };
+      post({ type: 'dataset', info }, points ? [points.x.buffer, points.y.buffer] : []);
+      memory('before');
+      started = true;
+      const onEvent = (e: ExperimentEvent) => {
+        if (e.type !== 'round') {
+          post({ type: 'event', event: e });
+          return;
+        }
+        // Copies, so transferring them never detaches an array the engine still holds.
+        const scores = e.scores ? e.scores.slice() : null;
+        const g = e.grid ? { predicted: e.grid.predicted.slice(), confidence: e.grid.confidence.slice() } : null;
+        const queried = queriedRows(ds, e.record.selected);
+        const transfer: Transferable[] = [queried.labels.buffer];
+        if (queried.pixels) transfer.push(queried.pixels.buffer);
+        if (scores) transfer.push(scores.buffer);
+        if (g) transfer.push(g.predicted.buffer, g.confidence.buffer);
+        post({ type: 'event', event: { ...e, scores, grid: g, queried } }, transfer);
+      };
+      await runExperiment(config, ds, {
+        signal,
+        onEvent,
+        waitIfPaused: async () => {
+          while (pause && !signal.aborted) {
+            post({ type: 'paused' });
+            await pause.promise;
+          }
+        },
+        ...(grid ? { grid: grid.points } : {}),
+      });
+    } catch (err) {
+      const results = err instanceof ExperimentError ? err.results : null;
+      const message = err instanceof ExperimentError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      if (started || results) post({ type: 'failed', message, results });
+      else post({ type: 'rejected', error: { field: null, message } });
+    } finally {
+      running = false;
+      ctrl = null;
+      releasePause();
+      if (started) memory('after');
+      post({ type: 'idle' });
+    }
+  }
+
+  return (msg: ToHost) => {
+    switch (msg.type) {
+      case 'validate': {
+        let error: FieldError | null = null;
+        let config: ExperimentConfig | null = null;
+        try {
+          config = resolveConfig(msg.config as Partial<ExperimentConfig>);
+        } catch (err) {
+          error = fieldError(err);
+        }
+        post({ type: 'validated', id: msg.id, error, config });
+        break;
+      }
+      case 'backend':
+        if (!running) switchBackend(msg.name).catch(() => undefined);
+        break;
+      case 'run':
+        void run(msg.config);
+        break;
+      case 'pause':
+        if (running && !pause) {
+          let resolve!: () => void;
+          const promise = new Promise<void>((r) => (resolve = r));
+          pause = { promise, resolve };
+        }
+        break;
+      case 'resume':
+        if (pause) {
+          releasePause();
+          post({ type: 'resumed' });
+        }
+        break;
+      case 'stop':
+        ctrl?.abort();
+        releasePause();
+        break;
+      case 'crash':
+        setTimeout(() => {
+          throw new Error('simulated crash of the compute host');
+        });
+        break;
+    }
+  };
+}

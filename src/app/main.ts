@@ -1,0 +1,636 @@
+/**
+ * ActiveLab's page: the configuration form, run controls, and the views of a run. The main thread
+ * never touches tensors: the engine runs in a Web Worker (client.ts) and sends plain data.
+ */
+import type { BackendInfo } from '../backend/index.ts';
+import type { ExperimentConfig } from '../engine/config.ts';
+import { resultsToCsv } from '../engine/results.ts';
+import { EngineClient, type Ready } from './client.ts';
+import { setStrategyOrder } from './colors.ts';
+import { byId, h, replace } from './dom.ts';
+import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
+import { appDefaults, ConfigForm } from './form.ts';
+import type { Catalog, FieldError, FromHost } from './protocol.ts';
+import { formatDuration, RunState } from './state.ts';
+import { renderAsked } from './views/asked.ts';
+import { renderBoundaries } from './views/boundary.ts';
+import { renderConfusion } from './views/confusion.ts';
+import { CurvesView } from './views/curves.ts';
+import { renderDiagnostics } from './views/diagnostics.ts';
+import { renderSummary } from './views/summary.ts';
+
+const state = new RunState();
+const link: ParsedLink = parseLink(location.search);
+const client = new EngineClient({ onMessage, onCrash }, { forcePage: link.thread === 'page' });
+
+let catalog: Catalog | null = null;
+let form: ConfigForm | null = null;
+let thread: Ready['thread'] = 'worker';
+let fallbackReason: string | null = null;
+/** The last configuration resolveConfig accepted (what Run starts). */
+let valid: ExperimentConfig | null = null;
+let formProblems = false;
+/** Messages about link values, kept beside their fields until the field is edited. */
+const linkErrors: Partial<Record<ConfigKey, string>> = {};
+const pendingValidations = new Map<number, (r: { error: FieldError | null; config: ExperimentConfig | null }) => void>();
+let validationSeq = 0;
+const selection = { repeat: 0, round: 0, follow: true };
+
+const els = {
+  formSlot: byId('form-slot'),
+  run: byId<HTMLButtonElement>('run-btn'),
+  pause: byId<HTMLButtonElement>('pause-btn'),
+  stop: byId<HTMLButtonElement>('stop-btn'),
+  copyLink: byId<HTMLButtonElement>('copy-link'),
+  copyStatus: byId('copy-status'),
+  linkNotes: byId('link-notes'),
+  backendPill: byId('backend-pill'),
+  threadPill: byId('thread-pill'),
+  statusText: byId('status-text'),
+  roundCounter: byId('round-counter'),
+  timing: byId('timing'),
+  progress: byId('progress'),
+  progressFill: byId('progress-fill'),
+  phases: byId('phases'),
+  activity: byId('activity'),
+  messages: byId('messages'),
+  roundBar: byId('round-bar'),
+  roundRange: byId<HTMLInputElement>('round-range'),
+  roundValue: byId('round-value'),
+  roundFollow: byId<HTMLInputElement>('round-follow'),
+  repeatWrap: byId('repeat-wrap'),
+  repeatSelect: byId<HTMLSelectElement>('repeat-select'),
+  summary: byId('summary'),
+  asked: byId('asked'),
+  boundaryPanel: byId('panel-boundary'),
+  boundary: byId('boundary'),
+  confusion: byId('confusion'),
+  diagnostics: byId('diagnostics'),
+  exportJson: byId<HTMLButtonElement>('export-json'),
+  exportCsv: byId<HTMLButtonElement>('export-csv'),
+  exportSvg: byId<HTMLButtonElement>('export-svg'),
+  exportPng: byId<HTMLButtonElement>('export-png'),
+};
+const curves = new CurvesView(byId('curves'));
+
+// ---------------------------------------------------------------------------------------------
+// Boot
+
+async function boot(): Promise<void> {
+  setupPanels();
+  setupControls();
+  observeLongTasks();
+  renderStatus();
+  let ready: Ready;
+  try {
+    ready = await client.ensure();
+  } catch (err) {
+    replace(byId('boot-message'), `The engine could not start: ${err instanceof Error ? err.message : String(err)}`);
+    els.statusText.textContent = 'The engine could not start.';
+    return;
+  }
+  catalog = ready.catalog;
+  thread = ready.thread;
+  fallbackReason = ready.fallbackReason;
+  renderThread();
+  const defaults = appDefaults(catalog);
+  form = new ConfigForm(catalog, onFieldChange);
+  replace(els.formSlot, form.element);
+
+  // The link's values: parsed as data, judged by resolveConfig; a value it refuses is replaced
+  // by the default and its message stays beside the field.
+  const fromLink: RawConfig = { ...link.config };
+  let candidate: RawConfig = { ...defaults, ...fromLink };
+  const attempts = Object.keys(fromLink).length + 1;
+  for (let i = 0; i < attempts; i++) {
+    const r = await validate(candidate);
+    const field = r.error?.field;
+    if (!r.error || !field || !isConfigKey(field) || !(field in fromLink)) break;
+    linkErrors[field] = `From the link: ${r.error.message}. Using ${formatValue(field, defaults[field]) || 'the default'} instead.`;
+    delete fromLink[field];
+    candidate = { ...defaults, ...fromLink };
+  }
+  for (const p of link.problems) {
+    if (p.field) linkErrors[p.field] = p.message;
+  }
+  replace(els.linkNotes, ...link.problems.filter((p) => !p.field).map((p) => h('li', { text: p.message })));
+  if (Object.keys(link.config).length > 0) {
+    els.linkNotes.appendChild(h('li', { class: 'ok', text: 'Configuration loaded from the link: press Run to reproduce the run.' }));
+  }
+  form.write(candidate);
+  await validateForm();
+  client.send({ type: 'backend', name: (candidate.backend as ExperimentConfig['backend']) ?? 'webgl' });
+  state.status = 'idle';
+  renderAll();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (resolveConfig runs in the host: the registries it checks against import tfjs)
+
+function validate(config: RawConfig): Promise<{ error: FieldError | null; config: ExperimentConfig | null }> {
+  const id = ++validationSeq;
+  return new Promise((resolve) => {
+    pendingValidations.set(id, resolve);
+    client.send({ type: 'validate', id, config: { ...config } });
+  });
+}
+
+let validateTimer: ReturnType<typeof setTimeout> | null = null;
+function scheduleValidation(): void {
+  if (validateTimer) clearTimeout(validateTimer);
+  validateTimer = setTimeout(() => void validateForm(), 120);
+}
+
+async function validateForm(): Promise<void> {
+  if (!form) return;
+  const { config, problems } = form.read();
+  const seq = validationSeq + 1;
+  const r = await validate(config);
+  if (seq !== validationSeq) return; // a newer validation is on its way
+  const errors: Partial<Record<ConfigKey, string>> = { ...linkErrors, ...problems };
+  let general: string | null = null;
+  if (r.error) {
+    if (r.error.field && isConfigKey(r.error.field)) errors[r.error.field] = r.error.message;
+    else general = r.error.message;
+  }
+  formProblems = Object.keys(problems).length > 0 || !!r.error;
+  valid = formProblems ? null : r.config;
+  form.showErrors(errors, general);
+  form.updateNotes();
+  if (valid) history.replaceState(null, '', linkQuery(valid, link.thread ? { thread: link.thread } : {}) + location.hash);
+  renderButtons();
+}
+
+function onFieldChange(key: ConfigKey): void {
+  delete linkErrors[key];
+  if (!form || !catalog) return;
+  if (key === 'dataset') {
+    // Keep the model compatible with the data (cnn takes images only).
+    const { config } = form.read();
+    const ds = catalog.datasets[String(config.dataset)];
+    const model = catalog.models[String(config.model)];
+    const kind = ds?.kind === 'image' ? 'image' : 'vector';
+    if (ds && model && !model.inputKinds.includes(kind)) form.write({ model: 'mlp' });
+  }
+  if (key === 'backend' && !state.running) {
+    const { config } = form.read();
+    if (typeof config.backend === 'string') client.send({ type: 'backend', name: config.backend as ExperimentConfig['backend'] & string });
+  }
+  scheduleValidation();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run control
+
+async function startRun(): Promise<void> {
+  if (!form || !valid || state.running) return;
+  const config = valid;
+  setStrategyOrder(config.strategies);
+  state.reset(config);
+  selection.repeat = 0;
+  selection.round = 0;
+  selection.follow = true;
+  els.roundFollow.checked = true;
+  curves.empty('Waiting for the first evaluated round…');
+  form.setDisabled(true);
+  renderAll();
+  try {
+    await client.ensure();
+  } catch (err) {
+    state.status = 'failed';
+    state.error = `The engine could not start: ${err instanceof Error ? err.message : String(err)}`;
+    form.setDisabled(false);
+    renderAll();
+    return;
+  }
+  client.send({ type: 'run', config: { ...config } });
+}
+
+function togglePause(): void {
+  if (state.status === 'paused' || state.status === 'pausing') {
+    client.send({ type: 'resume' });
+    state.status = 'running';
+  } else if (state.status === 'running') {
+    client.send({ type: 'pause' });
+    state.status = 'pausing';
+  }
+  renderStatus();
+}
+
+function stopRun(): void {
+  if (!state.running) return;
+  client.send({ type: 'stop' });
+  state.status = 'stopping';
+  renderStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages from the host
+
+function onMessage(msg: FromHost): void {
+  switch (msg.type) {
+    case 'ready':
+      break;
+    case 'validated': {
+      const resolve = pendingValidations.get(msg.id);
+      pendingValidations.delete(msg.id);
+      resolve?.({ error: msg.error, config: msg.config });
+      break;
+    }
+    case 'backend':
+      if (msg.info) state.backend = msg.info;
+      renderBackend(msg.info, msg.error);
+      break;
+    case 'status':
+      state.statusMessage = msg.message;
+      renderStatus();
+      break;
+    case 'dataset':
+      state.dataset = msg.info;
+      els.boundaryPanel.hidden = msg.info.kind !== 'points';
+      scheduleRender();
+      break;
+    case 'memory':
+      state.tensors[msg.when] = msg.numTensors;
+      renderDiagnosticsPanel();
+      break;
+    case 'paused':
+      if (state.status === 'pausing' || state.status === 'running') state.status = 'paused';
+      renderStatus();
+      break;
+    case 'resumed':
+      if (state.status === 'paused') state.status = 'running';
+      renderStatus();
+      break;
+    case 'event': {
+      const what = state.apply(msg.event);
+      if (what === 'activity') renderStatusThrottled();
+      else if (what === 'warning') renderMessages();
+      else {
+        if (what === 'round' && selection.follow && msg.event.type === 'round') {
+          selection.repeat = msg.event.repeat;
+          selection.round = msg.event.record.round;
+        }
+        scheduleRender();
+      }
+      break;
+    }
+    case 'rejected':
+      if (state.status !== 'idle') state.status = state.runs.length ? 'aborted' : 'idle';
+      if (msg.error.field && isConfigKey(msg.error.field) && form) form.showErrors({ ...linkErrors, [msg.error.field]: msg.error.message });
+      state.error = `Not started: ${msg.error.message}`;
+      renderAll();
+      break;
+    case 'failed':
+      state.status = 'failed';
+      state.error = `The run failed: ${msg.message}. ${msg.results ? 'Every round completed before the failure is kept.' : ''}`.trim();
+      if (msg.results) state.results = msg.results;
+      scheduleRender();
+      break;
+    case 'idle':
+      if (state.running) state.status = state.runs.length ? 'aborted' : 'idle';
+      form?.setDisabled(false);
+      renderAll();
+      break;
+  }
+}
+
+function onCrash(message: string): void {
+  const wasRunning = state.running;
+  const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
+  state.error = wasRunning
+    ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
+    : `The compute worker crashed: ${message}. A new one starts for the next action.`;
+  if (wasRunning) state.status = 'failed';
+  form?.setDisabled(false);
+  for (const [id, resolve] of pendingValidations) {
+    resolve({ error: { field: null, message: 'the engine restarted; edit a field to check again' }, config: null });
+    pendingValidations.delete(id);
+  }
+  renderBackend(null, null);
+  renderAll();
+  // Start a fresh worker so the backend badge and validation work again.
+  client.ensure().then(
+    () => {
+      const backend = form?.read().config.backend;
+      client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
+      void validateForm();
+    },
+    (err: unknown) => {
+      state.error = `${state.error ?? ''} The engine could not restart: ${err instanceof Error ? err.message : String(err)}`;
+      renderMessages();
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+let renderQueued = false;
+/** Coalesces redraws to one per frame (or per 250 ms in a hidden tab, where frames stop). */
+function scheduleRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  const run = () => {
+    renderQueued = false;
+    renderAll();
+  };
+  if (document.visibilityState === 'hidden') setTimeout(run, 250);
+  else requestAnimationFrame(run);
+}
+
+function renderAll(): void {
+  renderStatus();
+  renderMessages();
+  renderButtons();
+  renderRoundBar();
+  renderResults();
+  renderDiagnosticsPanel();
+}
+
+function renderResults(): void {
+  if (!catalog) return;
+  const config = state.config;
+  const records = state.records();
+  if (config && records.length > 0) void curves.update(records, config);
+  renderSummary(els.summary, state.summary(), state.runs, catalog.strategies, config?.target ?? 0.8, config?.rounds ?? 0);
+  const ds = state.dataset;
+  if (ds) {
+    renderAsked(els.asked, state.runs, ds, catalog.strategies, selection);
+    renderConfusion(els.confusion, state.runs, ds, catalog.strategies, selection);
+    if (ds.kind === 'points') renderBoundaries(els.boundary, state.runs, ds, catalog.strategies, selection);
+  } else {
+    replace(els.asked, h('p', { class: 'empty', text: 'Run an experiment to see, round by round, the examples each strategy asked to have labeled, the scores of the pool and the class balance of what it labeled.' }));
+    replace(els.confusion, h('p', { class: 'empty', text: "Each strategy's confusion matrix on the test subset appears here." }));
+  }
+  const has = state.exportable() !== null;
+  els.exportJson.disabled = !has;
+  els.exportCsv.disabled = !has;
+  els.exportSvg.disabled = records.length === 0;
+  els.exportPng.disabled = records.length === 0;
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  idle: 'Ready: choose a configuration and press Run.',
+  running: 'Running',
+  pausing: 'Pausing after the current step…',
+  paused: 'Paused: press Resume to continue.',
+  stopping: 'Stopping after the current step…',
+};
+
+function renderStatus(): void {
+  const st = state.status;
+  const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
+  let text: string;
+  if (!catalog) text = 'Loading the engine…';
+  else if (st === 'starting') text = `Starting: ${state.statusMessage}…`;
+  else if (st === 'complete') text = `Finished: ${rounds} rounds in ${formatDuration(state.results?.elapsedMs ?? performance.now() - state.t0)}.`;
+  else if (st === 'aborted') text = `Stopped: the ${rounds} completed round${rounds === 1 ? ' is' : 's are'} kept.`;
+  else if (st === 'failed') text = `Failed after ${rounds} completed round${rounds === 1 ? '' : 's'}.`;
+  else text = STATUS_TEXT[st] ?? st;
+  els.statusText.textContent = text;
+  els.statusText.dataset.status = st;
+  document.body.dataset.status = st;
+
+  const frac = state.total > 0 ? state.fractionalDone() / state.total : 0;
+  const pct = Math.round(frac * 100);
+  els.progressFill.style.width = `${(frac * 100).toFixed(1)}%`;
+  els.progress.setAttribute('aria-valuenow', String(pct));
+  els.progress.dataset.done = String(state.done);
+  els.progress.dataset.total = String(state.total);
+
+  const a = state.activity;
+  const c = state.config;
+  if (c && a && state.running) {
+    els.roundCounter.textContent = `Round ${a.round} of ${c.rounds} · ${strategyLabel(a.strategy)}${c.repeats > 1 ? ` · repeat ${a.repeat + 1} of ${c.repeats}` : ''} · ${state.done}/${state.total} evaluations`;
+  } else if (c && state.total) {
+    els.roundCounter.textContent = `${state.done}/${state.total} evaluations`;
+  } else {
+    els.roundCounter.textContent = '';
+  }
+  const elapsed = state.startedAt ? (state.running ? performance.now() - state.t0 : state.results?.elapsedMs ?? performance.now() - state.t0) : null;
+  els.timing.textContent = state.running
+    ? `${formatDuration(elapsed)} elapsed · ETA ${state.status === 'paused' ? 'paused' : state.eta() === null ? 'estimating…' : formatDuration(state.eta())}`
+    : elapsed !== null && st !== 'idle' ? `${formatDuration(elapsed)} elapsed` : '';
+
+  for (const li of els.phases.querySelectorAll<HTMLElement>('li')) {
+    const active = !!a && state.running && li.dataset.phase === a.phase;
+    li.classList.toggle('active', active);
+    if (active) li.setAttribute('aria-current', 'step');
+    else li.removeAttribute('aria-current');
+  }
+  els.phases.hidden = !state.running;
+  if (a && state.running) {
+    const ep = a.phase === 'train' && a.epoch !== null ? `: epoch ${a.epoch + 1} of ${a.epochs}, training loss ${a.loss?.toFixed(3)}` : '';
+    els.activity.textContent = `${strategyLabel(a.strategy)}, round ${a.round}: ${a.phase}${ep}`;
+  } else {
+    els.activity.textContent = '';
+  }
+  renderButtons();
+}
+
+let statusTimer: ReturnType<typeof setTimeout> | null = null;
+function renderStatusThrottled(): void {
+  if (statusTimer) return;
+  statusTimer = setTimeout(() => {
+    statusTimer = null;
+    renderStatus();
+  }, 100);
+}
+// Elapsed time and ETA tick while a run is on.
+setInterval(() => {
+  if (state.running) renderStatus();
+}, 1000);
+
+function renderMessages(): void {
+  const items: HTMLElement[] = [];
+  if (fallbackReason) items.push(h('p', { class: 'message info', text: `Computing on the page, not in a worker: ${fallbackReason}. The page may respond slowly during training.` }));
+  if (state.error) items.push(h('p', { class: 'message error', attrs: { role: 'alert' }, text: state.error }));
+  for (const w of state.warnings.slice(-5)) items.push(h('p', { class: 'message warning', text: `Warning: ${w}` }));
+  replace(els.messages, ...items);
+}
+
+function renderButtons(): void {
+  const running = state.running;
+  els.run.disabled = running || !valid || !catalog;
+  els.run.textContent = state.runs.length && !running ? 'Run again' : 'Run';
+  els.pause.disabled = !running || state.status === 'stopping' || state.status === 'starting';
+  els.pause.textContent = state.status === 'paused' || state.status === 'pausing' ? 'Resume' : 'Pause';
+  els.pause.setAttribute('aria-pressed', String(state.status === 'paused' || state.status === 'pausing'));
+  els.stop.disabled = !running || state.status === 'stopping';
+}
+
+function renderRoundBar(): void {
+  const c = state.config;
+  const any = state.runs.some((r) => r.rounds.length > 0);
+  els.roundBar.hidden = !c || !any;
+  if (!c) return;
+  els.roundRange.max = String(c.rounds);
+  els.roundRange.value = String(selection.round);
+  els.roundValue.textContent = selection.round === 0 ? '0 (initial set)' : `${selection.round} of ${c.rounds}`;
+  els.repeatWrap.hidden = c.repeats <= 1;
+  if (els.repeatSelect.options.length !== c.repeats) {
+    replace(els.repeatSelect, ...Array.from({ length: c.repeats }, (_, i) => h('option', { attrs: { value: i }, text: String(i + 1) })));
+  }
+  els.repeatSelect.value = String(selection.repeat);
+}
+
+function renderBackend(info: BackendInfo | null, error: string | null): void {
+  if (!info) {
+    els.backendPill.textContent = error ? `backend error: ${error}` : 'backend: starting…';
+    els.backendPill.dataset.backend = '';
+    return;
+  }
+  const extra = info.backend === 'webgl'
+    ? `${info.webglVersion ? ` ${info.webglVersion}` : ''} · ${info.renderer ?? 'unknown GPU'}`
+    : info.backend === 'wasm' ? ` · SIMD ${info.wasmSimd ? 'on' : 'off'}, threads ${info.wasmThreads ? 'on' : 'off'}` : '';
+  els.backendPill.textContent = `${info.backend}${extra}`;
+  els.backendPill.title = `Active tfjs backend: ${info.backend}${info.renderer ? `\nGPU renderer: ${info.renderer}` : ''}`;
+  els.backendPill.dataset.backend = info.backend;
+  els.backendPill.classList.toggle('warn', !!error);
+  if (error) {
+    state.error = `The selected backend could not start: ${error}. Still on ${info.backend}.`;
+    renderMessages();
+  }
+  renderDiagnosticsPanel();
+}
+
+function renderThread(): void {
+  els.threadPill.textContent = thread === 'worker' ? 'in a Web Worker' : 'on the page (fallback)';
+  els.threadPill.dataset.thread = thread;
+}
+
+function renderDiagnosticsPanel(): void {
+  renderDiagnostics(els.diagnostics, {
+    backend: state.backend,
+    thread,
+    fallbackReason,
+    tensors: state.tensors,
+    longestTask: state.longestTask,
+    runs: state.runs,
+    strategies: catalog?.strategies ?? [],
+    running: state.running,
+  });
+}
+
+function strategyLabel(name: string): string {
+  return catalog?.strategies.find((s) => s.name === name)?.label ?? name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controls, panels, exports
+
+function setupPanels(): void {
+  for (const btn of document.querySelectorAll<HTMLButtonElement>('.panel-toggle')) {
+    btn.addEventListener('click', () => {
+      const body = byId(btn.getAttribute('aria-controls') ?? '');
+      const open = btn.getAttribute('aria-expanded') !== 'true';
+      btn.setAttribute('aria-expanded', String(open));
+      body.hidden = !open;
+      if (open) scheduleRender();
+    });
+  }
+}
+
+function setupControls(): void {
+  els.run.addEventListener('click', () => void startRun());
+  els.pause.addEventListener('click', togglePause);
+  els.stop.addEventListener('click', stopRun);
+  els.copyLink.addEventListener('click', () => {
+    const url = location.href;
+    const done = (msg: string) => {
+      els.copyStatus.textContent = msg;
+      setTimeout(() => (els.copyStatus.textContent = ''), 4000);
+    };
+    if (navigator.clipboard?.writeText) navigator.clipboard.writeText(url).then(() => done('Link copied.'), () => done('Copy failed: the address bar holds the link.'));
+    else done('The address bar holds the link.');
+  });
+  els.roundRange.addEventListener('input', () => {
+    selection.round = Number(els.roundRange.value);
+    const latest = latestRound();
+    selection.follow = selection.round >= latest && state.running;
+    els.roundFollow.checked = selection.follow;
+    scheduleRender();
+  });
+  els.roundFollow.addEventListener('change', () => {
+    selection.follow = els.roundFollow.checked;
+    if (selection.follow) selection.round = latestRound();
+    scheduleRender();
+  });
+  els.repeatSelect.addEventListener('change', () => {
+    selection.repeat = Number(els.repeatSelect.value);
+    selection.follow = false;
+    els.roundFollow.checked = false;
+    scheduleRender();
+  });
+  els.exportJson.addEventListener('click', () => {
+    const r = state.exportable();
+    if (r) download(`${fileStem()}.json`, new Blob([JSON.stringify(r, null, 1) + '\n'], { type: 'application/json' }));
+  });
+  els.exportCsv.addEventListener('click', () => {
+    const r = state.exportable();
+    if (r) download(`${fileStem()}.csv`, new Blob([resultsToCsv(r)], { type: 'text/csv' }));
+  });
+  els.exportSvg.addEventListener('click', () => {
+    void curves.toSVG().then((svg) => svg && download(`${fileStem()}-curves.svg`, new Blob([svg], { type: 'image/svg+xml' })));
+  });
+  els.exportPng.addEventListener('click', () => {
+    void curves.toPNG().then((url) => url && download(`${fileStem()}-curves.png`, url));
+  });
+  let resizeTimer: ReturnType<typeof setTimeout> | null = null;
+  new ResizeObserver(() => {
+    if (resizeTimer) clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => scheduleRender(), 200);
+  }).observe(byId('curves'));
+}
+
+function latestRound(): number {
+  const runs = state.runs.filter((r) => r.repeat === selection.repeat);
+  return Math.max(0, ...runs.map((r) => r.rounds[r.rounds.length - 1]?.record.round ?? 0));
+}
+
+function fileStem(): string {
+  const c = state.config;
+  const stamp = (state.startedAt ?? new Date()).toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  return c ? `activelab-${c.dataset}-${c.model}-seed${c.seed}-${stamp}` : `activelab-${stamp}`;
+}
+
+function download(name: string, data: Blob | string): void {
+  const url = typeof data === 'string' ? data : URL.createObjectURL(data);
+  const a = h('a', { attrs: { href: url, download: name }, style: { display: 'none' } });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  if (typeof data !== 'string') setTimeout(() => URL.revokeObjectURL(url), 5000);
+}
+
+function observeLongTasks(): void {
+  try {
+    new PerformanceObserver((list) => {
+      if (!state.running) return;
+      for (const e of list.getEntries()) state.longestTask = Math.max(state.longestTask, e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  } catch {
+    // No Long Tasks API in this browser: the diagnostic stays at 0.
+  }
+}
+
+// A small console and test surface: plain data only.
+declare global {
+  interface Window {
+    activelab?: {
+      results: () => ReturnType<RunState['exportable']>;
+      status: () => string;
+      tensors: () => { before: number | null; after: number | null };
+      crashWorker: () => void;
+    };
+  }
+}
+window.activelab = {
+  results: () => state.exportable(),
+  status: () => state.status,
+  tensors: () => ({ ...state.tensors }),
+  crashWorker: () => client.send({ type: 'crash' }),
+};
+
+void boot();

@@ -1,0 +1,53 @@
+/** The summary table: final accuracy (mean ± std), ALC, labels to target, each against random. */
+import { strategyColor } from '../colors.ts';
+import type { StrategySummary } from '../../engine/results.ts';
+import { h, replace } from '../dom.ts';
+import type { StrategyMeta } from '../protocol.ts';
+import type { RunData } from '../state.ts';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function renderSummary(
+  container: HTMLElement,
+  summary: StrategySummary[],
+  runs: RunData[],
+  strategies: StrategyMeta[],
+  target: number,
+  rounds: number,
+): void {
+  if (summary.length === 0) {
+    replace(container, h('p', { class: 'empty', text: 'The summary appears after the first evaluated round.' }));
+    return;
+  }
+  const random = summary.find((s) => s.strategy === 'random');
+  const label = (name: string) => strategies.find((s) => s.name === name)?.label ?? name;
+  const head = h('tr', {},
+    h('th', { text: 'Strategy', attrs: { scope: 'col' } }),
+    h('th', { text: 'Final accuracy', attrs: { scope: 'col' }, title: 'Test accuracy after the last completed round, mean ± std over repeats' }),
+    h('th', { text: 'ALC', attrs: { scope: 'col' }, title: 'Area under the learning curve (accuracy vs labels), normalised to [0, 1]' }),
+    random ? h('th', { text: 'ALC vs random', attrs: { scope: 'col' } }) : null,
+    h('th', { text: `Labels to ${pct(target)}`, attrs: { scope: 'col' }, title: 'Labels at the first round reaching the target accuracy (mean over the repeats that did)' }),
+    h('th', { text: 'Rounds', attrs: { scope: 'col' } }),
+  );
+  const rows = summary.map((s) => {
+    const mine = runs.filter((r) => r.strategy === s.strategy);
+    const done = mine.reduce((a, r) => a + Math.max(0, r.rounds.length - 1), 0);
+    const planned = rounds * s.repeats;
+    const delta = random && s.strategy !== 'random' ? s.alc - random.alc : null;
+    const ltt = s.labelsToTarget;
+    return h('tr', { data: { strategy: s.strategy } },
+      h('th', { attrs: { scope: 'row' } },
+        h('span', { class: 'swatch', style: { background: strategyColor(s.strategy) }, attrs: { 'aria-hidden': 'true' } }),
+        label(s.strategy)),
+      h('td', { class: 'num', data: { col: 'final-accuracy', value: s.finalAccuracy.mean, std: s.finalAccuracy.std } },
+        pct(s.finalAccuracy.mean), s.repeats > 1 ? h('span', { class: 'pm', text: ` ± ${(s.finalAccuracy.std * 100).toFixed(1)}` }) : null),
+      h('td', { class: 'num', data: { col: 'alc', value: s.alc }, text: s.alc.toFixed(3) }),
+      random ? h('td', { class: `num ${delta === null ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : ''}`, data: { col: 'alc-delta' }, text: delta === null ? '—' : `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}` }) : null,
+      h('td', { class: 'num', data: { col: 'labels-to-target' }, text: ltt.mean === null ? 'not reached' : `${Math.round(ltt.mean)}${s.repeats > 1 ? ` (${ltt.reached}/${s.repeats})` : ''}` }),
+      h('td', { class: 'num', data: { col: 'rounds' }, text: `${done}/${planned}` }),
+    );
+  });
+  replace(container, h('table', { class: 'summary-table', id: 'summary-table' },
+    h('caption', { class: 'visually-hidden', text: 'Summary per strategy' }),
+    h('thead', {}, head), h('tbody', {}, ...rows)));
+}

@@ -1,0 +1,295 @@
+/**
+ * End to end: the app under the Vite dev server in Debian's Chromium (WebGL2 on SwiftShader).
+ * Small shapes throughout: SwiftShader emulates the GPU on the CPU.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExperimentResults } from '../../src/engine/results.ts';
+import { appQuery, collectErrors, launchBrowser, ROOT, startDevServer, status, waitForReady } from './helpers.ts';
+
+const SMALL = {
+  dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
+  repeats: 1, epochs: 3, batchSize: 16, poolSubset: 200, testSubset: 200, seed: 7, backend: 'webgl',
+};
+
+let server: { url: string; close: () => Promise<void> };
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startDevServer();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
+  const errors = collectErrors(page);
+  await page.goto(`${server.url}${query}`);
+  await waitForReady(page);
+  return { page, errors };
+}
+
+async function waitForStatus(page: Page, re: RegExp, timeout = 90_000): Promise<string> {
+  const handle = await page.waitForFunction((src) => new RegExp(src).test(document.body.dataset.status ?? '') && document.body.dataset.status, re.source, { timeout, polling: 100 });
+  return (await handle.jsonValue()) as string;
+}
+
+async function exportJson(page: Page): Promise<ExperimentResults> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  return JSON.parse(await readFile(await download.path(), 'utf8')) as ExperimentResults;
+}
+
+/** The (labeled, accuracy) points of the learning-curve chart, read from the rendered SVG's marks. */
+async function chartPoints(page: Page): Promise<string[]> {
+  return page.$$eval('#curves svg path[aria-roledescription="point"], #curves svg .mark-symbol path', (els) =>
+    els.map((e) => e.getAttribute('aria-label') ?? '').filter((s) => s.length > 0));
+}
+
+// Generous per-test limits: other test runs share this 2-core machine with SwiftShader.
+describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }, () => {
+  it('runs a two-strategy comparison on WebGL in a worker and shows that run\'s numbers', async () => {
+    const { page, errors } = await openApp(appQuery(SMALL));
+
+    // The engine is in a worker on WebGL; tfjs never ran on the page (it would have made its global engine).
+    expect(await page.getAttribute('#backend-pill', 'data-backend')).toBe('webgl');
+    expect(await page.textContent('#backend-pill')).toMatch(/^webgl/);
+    expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('worker');
+    expect(await page.evaluate(() => '_tfengine' in globalThis)).toBe(false);
+    // The link filled the form.
+    expect(await page.inputValue('#f-rounds')).toBe('3');
+    expect(await page.inputValue('#f-poolSubset')).toBe('200');
+    expect(await page.isChecked('#f-strategy-entropy')).toBe(true);
+    expect(await page.isChecked('#f-strategy-margin')).toBe(false);
+
+    await page.click('#run-btn');
+    await page.waitForFunction(() => document.querySelector('#phases li.active[data-phase="train"]'), undefined, { timeout: 60_000 });
+
+    // The page answers a click while the worker trains: measure the handler's delay in the page
+    // (event creation to handler) and the round trip seen from here.
+    await page.evaluate(() => {
+      const w = window as unknown as { clickProbe?: { delay: number; status: string } };
+      document.querySelector('#h-diagnostics button')!.addEventListener('click', (e) => {
+        w.clickProbe = { delay: performance.now() - e.timeStamp, status: document.body.dataset.status ?? '' };
+      }, { once: true });
+    });
+    const t0 = Date.now();
+    await page.click('#h-diagnostics button');
+    await page.waitForFunction(() => document.querySelector('#h-diagnostics button')?.getAttribute('aria-expanded') === 'true', undefined, { timeout: 5_000 });
+    const roundTrip = Date.now() - t0;
+    const probe = await page.evaluate(() => (window as unknown as { clickProbe: { delay: number; status: string } }).clickProbe);
+    expect(probe.status).toBe('running');
+    expect(probe.delay).toBeLessThan(500);
+    expect(roundTrip).toBeLessThan(5_000);
+    expect(await page.isVisible('#diag-tensors')).toBe(true);
+
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    const results = await exportJson(page);
+    expect(results.status).toBe('complete');
+    expect(results.environment.backend).toBe('webgl');
+    expect(results.config).toMatchObject({ dataset: 'mnist', model: 'mlp', rounds: 3, poolSubset: 200, testSubset: 200, seed: 7, strategies: ['entropy', 'random'] });
+    expect(results.runs.map((r) => [r.strategy, r.rounds.length])).toEqual([['entropy', 4], ['random', 4]]);
+
+    // The summary table shows the exported numbers.
+    for (const s of results.summary) {
+      const cell = `#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`;
+      expect(Number(await page.getAttribute(cell, 'data-value'))).toBe(s.finalAccuracy.mean);
+      expect((await page.textContent(cell))?.trim()).toBe(`${(s.finalAccuracy.mean * 100).toFixed(1)}%`);
+      const alc = `#summary-table tr[data-strategy="${s.strategy}"] td[data-col="alc"]`;
+      expect((await page.textContent(alc))?.trim()).toBe(s.alc.toFixed(3));
+    }
+
+    // The curves: one point per evaluated round and strategy, at that round's labels and accuracy.
+    const points = await chartPoints(page);
+    expect(points.length).toBe(8);
+    for (const run of results.runs) {
+      for (const r of run.rounds) {
+        const match = points.find((p) => p.includes(`strategy: ${run.strategy}`) && p.includes(`labeled examples: ${r.labeled};`));
+        expect(match, `${run.strategy} at ${r.labeled} labels`).toBeDefined();
+        const acc = Number(/accuracy \(mean\): ([\d.]+)/.exec(match!)?.[1]);
+        expect(acc).toBeCloseTo(r.accuracy, 4);
+      }
+    }
+
+    // The gallery: the last round's queries of each strategy, drawn from pixels, with their scores.
+    for (const run of results.runs) {
+      const last = run.rounds[run.rounds.length - 1]!;
+      const col = `article.strategy-col[data-strategy="${run.strategy}"]`;
+      expect(await page.$$eval(`${col} figure.query canvas.digit`, (c) => c.length)).toBe(last.selected.length);
+      expect((await page.textContent(`${col} .round-line`))?.replace(/\s+/g, ' ')).toContain(`Round 3 · ${last.labeled} labels · accuracy ${(last.accuracy * 100).toFixed(1)}%`);
+      const shown = await page.$$eval(`${col} figure.query .score`, (els) => els.map((e) => Number(e.textContent)));
+      expect(shown.length).toBe(last.selectedScores!.length);
+      shown.forEach((v, i) => expect(v).toBeCloseTo(last.selectedScores![i]!, 2));
+      const inked = await page.$eval(`${col} figure.query canvas.digit`, (c) => {
+        const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 28, 28).data;
+        let dark = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i]! < 128) dark++;
+        return dark;
+      });
+      expect(inked).toBeGreaterThan(20);
+      // Histogram of the pool's scores and the class distribution of the labeled set.
+      expect(await page.$$eval(`${col} svg.histogram rect`, (r) => r.length)).toBeGreaterThan(0);
+      const bars = await page.$eval(`${col} svg.class-bars`, (svg) => svg.getAttribute('aria-label'));
+      expect(bars).toBe(`Labeled examples per class: ${last.classCounts.map((c, i) => `${i} ${c}`).join(', ')}`);
+    }
+    expect(await page.$$eval('table.confusion', (t) => t.length)).toBe(2);
+
+    // The other exports: CSV rows, and the chart as SVG and PNG.
+    const download = async (button: string) => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      return { name: d.suggestedFilename(), bytes: await readFile(await d.path()) };
+    };
+    const csv = await download('#export-csv');
+    expect(csv.name).toMatch(/^activelab-mnist-mlp-seed7-.*\.csv$/);
+    expect(csv.bytes.toString('utf8').trim().split('\n')).toHaveLength(1 + 8);
+    const svg = await download('#export-svg');
+    expect(svg.bytes.toString('utf8')).toMatch(/^<svg[^>]*>[\s\S]*test accuracy[\s\S]*<\/svg>$/);
+    const png = await download('#export-png');
+    expect([...png.bytes.subarray(0, 8)]).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+
+    // No tensor left behind by the run.
+    const tensors = await page.$eval('#diag-tensors', (e) => ({ before: (e as HTMLElement).dataset.before, after: (e as HTMLElement).dataset.after }));
+    expect(tensors.before).not.toBe('');
+    expect(tensors.after).toBe(tensors.before);
+
+    // The address bar now holds the full configuration.
+    const url = new URL(page.url());
+    expect(url.searchParams.get('strategies')).toBe('entropy,random');
+    expect(url.searchParams.get('testSubset')).toBe('200');
+
+    await mkdir(join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-results/app.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('pauses and resumes; stop in the middle of a round keeps every completed round on screen and leaks no tensors', async () => {
+    const { page, errors } = await openApp(appQuery({ ...SMALL, strategies: 'margin,random', rounds: 30 }));
+    const done = async () => Number(await page.getAttribute('#progress', 'data-done'));
+    await page.click('#run-btn');
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= 1, undefined, { timeout: 90_000, polling: 100 });
+
+    // Pause takes effect at the next phase boundary; then nothing moves until Resume.
+    await page.click('#pause-btn');
+    expect(await waitForStatus(page, /^paused$/, 60_000)).toBe('paused');
+    expect(await page.textContent('#pause-btn')).toBe('Resume');
+    const atPause = await done();
+    await page.waitForTimeout(2_000);
+    expect(await done()).toBe(atPause);
+    expect(await page.textContent('#timing')).toContain('ETA paused');
+    await page.click('#pause-btn');
+    expect(await waitForStatus(page, /^running$/, 10_000)).toBe('running');
+
+    // Let another round complete, then stop while the next one is training.
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) > n, atPause, { timeout: 90_000, polling: 100 });
+    await page.waitForFunction(() => document.querySelector('#phases li.active[data-phase="train"]'), undefined, { timeout: 30_000, polling: 20 });
+    await page.click('#stop-btn');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('aborted');
+    expect(await page.textContent('#status-text')).toMatch(/^Stopped: the \d+ completed rounds? (is|are) kept\.$/);
+
+    const results = await exportJson(page);
+    expect(results.status).toBe('aborted');
+    const completed = results.runs.reduce((a, r) => a + r.rounds.length, 0);
+    expect(completed).toBeGreaterThanOrEqual(atPause + 1);
+    expect(completed).toBeLessThan(62);
+    // Rounds are numbered without gaps: no half-finished round was recorded.
+    for (const run of results.runs) expect(run.rounds.map((r) => r.round)).toEqual(run.rounds.map((_, i) => i));
+    expect(await done()).toBe(completed);
+    expect((await chartPoints(page)).length).toBe(completed);
+    for (const s of results.summary) {
+      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy.mean);
+    }
+
+    // The worker reported tf.memory().numTensors before the run and after the stop: equal.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#diag-tensors')?.dataset.after !== '', undefined, { timeout: 10_000 });
+    const tensors = await page.$eval('#diag-tensors', (e) => ({ before: (e as HTMLElement).dataset.before, after: (e as HTMLElement).dataset.after }));
+    expect(Number(tensors.before)).toBeGreaterThanOrEqual(0);
+    expect(tensors.after).toBe(tensors.before);
+    expect(await page.isEnabled('#run-btn')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows link values that resolveConfig refuses beside their fields, as text, never as markup', async () => {
+    const evil = '<img src=x onerror="window.__xss=1">';
+    const { page, errors } = await openApp(`?dataset=${encodeURIComponent(evil)}&initial=abc&rounds=-1&strategies=entropy,${encodeURIComponent('<b>bold</b>')}&color=red`);
+    expect(await page.textContent('#err-dataset')).toContain(`config.dataset = '${evil}' is not allowed`);
+    expect(await page.textContent('#err-strategies')).toContain("'<b>bold</b>'");
+    expect(await page.textContent('#err-rounds')).toContain('config.rounds = -1 is not allowed');
+    expect(await page.textContent('#err-initial')).toContain("'abc' is not a number");
+    expect(await page.textContent('#link-notes')).toContain("unknown setting 'color'");
+    expect(await page.evaluate(() => document.querySelectorAll('img, b').length)).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    // Defaults took the refused values' places, so the form is runnable.
+    expect(await page.inputValue('#f-dataset')).toBe('mnist');
+    expect(await page.isEnabled('#run-btn')).toBe(true);
+
+    // Editing: a balanced initial set smaller than the class count is refused by resolveConfig.
+    await page.fill('#f-initial', '5');
+    await page.waitForFunction(() => document.querySelector('#err-initial')?.textContent?.includes('at least the number of classes'), undefined, { timeout: 10_000 });
+    expect(await page.getAttribute('#f-initial', 'aria-invalid')).toBe('true');
+    expect(await page.isDisabled('#run-btn')).toBe(true);
+    await page.fill('#f-initial', '20');
+    await page.waitForFunction(() => document.querySelector('#err-initial')?.textContent === '', undefined, { timeout: 10_000 });
+    expect(await page.isEnabled('#run-btn')).toBe(true);
+    // The field that cannot take the data says so: cnn on 2-D points.
+    await page.selectOption('#f-dataset', 'moons');
+    await page.selectOption('#f-model', 'cnn');
+    await page.waitForFunction(() => document.querySelector('#err-model')?.textContent?.includes('a model for points data'), undefined, { timeout: 10_000 });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws one decision-boundary map per strategy for a 2-D dataset', async () => {
+    const { page, errors } = await openApp(appQuery({ dataset: 'moons', model: 'logreg', strategies: 'margin,random', initial: 4, balanced: true, query: 4, rounds: 1, epochs: 5, batchSize: 16, poolSubset: 'all', testSubset: 'all', seed: 3, backend: 'webgl' }));
+    await page.click('#run-btn');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await page.isVisible('#panel-boundary')).toBe(true);
+    const maps = await page.$$eval('canvas.boundary', (cs) => cs.map((c) => [c.closest('figure')?.getAttribute('data-strategy'), c.getAttribute('aria-label')]));
+    expect(maps.map((m) => m[0])).toEqual(['margin', 'random']);
+    for (const [, label] of maps) expect(label).toMatch(/at round 1: 8 labeled points, 4 queried this round/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('falls back to computing on the page (thread=page) and still runs on WebGL', async () => {
+    const { page, errors } = await openApp(appQuery({ dataset: 'blobs', model: 'logreg', strategies: 'entropy,random', initial: 6, balanced: true, query: 3, rounds: 1, epochs: 3, batchSize: 16, poolSubset: 'all', testSubset: 'all', seed: 2, backend: 'webgl' }) + '&thread=page');
+    expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('page');
+    expect(await page.getAttribute('#backend-pill', 'data-backend')).toBe('webgl');
+    expect(await page.evaluate(() => '_tfengine' in globalThis)).toBe(true);
+    expect(await page.textContent('#messages')).toContain('Computing on the page, not in a worker');
+    await page.click('#run-btn');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await page.$$eval('canvas.boundary', (c) => c.length)).toBe(2);
+    // The link keeps the fallback choice.
+    expect(new URL(page.url()).searchParams.get('thread')).toBe('page');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps the results on screen when the worker crashes mid-run, and starts a new worker', async () => {
+    const { page } = await openApp(appQuery({ ...SMALL, rounds: 30 }));
+    await page.click('#run-btn');
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= 1, undefined, { timeout: 90_000, polling: 100 });
+    await page.evaluate(() => window.activelab!.crashWorker());
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('failed');
+    expect(await page.textContent('#messages')).toMatch(/The compute worker crashed: .*simulated crash.* completed rounds? stays? on screen/);
+    const rows = await page.$$eval('#summary-table tbody tr', (r) => r.length);
+    expect(rows).toBeGreaterThanOrEqual(1);
+    const results = await exportJson(page);
+    expect(results.status).toBe('failed');
+    const completed = results.runs.reduce((a, r) => a + r.rounds.length, 0);
+    expect(completed).toBeGreaterThanOrEqual(1);
+    expect((await chartPoints(page)).length).toBe(completed);
+    // A fresh worker comes up on WebGL and the form can run again.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'webgl', undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#run-btn')!.disabled, undefined, { timeout: 30_000 });
+    expect(await status(page)).toBe('failed');
+    await page.close();
+  });
+});
