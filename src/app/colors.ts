@@ -2,10 +2,7 @@
  * Strategy colours, the same as the learning-curve chart's: `STRATEGY_COLORS` by name, else the
  * chart's fallback palette by position in the run's strategy list (learningCurveSpec's rule).
  */
-import { STRATEGY_COLORS } from '../charts/learning-curve.ts';
-
-/** learningCurveSpec's palette for strategies without a registered colour (keep in step with it). */
-const FALLBACK = ['#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173'];
+import { STRATEGY_COLORS, strategyColor as chartColor } from '../charts/learning-curve.ts';
 
 let order: readonly string[] = [];
 
@@ -15,8 +12,6 @@ export function setStrategyOrder(strategies: readonly string[]): void {
 }
 
 export function strategyColor(name: string): string {
-  const known = STRATEGY_COLORS[name];
-  if (known) return known;
   const i = order.indexOf(name);
-  return i >= 0 ? FALLBACK[i % FALLBACK.length]! : '#6b7280';
+  return STRATEGY_COLORS[name] || i >= 0 ? chartColor(name, i) : '#6b7280';
 }

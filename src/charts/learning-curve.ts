@@ -26,7 +26,20 @@ export const STRATEGY_COLORS: Record<string, string> = {
   bald: '#d62728',
   variationRatio: '#e377c2',
   meanStd: '#bcbd22',
+  kmeansDiversity: '#393b79',
+  kmeansDiversityRaw: '#637939',
+  coreset: '#8c6d31',
+  badge: '#843c39',
+  marginDiverse: '#7b4173',
 };
+
+/** Colours for strategies without a registered one, by position in the run's strategy list. */
+export const FALLBACK_COLORS = ['#5254a3', '#8ca252', '#bd9e39', '#ad494a', '#a55194'] as const;
+
+/** A strategy's colour: its registered one, else the fallback palette by its position `index`. */
+export function strategyColor(name: string, index: number): string {
+  return STRATEGY_COLORS[name] ?? FALLBACK_COLORS[Math.max(0, index) % FALLBACK_COLORS.length]!;
+}
 
 export function learningCurveSpec(points: readonly CurvePoint[], options: LearningCurveOptions = {}): TopLevelSpec {
   const strategies = [...new Set(points.map((p) => p.strategy))];
@@ -35,7 +48,7 @@ export function learningCurveSpec(points: readonly CurvePoint[], options: Learni
     field: 'strategy',
     type: 'nominal' as const,
     title: 'strategy',
-    scale: { domain: strategies, range: strategies.map((s, i) => STRATEGY_COLORS[s] ?? FALLBACK[i % FALLBACK.length]!) },
+    scale: { domain: strategies, range: strategies.map((s, i) => strategyColor(s, i)) },
   };
   const x = { field: 'labeled', type: 'quantitative' as const, title: 'labeled examples' };
   const layers: unknown[] = [
@@ -65,5 +78,3 @@ export function learningCurveSpec(points: readonly CurvePoint[], options: Learni
     layer: layers,
   } as TopLevelSpec;
 }
-
-const FALLBACK = ['#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173'];
