@@ -16,7 +16,8 @@ export interface FitContext {
   /** This round's training stream (initialisation when training from scratch, shuffles, dropout). */
   rng: Rng;
   signal?: AbortSignal;
-  onEpoch?: (log: EpochLog) => void;
+  /** Called after each epoch; awaited (the loop pauses here when the user pauses mid-training). */
+  onEpoch?: (log: EpochLog) => void | Promise<void>;
 }
 
 export interface Learner {

@@ -242,7 +242,10 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
           await learner.fit(labeled, {
             rng: roundRng.fork('train'),
             ...(signal ? { signal } : {}),
-            onEpoch: (log) => void emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, ...where }),
+            onEpoch: async (log) => {
+              await emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, ...where });
+              if (waitIfPaused) await waitIfPaused(); // a pause takes effect between epochs, not only between phases
+            },
           });
           const trainMs = performance.now() - tt;
           await phase('evaluate');

@@ -60,4 +60,21 @@ describe('runExperiment on classification with logreg (wasm)', () => {
     const queried = new Set(res.runs[0]!.rounds.flatMap((r) => r.selected));
     expect(queried.size).toBe(20 + 3 * 10);
   });
+
+  it('pauses between training epochs, not only between phases', async () => {
+    const config = resolveConfig({
+      dataset: 'classification', model: 'logreg', strategies: ['entropy'], initial: 10, query: 5, rounds: 0,
+      epochs: 5, batchSize: 16, testSubset: null, poolSubset: null,
+    });
+    const ds = await loadDataset('classification', { seed: 1 });
+    const log: string[] = [];
+    let pauses = 0;
+    await runExperiment(config, ds, {
+      onEvent: (e) => { if (e.type === 'epoch') log.push(`epoch ${e.epoch}`); },
+      waitIfPaused: async () => { pauses++; log.push('pause check'); },
+    });
+    // One check per phase boundary (train, evaluate) plus one after every epoch.
+    expect(pauses).toBe(2 + 5);
+    expect(log.slice(1, 5)).toEqual(['epoch 0', 'pause check', 'epoch 1', 'pause check']);
+  });
 });
