@@ -1,12 +1,18 @@
+import { registerWasmBatchMatMul } from './wasm-batch-matmul.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-backprop-filter.ts';
 import { registerWasmConv2DBackpropInput } from './wasm-conv2d-backprop-input.ts';
+import { registerWasmMaxPoolGrad } from './wasm-maxpool-grad.ts';
 
 /**
  * Kernels ActiveLab adds to the wasm backend. Idempotent: safe to call more than once.
  * - `Conv2DBackpropFilter` (missing in tfjs-backend-wasm 4.22; needed by `model.fit` of conv nets).
  * - `Conv2DBackpropInput` (replaces tfjs-backend-wasm's scalar loop, 2–10x faster; falls back to it).
+ * - `MaxPoolGrad` (replaces tfjs-backend-wasm's, which drops the gradient of some pooling windows).
+ * - `BatchMatMul` (transposes first when transposeA/B is set: the original is ~9x slower with them).
  */
 export function registerWasmKernels(): void {
   registerWasmConv2DBackpropFilter();
   registerWasmConv2DBackpropInput();
+  registerWasmMaxPoolGrad();
+  registerWasmBatchMatMul();
 }

@@ -1,0 +1,179 @@
+/**
+ * A correct `MaxPoolGrad` (the input gradient of `maxPool`) for the tfjs wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 ships one, but it loses gradient: on a random [32,22,22,32] input
+ * (2x2 pool, stride 2, 'valid') the gradient of 7,770 of the 123,904 pooling windows never
+ * reaches the input, and on [1,22,22,1] 10 of 484 entries disagree with finite differences.
+ * The cpu backend and a plain argmax loop agree with each other. This kernel replaces it.
+ *
+ * ## What it computes (exactly the cpu kernel's semantics)
+ *
+ * For every output position (b, yR, yC) and channel d, the window is the rows
+ * [yR·sh − pt, yR·sh − pt + fh) and columns [yC·sw − pl, yC·sw − pl + fw), clipped to the
+ * image (padding never wins), with the geometry of `tf.backend_util.computePool2DInfo`. Its
+ * maximum is the FIRST one in row-major window order: a strict `>` against a running max that
+ * starts at −∞, as tfjs-backend-cpu's `maxPoolPositions` does. So of tied values the top-left
+ * one gets the gradient, a NaN never does, and a window of only −∞/NaN passes none on.
+ * `dx[b, r, c, d]` is the sum of `dy[b, yR, yC, d]` over the windows whose first maximum is
+ * (r, c) — windows overlap when the stride is smaller than the pool.
+ *
+ * Sums are accumulated in float32 in row-major window order (the cpu kernel sums in float64
+ * and rounds once), so where windows overlap a value can differ from cpu's in the last bit;
+ * with stride ≥ pool size every input gets at most one dy and the result is bit-identical.
+ *
+ * ## How
+ *
+ * A plain JS loop over wasm memory: inputs are read through `backend.typedArrayFromHeap`, the
+ * output is `backend.makeOutput(input.shape, 'float32')`, zero-filled, then scattered into. For
+ * each window the channel loop is innermost (NHWC: contiguous reads), with per-channel running
+ * max/argmax arrays. The `output` input (the forward result) is not needed. No intermediate
+ * buffers are allocated on the backend. About 16 ms at batch 128 for the Gal et al. CNN's pool
+ * ([128,22,22,32], 2x2 stride 2 'valid'), in Node 20.
+ *
+ * Supported: rank-4 NHWC input (the only layout tfjs's maxPool has), any filterSize, strides,
+ * pad ('valid' | 'same' | number | explicit) and dimRoundingMode. tfjs's MaxPool gradient drops
+ * dimRoundingMode, so with 'ceil'/'round' it sends a dy larger than the attrs imply: like cpu,
+ * the attrs' windows are used and the extra dy rows/columns ignored. float32 (or int32) input and dy;
+ * the result is float32, like cpu's.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+const KERNEL_NAME = 'MaxPoolGrad';
+const BACKEND_NAME = 'wasm';
+
+type Shape4 = [number, number, number, number];
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+
+/** The attrs tfjs-core's `maxPoolGrad` op sends (`MaxPoolGradAttrs`). */
+export interface MaxPoolGradAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | ExplicitPad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function fail(message: string): never {
+  throw new Error(`wasm ${KERNEL_NAME}: ${message}`);
+}
+
+/** tfjs-backend-wasm's own kernel, kept by `registerWasmMaxPoolGrad` (for tests and benchmarks). */
+let original: tf.KernelConfig | undefined;
+
+/** The kernel ours replaced (tfjs-backend-wasm's, which is wrong in 4.22), once registered. */
+export function originalWasmMaxPoolGrad(): tf.KernelConfig | undefined {
+  return original;
+}
+
+function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs;
+  if (dy === undefined || input === undefined) fail('inputs dy and input are required');
+  const { filterSize, strides, pad, dimRoundingMode } = (args.attrs ?? {}) as unknown as MaxPoolGradAttrs;
+  if (input.shape.length !== 4 || dy.shape.length !== 4) {
+    fail(`input and dy must be rank 4, got [${input.shape}] and [${dy.shape}]`);
+  }
+  for (const t of [dy, input]) {
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') fail(`dy and input must be float32, got ${dy.dtype} and ${input.dtype}`);
+  }
+  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const fh = info.effectiveFilterHeight;
+  const fw = info.effectiveFilterWidth;
+  // tfjs's own MaxPool gradient does not pass dimRoundingMode on, so with 'ceil'/'round' dy can
+  // be a row/column larger than these attrs imply. The cpu kernel then uses the attrs' windows
+  // and reads the top-left part of dy; so do we. A dy smaller than that is an error.
+  const dyHeight = dy.shape[1]!;
+  const dyWidth = dy.shape[2]!;
+  if (dy.shape[0] !== batchSize || dyHeight < outHeight || dyWidth < outWidth || dy.shape[3] !== inChannels) {
+    fail(`dy has shape [${dy.shape}], expected [${info.outShape}] for input [${input.shape}]`);
+  }
+
+  // makeOutput may grow wasm memory (detaching older views): take the views only afterwards.
+  const out = backend.makeOutput([...input.shape], 'float32');
+  if (tf.util.sizeFromShape(input.shape) === 0) return out;
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  if (tf.util.sizeFromShape(dy.shape) === 0) return out;
+  const x = backend.typedArrayFromHeap(input);
+  const g = backend.typedArrayFromHeap(dy);
+
+  const C = inChannels;
+  const rowStride = inWidth * C;
+  const imageStride = inHeight * rowStride;
+  const maxVal = new Float64Array(C);
+  const maxIdx = new Int32Array(C);
+  const padTop = info.padInfo.top;
+  const padLeft = info.padInfo.left;
+  for (let b = 0; b < batchSize; b++) {
+    const image = b * imageStride;
+    for (let yR = 0; yR < outHeight; yR++) {
+      const rCorner = yR * strideHeight - padTop;
+      const rMin = Math.max(0, rCorner);
+      const rMax = Math.min(inHeight, rCorner + fh);
+      let dyAt = ((b * dyHeight + yR) * dyWidth) * C;
+      for (let yC = 0; yC < outWidth; yC++, dyAt += C) {
+        const cCorner = yC * strideWidth - padLeft;
+        const cMin = Math.max(0, cCorner);
+        const cMax = Math.min(inWidth, cCorner + fw);
+        maxVal.fill(Number.NEGATIVE_INFINITY);
+        maxIdx.fill(-1);
+        for (let r = rMin; r < rMax; r++) {
+          for (let c = cMin; c < cMax; c++) {
+            const at = image + r * rowStride + c * C;
+            for (let d = 0; d < C; d++) {
+              const v = x[at + d]!;
+              // strict: of equal values the first in row-major window order wins (as on cpu)
+              if (v > maxVal[d]!) {
+                maxVal[d] = v;
+                maxIdx[d] = at + d;
+              }
+            }
+          }
+        }
+        for (let d = 0; d < C; d++) {
+          const i = maxIdx[d]!;
+          if (i >= 0) dx[i] = dx[i]! + g[dyAt + d]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Marks our kernelFunc, so that a second copy of this module (a duplicated bundle chunk, HMR)
+ * also recognises it as registered and does not replace it again.
+ */
+const MARK = Symbol.for('activelab.wasm.MaxPoolGrad');
+Object.defineProperty(maxPoolGradWasm, MARK, { value: true });
+const isOurs = (config: tf.KernelConfig) => (config.kernelFunc as unknown as Record<symbol, unknown>)[MARK] === true;
+
+/** The kernel, for `tf.registerKernel`. */
+export const wasmMaxPoolGradConfig: tf.KernelConfig = {
+  kernelName: KERNEL_NAME,
+  backendName: BACKEND_NAME,
+  kernelFunc: maxPoolGradWasm as unknown as tf.KernelFunc,
+};
+
+/**
+ * Replace tfjs-backend-wasm's `MaxPoolGrad` with this one, keeping the original (see
+ * {@link originalWasmMaxPoolGrad}) and its `setupFunc`/`disposeFunc` (its wasm binding stays
+ * initialised, so the original can still be called directly). Safe to call any number of times:
+ * a second call finds ours registered and does nothing. Does nothing either if no wasm
+ * `MaxPoolGrad` is registered yet (import '@tensorflow/tfjs-backend-wasm' first): tfjs-backend-wasm
+ * registering its own later would silently overwrite ours.
+ *
+ * @returns true if this call registered it.
+ */
+export function registerWasmMaxPoolGrad(): boolean {
+  const current = tf.getKernel(KERNEL_NAME, BACKEND_NAME);
+  if (current === undefined || isOurs(current)) return false;
+  original = current;
+  tf.unregisterKernel(KERNEL_NAME, BACKEND_NAME);
+  const config: tf.KernelConfig = { ...wasmMaxPoolGradConfig };
+  if (current.setupFunc !== undefined) config.setupFunc = current.setupFunc;
+  if (current.disposeFunc !== undefined) config.disposeFunc = current.disposeFunc;
+  tf.registerKernel(config);
+  return true;
+}
