@@ -76,5 +76,7 @@ export function learningCurveSpec(points: readonly CurvePoint[], options: Learni
     height: options.height ?? 320,
     data: { values },
     layer: layers,
+    // Solid legend swatches (the band layer would otherwise lend them its 0.18 opacity).
+    config: { legend: { symbolOpacity: 1 } },
   } as TopLevelSpec;
 }

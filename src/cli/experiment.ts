@@ -4,46 +4,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import { loadDataset } from '../../datasets/index.ts';
 import { nodeSource } from '../../datasets/source-node.ts';
 import { backendInfo, useBackend } from '../backend/index.ts';
 import { trackPeakMemory } from '../backend/memory.ts';
-import { learningCurveSpec } from '../charts/learning-curve.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
 import { ExperimentError, runExperiment } from '../engine/loop.ts';
-import { learningCurves, resultsToCsv, type ExperimentResults } from '../engine/results.ts';
+import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
+import { renderChartSvg, summaryTable } from './report.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
 import { formatDuration, ProgressBar } from './progress.ts';
-
-/** The summary table printed at the end. */
-export function summaryTable(results: ExperimentResults): string {
-  const rows = results.summary.map((s) => [
-    s.strategy,
-    `${(s.finalAccuracy.mean * 100).toFixed(2)}% ± ${(s.finalAccuracy.std * 100).toFixed(2)}`,
-    s.alc.toFixed(4),
-    s.labelsToTarget.mean === null ? 'not reached' : `${Math.round(s.labelsToTarget.mean)} (${s.labelsToTarget.reached}/${s.repeats})`,
-  ]);
-  const head = ['strategy', 'final accuracy (mean ± std)', 'ALC', `labels to ${(results.config.target * 100).toFixed(0)}%`];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
-}
-
-export async function renderChartSvg(results: ExperimentResults): Promise<string> {
-  const c = results.config;
-  const spec = learningCurveSpec(learningCurves(results.runs), {
-    title: `${c.dataset} / ${c.model}: ${c.initial} initial + ${c.query} per round, ${c.repeats} repeat${c.repeats > 1 ? 's' : ''} (mean ± std)`,
-    target: c.target,
-  });
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
 
 function writeOutputs(results: ExperimentResults, out: string): string[] {
   const json = resolve(out);
