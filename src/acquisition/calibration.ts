@@ -91,6 +91,18 @@ export function applyTemperature(x: tf.Tensor, temperature: number, options: Mea
   return tf.tidy(() => tf.softmax(tf.div(logitsOf(x, options.fromLogits), temperature), -1)) as tf.Tensor2D;
 }
 
+/**
+ * Temperature-scales MC-dropout samples [T, N, C] of probabilities: each pass's row p becomes
+ * softmax(log p / T), which equals softmax(z / T) for that pass's logits z (log p differs from z by
+ * a per-row constant). Returns a new tensor; the caller keeps `samples`.
+ */
+export function applyTemperatureToSamples(samples: tf.Tensor, temperature: number): tf.Tensor3D {
+  checkShape(samples, 3, 'applyTemperatureToSamples', 1);
+  checkTemperature(temperature, 'applyTemperatureToSamples');
+  const [t, n, c] = samples.shape as [number, number, number];
+  return tf.tidy(() => applyTemperature(samples.reshape([t * n, c]), temperature).reshape([t, n, c]) as tf.Tensor3D);
+}
+
 /** [NLL, dNLL/ds, d2NLL/ds2] at inverse temperature s, as a [3] tensor. Call inside a tidy. */
 function nllAndDerivatives(z: tf.Tensor2D, onehot: tf.Tensor2D, s: number): tf.Tensor1D {
   // With p = softmax(s z): NLL(s) = mean(logsumexp(s z) - s z_y), NLL' = mean(E_p[z] - z_y),

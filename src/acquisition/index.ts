@@ -36,6 +36,7 @@ export { CHUNK_ELEMENTS, DEFAULT_COL_CHUNK } from './diversity/distance.ts';
 export {
   CalibrationError,
   applyTemperature,
+  applyTemperatureToSamples,
   expectedCalibrationError,
   fitTemperature,
   negativeLogLikelihood,

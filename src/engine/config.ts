@@ -41,7 +41,8 @@ export interface ExperimentConfig {
   warmStart: boolean;
   /**
    * Temperature scaling: after each training, fit a temperature on the validation rows and score
-   * with calibrated probabilities (strategies that read single-pass `probs`). Needs validation > 0.
+   * with calibrated probabilities: single-pass probabilities and every MC-dropout pass.
+   * Needs validation > 0.
    */
   calibrate: boolean;
   /** Rows per forward pass when predicting (fixed shape; the last chunk is padded). */

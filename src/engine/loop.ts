@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend/index.ts';
 import { acquire, getStrategy, type AcquisitionInputs } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
-import { applyTemperature, fitTemperature } from '../acquisition/calibration.ts';
+import { applyTemperature, applyTemperatureToSamples, fitTemperature } from '../acquisition/calibration.ts';
 import { Rng } from '../rng.ts';
 import type { Dataset } from '../../datasets/index.ts';
 import type { ExperimentConfig } from './config.ts';
@@ -210,6 +210,11 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
               }
               if (strategy.needs.includes('mcSamples')) {
                 inputs.mcSamples = learner.predictMc(candidates, config.mcSamples, roundRng.fork('mc-dropout'));
+                if (temperature !== null) {
+                  const raw = inputs.mcSamples;
+                  inputs.mcSamples = applyTemperatureToSamples(raw, temperature);
+                  raw.dispose();
+                }
                 await validateProbabilities(inputs.mcSamples, { rank: 3, name: `round ${round} MC-dropout predictions` });
               }
               if (strategy.needs.includes('embeddings')) inputs.embeddings = learner.embed(candidates);

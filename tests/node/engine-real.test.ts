@@ -43,12 +43,14 @@ describe('runExperiment on classification with logreg (wasm)', () => {
 
   it('calibrate: fits a temperature on the validation rows every round, never raising validation NLL, and reports ECE', async () => {
     const config = resolveConfig({
-      dataset: 'classification', model: 'mlp', strategies: ['entropy'], initial: 20, query: 10, rounds: 3,
-      epochs: 30, batchSize: 16, validation: 60, calibrate: true, testSubset: null, poolSubset: null, seed: 2,
+      dataset: 'classification', model: 'mlp', strategies: ['entropy', 'bald'], initial: 20, query: 10, rounds: 3,
+      epochs: 30, batchSize: 16, validation: 60, calibrate: true, mcSamples: 4, testSubset: null, poolSubset: null, seed: 2,
     });
     const ds = await loadDataset('classification', { seed: 2 });
+    const before = tf.memory().numTensors;
     const res = await runExperiment(config, ds);
-    for (const r of res.runs[0]!.rounds) {
+    expect(tf.memory().numTensors).toBe(before);
+    for (const r of res.runs.flatMap((run) => run.rounds)) {
       expect(r.ece).toBeGreaterThanOrEqual(0);
       expect(r.ece).toBeLessThanOrEqual(1);
       expect(r.calibration).not.toBeNull();
@@ -57,8 +59,10 @@ describe('runExperiment on classification with logreg (wasm)', () => {
       expect(r.calibration!.ece).toBeGreaterThanOrEqual(0);
       // Validation rows are never queried.
     }
-    const queried = new Set(res.runs[0]!.rounds.flatMap((r) => r.selected));
-    expect(queried.size).toBe(20 + 3 * 10);
+    for (const run of res.runs) {
+      const queried = new Set(run.rounds.flatMap((r) => r.selected));
+      expect(queried.size).toBe(20 + 3 * 10);
+    }
   });
 
   it('pauses between training epochs, not only between phases', async () => {
