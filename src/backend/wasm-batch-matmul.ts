@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { runWasmKernel } from './wasm-kernel-util.ts';
+import { replaceWasmKernel, runWasmKernel } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'BatchMatMul';
 const BACKEND_NAME = 'wasm';
@@ -78,14 +78,6 @@ function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   }
 }
 
-/**
- * Marks our kernelFunc, so that a second copy of this module (a duplicated bundle chunk, HMR)
- * also recognises it as registered and does not wrap it again.
- */
-const MARK = Symbol.for('activelab.wasm.BatchMatMul');
-Object.defineProperty(batchMatMulWasm, MARK, { value: true });
-const isOurs = (config: tf.KernelConfig) => (config.kernelFunc as unknown as Record<symbol, unknown>)[MARK] === true;
-
 /** The kernel, for `tf.registerKernel` (it needs `registerWasmBatchMatMul` to have kept the original). */
 export const wasmBatchMatMulConfig: tf.KernelConfig = {
   kernelName: KERNEL_NAME,
@@ -102,13 +94,8 @@ export const wasmBatchMatMulConfig: tf.KernelConfig = {
  * @returns true if this call registered it.
  */
 export function registerWasmBatchMatMul(): boolean {
-  const current = tf.getKernel(KERNEL_NAME, BACKEND_NAME);
-  if (current === undefined || isOurs(current)) return false;
-  original = current;
-  tf.unregisterKernel(KERNEL_NAME, BACKEND_NAME);
-  const config: tf.KernelConfig = { ...wasmBatchMatMulConfig };
-  if (current.setupFunc !== undefined) config.setupFunc = current.setupFunc;
-  if (current.disposeFunc !== undefined) config.disposeFunc = current.disposeFunc;
-  tf.registerKernel(config);
+  const previous = replaceWasmKernel(wasmBatchMatMulConfig);
+  if (previous === null) return false;
+  original = previous;
   return true;
 }

@@ -78,7 +78,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { runWasmKernel } from './wasm-kernel-util.ts';
+import { replaceWasmKernel, runWasmKernel } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'Conv2DBackpropInput';
 const BACKEND_NAME = 'wasm';
@@ -295,14 +295,6 @@ function conv2DBackpropInputWasm(args: {
   }
 }
 
-/**
- * Marks our kernelFunc, so that a second copy of this module (a duplicated bundle chunk, HMR)
- * also recognises it as registered and does not wrap it.
- */
-const MARK = Symbol.for('activelab.wasm.Conv2DBackpropInput');
-Object.defineProperty(conv2DBackpropInputWasm, MARK, { value: true });
-const isOurs = (config: tf.KernelConfig) => (config.kernelFunc as unknown as Record<symbol, unknown>)[MARK] === true;
-
 /** The kernel, for `tf.registerKernel` (registering it yourself gives it no fallback). */
 export const wasmConv2DBackpropInputConfig: tf.KernelConfig = {
   kernelName: KERNEL_NAME,
@@ -321,13 +313,8 @@ export const wasmConv2DBackpropInputConfig: tf.KernelConfig = {
  * @returns true if this call registered it.
  */
 export function registerWasmConv2DBackpropInput(): boolean {
-  const current = tf.getKernel(KERNEL_NAME, BACKEND_NAME);
-  if (current === undefined || isOurs(current)) return false;
-  original = current;
-  tf.unregisterKernel(KERNEL_NAME, BACKEND_NAME);
-  const config: tf.KernelConfig = { ...wasmConv2DBackpropInputConfig };
-  if (current.setupFunc !== undefined) config.setupFunc = current.setupFunc;
-  if (current.disposeFunc !== undefined) config.disposeFunc = current.disposeFunc;
-  tf.registerKernel(config);
+  const previous = replaceWasmKernel(wasmConv2DBackpropInputConfig);
+  if (previous === null) return false;
+  original = previous;
   return true;
 }

@@ -38,6 +38,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { replaceWasmKernel } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'MaxPoolGrad';
 const BACKEND_NAME = 'wasm';
@@ -141,14 +142,6 @@ function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   return out;
 }
 
-/**
- * Marks our kernelFunc, so that a second copy of this module (a duplicated bundle chunk, HMR)
- * also recognises it as registered and does not replace it again.
- */
-const MARK = Symbol.for('activelab.wasm.MaxPoolGrad');
-Object.defineProperty(maxPoolGradWasm, MARK, { value: true });
-const isOurs = (config: tf.KernelConfig) => (config.kernelFunc as unknown as Record<symbol, unknown>)[MARK] === true;
-
 /** The kernel, for `tf.registerKernel`. */
 export const wasmMaxPoolGradConfig: tf.KernelConfig = {
   kernelName: KERNEL_NAME,
@@ -167,13 +160,8 @@ export const wasmMaxPoolGradConfig: tf.KernelConfig = {
  * @returns true if this call registered it.
  */
 export function registerWasmMaxPoolGrad(): boolean {
-  const current = tf.getKernel(KERNEL_NAME, BACKEND_NAME);
-  if (current === undefined || isOurs(current)) return false;
-  original = current;
-  tf.unregisterKernel(KERNEL_NAME, BACKEND_NAME);
-  const config: tf.KernelConfig = { ...wasmMaxPoolGradConfig };
-  if (current.setupFunc !== undefined) config.setupFunc = current.setupFunc;
-  if (current.disposeFunc !== undefined) config.disposeFunc = current.disposeFunc;
-  tf.registerKernel(config);
+  const previous = replaceWasmKernel(wasmMaxPoolGradConfig);
+  if (previous === null) return false;
+  original = previous;
   return true;
 }
