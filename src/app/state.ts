@@ -53,20 +53,30 @@ export class RunState {
   activity: Activity | null = null;
   statusMessage = '';
   warnings: string[] = [];
+  /** Informational messages (a run resumed, a backend replaced), shown beside the warnings. */
+  notes: string[] = [];
+  /** Rounds already done when this session's work started (kept from a resumed run): ETA ignores them. */
+  baseDone = 0;
   error: string | null = null;
   tensors: { before: number | null; after: number | null } = { before: null, after: null };
   backend: BackendInfo | null = null;
   /** Longest main-thread task (ms) seen during the run (PerformanceObserver 'longtask'). */
   longestTask = 0;
 
-  reset(config: ExperimentConfig | null): void {
+  /**
+   * Prepares for a run of `config`. With `keep` (resuming), the completed rounds of the earlier
+   * run stay (their in-progress runs wait for the engine to continue them) and the dataset too.
+   */
+  reset(config: ExperimentConfig | null, keep?: { runs: RunData[]; startedAt: Date | null }): void {
     this.status = 'starting';
     this.config = config;
-    this.dataset = null;
-    this.runs = [];
+    if (!keep) this.dataset = null;
+    this.runs = keep ? keep.runs.map((r) => ({ ...r, status: r.status === 'complete' || r.status === 'exhausted' ? r.status : 'running', rounds: [...r.rounds] })) : [];
     this.results = null;
-    this.startedAt = new Date();
-    this.done = 0;
+    this.startedAt = keep?.startedAt ?? new Date();
+    this.done = this.runs.reduce((a, r) => a + r.rounds.length, 0);
+    this.baseDone = this.done;
+    this.notes = [];
     this.total = config ? config.strategies.length * config.repeats * (config.rounds + 1) : 0;
     this.t0 = performance.now();
     this.activity = null;
@@ -91,7 +101,7 @@ export class RunState {
   }
 
   /** Applies one engine event; returns what changed ('round' re-draws the charts). */
-  apply(e: AppEvent): 'start' | 'round' | 'activity' | 'run' | 'end' | 'warning' {
+  apply(e: AppEvent): 'start' | 'round' | 'activity' | 'run' | 'end' | 'warning' | 'note' {
     switch (e.type) {
       case 'start':
         this.config = e.config;
@@ -115,6 +125,10 @@ export class RunState {
       case 'warning':
         this.warnings.push(`${e.strategy}, repeat ${e.repeat + 1}, round ${e.round}: ${e.message}`);
         return 'warning';
+      case 'resume':
+        this.notes.push(`${e.strategy}, repeat ${e.repeat + 1}: ${e.message}`);
+        this.activity = { strategy: e.strategy, repeat: e.repeat, round: e.round, phase: 'train', epoch: null, epochs: null, loss: null };
+        return 'note';
       case 'run': {
         const run = this.run(e.run.strategy, e.run.repeat);
         run.status = e.run.status;
@@ -182,9 +196,10 @@ export class RunState {
   /** Estimated milliseconds left, or null before anything can be estimated. */
   eta(): number | null {
     const done = this.fractionalDone();
-    if (done <= 0.05 || this.total <= 0) return null;
+    const fresh = done - this.baseDone;
+    if (fresh <= 0.05 || this.total <= 0) return null;
     const elapsed = performance.now() - this.t0;
-    return (elapsed / done) * (this.total - done);
+    return (elapsed / fresh) * (this.total - done);
   }
 }
 

@@ -43,6 +43,10 @@ export class ProgressBar {
         this.clear();
         this.stream.write(`warning: ${e.strategy} #${e.repeat} round ${e.round}: ${e.message}\n`);
         break;
+      case 'resume':
+        this.clear();
+        this.stream.write(`resume: ${e.strategy} #${e.repeat}: ${e.message}\n`);
+        break;
       case 'end':
         this.clear();
         break;

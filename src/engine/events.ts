@@ -23,6 +23,8 @@ export type ExperimentEvent =
       config: ExperimentConfig;
       dataset: { name: string; numClasses: number; classNames: string[]; poolSize: number; testSize: number };
       progress: Progress;
+      /** Set when the run continues an earlier one (`RunOptions.resume`): the rounds it keeps. */
+      resumed?: { keptRounds: number; keptRuns: number };
     }
   | ({ type: 'phase'; phase: Phase } & Where)
   | ({ type: 'epoch'; epoch: number; epochs: number; loss: number } & Where)
@@ -38,5 +40,10 @@ export type ExperimentEvent =
       progress: Progress;
     } & Omit<Where, 'round'>)
   | ({ type: 'warning'; message: string } & Where)
+  /**
+   * A run continues from its last kept round (`RunOptions.resume`): `round` is that round, whose
+   * model is being rebuilt by retraining on its labeled set before round + 1 starts.
+   */
+  | ({ type: 'resume'; message: string; labeled: number } & Where)
   | { type: 'run'; run: RunRecord }
   | { type: 'end'; results: ExperimentResults };

@@ -7,7 +7,10 @@
  * Randomness: per repeat, the validation hold-out, the initial set, and each round's model
  * initialisation, shuffles, pool subset and dropout masks come from streams named by
  * (repeat, round), the same for every strategy, so strategies are compared on equal terms; the
- * strategy's own stream (random scores) is forked by its name.
+ * strategy's own stream (random scores) is forked by its name. Every stream is derived afresh
+ * from the seed by its path of names (`stream`), so no stream depends on which others were
+ * drawn before it: a round's training gets the same seed whether or not that round predicted,
+ * subsampled the pool or ran MC dropout first, which is what lets a run resume exactly.
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend/index.ts';
@@ -36,6 +39,64 @@ export interface RunOptions {
    * Reads back G x 2 numbers per round.
    */
   grid?: Float32Array;
+  /**
+   * Continue an earlier run of the same configuration (its results, e.g. an `ExperimentError`'s
+   * or a stored partial run): its finished runs are kept as they are, an interrupted run keeps
+   * its completed rounds and goes on from the last one, and nothing kept is computed again.
+   * Only `backend` may differ from `config`. The model of the last kept round is rebuilt by
+   * retraining it on that round's labeled set with that round's seed (with `warmStart`, by
+   * replaying every kept round's training), so on the same backend the resumed run selects and
+   * scores exactly as an uninterrupted one would.
+   */
+  resume?: Pick<ExperimentResults, 'config' | 'runs'>;
+}
+
+/** The earlier results handed to `RunOptions.resume` do not belong to this configuration. */
+export class ResumeError extends Error {
+  override readonly name = 'ResumeError';
+}
+
+/** Config fields that may differ between a run and the one it resumes (they do not change what is computed). */
+const RESUME_MAY_DIFFER: ReadonlySet<keyof ExperimentConfig> = new Set(['backend']);
+
+/** Checks that `prior` can be resumed under `config`; returns its runs by "strategy#repeat". */
+function resumable(config: ExperimentConfig, prior: Pick<ExperimentResults, 'config' | 'runs'>): Map<string, RunRecord> {
+  for (const key of Object.keys(config) as (keyof ExperimentConfig)[]) {
+    if (RESUME_MAY_DIFFER.has(key)) continue;
+    const a = JSON.stringify(config[key]);
+    const b = JSON.stringify(prior.config?.[key]);
+    if (a !== b) throw new ResumeError(`cannot resume: config.${key} is ${a} now but was ${b ?? 'missing'} in the run being resumed`);
+  }
+  const byKey = new Map<string, RunRecord>();
+  for (const run of prior.runs) {
+    const key = `${run.strategy}#${run.repeat}`;
+    if (!config.strategies.includes(run.strategy as ExperimentConfig['strategies'][number]) || run.repeat < 0 || run.repeat >= config.repeats) {
+      throw new ResumeError(`cannot resume: the earlier results hold a run (${run.strategy}, repeat ${run.repeat}) this configuration does not have`);
+    }
+    if (byKey.has(key)) throw new ResumeError(`cannot resume: the earlier results hold two runs of ${run.strategy}, repeat ${run.repeat}`);
+    run.rounds.forEach((r, i) => {
+      if (r.round !== i) throw new ResumeError(`cannot resume: ${run.strategy}, repeat ${run.repeat} has round ${r.round} at position ${i} (rounds must be 0, 1, 2, ...)`);
+    });
+    if (run.rounds.length > config.rounds + 1) {
+      throw new ResumeError(`cannot resume: ${run.strategy}, repeat ${run.repeat} has ${run.rounds.length} rounds, more than the ${config.rounds + 1} of this configuration`);
+    }
+    byKey.set(key, run);
+  }
+  return byKey;
+}
+
+const copyRound = (r: RoundRecord): RoundRecord => ({
+  ...r,
+  calibration: r.calibration ? { ...r.calibration, validationNll: { ...r.calibration.validationNll } } : null,
+  classCounts: [...r.classCounts],
+  selected: [...r.selected],
+  selectedScores: r.selectedScores ? [...r.selectedScores] : null,
+  ms: { ...r.ms },
+});
+
+/** The random stream named by `path` under `seed`: the same path always gives the same stream. */
+export function stream(seed: number, ...path: string[]): Rng {
+  return path.reduce((rng, label) => rng.fork(label), new Rng(seed));
 }
 
 /** Pool state marks (labeledAtRound): -1 in the pool, -2 held out for validation, r >= 0 labeled in round r. */
@@ -102,6 +163,7 @@ export function initialSet(y: Uint8Array, candidates: Int32Array, size: number, 
  */
 export async function runExperiment(config: ExperimentConfig, dataset: Dataset<string>, options: RunOptions = {}): Promise<ExperimentResults> {
   const { signal, onEvent, waitIfPaused } = options;
+  const prior = options.resume ? resumable(config, options.resume) : null;
   const learnerFactory =
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
@@ -131,10 +193,9 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   if (config.initial + config.validation > nTrain) {
     throw new RangeError(`initial (${config.initial}) + validation (${config.validation}) exceed the ${nTrain} training rows of ${dataset.name}`);
   }
-  const root = new Rng(config.seed);
   const testIndices =
     config.testSubset !== null && config.testSubset < nTest
-      ? root.fork('test-subset').sample(nTest, config.testSubset).sort()
+      ? stream(config.seed, 'test-subset').sample(nTest, config.testSubset).sort()
       : Int32Array.from({ length: nTest }, (_, i) => i);
 
   await emit({
@@ -142,25 +203,34 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
     config,
     dataset: { name: dataset.name, numClasses: dataset.numClasses, classNames: dataset.classNames, poolSize: nTrain - config.validation, testSize: testIndices.length },
     progress: progress(),
+    ...(prior ? { resumed: { keptRounds: [...prior.values()].reduce((a, r) => a + r.rounds.length, 0), keptRuns: prior.size } } : {}),
   });
 
   for (let repeat = 0; repeat < config.repeats; repeat++) {
-    const repRng = new Rng(config.seed).fork(`repeat:${repeat}`);
+    const rep = `repeat:${repeat}`;
     const marks0 = new Int32Array(nTrain).fill(IN_POOL);
-    if (config.validation > 0) for (const i of repRng.fork('validation').sample(nTrain, config.validation)) marks0[i] = HELD_OUT;
+    if (config.validation > 0) for (const i of stream(config.seed, rep, 'validation').sample(nTrain, config.validation)) marks0[i] = HELD_OUT;
     const poolRows = Int32Array.from(marks0.keys()).filter((i) => marks0[i] === IN_POOL);
     const validationRows = Int32Array.from(marks0.keys()).filter((i) => marks0[i] === HELD_OUT);
     const validationLabels = Uint8Array.from(validationRows, (i) => dataset.train.y[i]!);
-    const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, repRng.fork('initial'));
+    const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, stream(config.seed, rep, 'initial'));
 
     for (const strategyName of config.strategies) {
       if (signal?.aborted) return await finish('aborted');
       const strategy = getStrategy(strategyName);
+      const earlier = prior?.get(`${strategyName}#${repeat}`);
+      if (earlier && (earlier.status === 'complete' || earlier.status === 'exhausted' || earlier.rounds.length === config.rounds + 1)) {
+        // Finished before: kept as it was, nothing recomputed.
+        const kept: RunRecord = { strategy: strategyName, repeat, status: earlier.status === 'exhausted' ? 'exhausted' : 'complete', rounds: earlier.rounds.map(copyRound) };
+        runs.push(kept);
+        done += kept.rounds.length;
+        await emit({ type: 'run', run: kept });
+        continue;
+      }
       const run: RunRecord = { strategy: strategyName, repeat, status: 'complete', rounds: [] };
       runs.push(run);
       const marks = Int32Array.from(marks0);
       for (const i of initial) marks[i] = 0;
-      const strategyRng = new Rng(config.seed).fork(`repeat:${repeat}`).fork(`strategy:${strategyName}`);
       const learner: Learner = learnerFactory({ dataset, testIndices, strategy: strategyName, repeat });
       try {
         let selected: Int32Array = initial;
@@ -168,14 +238,21 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
         let acqMs = { predict: 0, score: 0, select: 0 };
         let scores: Float32Array | null = null;
         let temperature: number | null = null; // fitted after the previous round's training
-        for (let round = 0; round <= config.rounds; round++) {
+        let firstRound = 0;
+        if (earlier && earlier.rounds.length > 0) {
+          firstRound = await restore(earlier);
+          const last = run.rounds[run.rounds.length - 1]!;
+          selected = Int32Array.from(last.selected);
+          temperature = last.calibration?.temperature ?? null;
+        }
+        for (let round = firstRound; round <= config.rounds; round++) {
           const where = { strategy: strategyName, repeat, round };
           const phase = async (p: Phase) => {
             if (waitIfPaused) await waitIfPaused();
             signal?.throwIfAborted();
             await emit({ type: 'phase', phase: p, ...where });
           };
-          const roundRng = new Rng(config.seed).fork(`repeat:${repeat}`).fork(`round:${round}`);
+          const roundStream = (label: string) => stream(config.seed, rep, `round:${round}`, label);
 
           if (round > 0) {
             // Candidates: the unlabeled pool, or a fresh seeded subset of it.
@@ -186,7 +263,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
               break;
             }
             if (config.poolSubset !== null && candidates.length > config.poolSubset) {
-              const pick = roundRng.fork('pool-subset').sample(candidates.length, config.poolSubset).sort();
+              const pick = roundStream('pool-subset').sample(candidates.length, config.poolSubset).sort();
               candidates = Int32Array.from(pick, (j) => candidates[j]!);
             }
             let k = config.query;
@@ -196,7 +273,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
             }
             await phase('predict');
             const tp = performance.now();
-            const inputs: AcquisitionInputs = { n: candidates.length, numClasses: dataset.numClasses, rng: strategyRng.fork(`round:${round}`) };
+            const inputs: AcquisitionInputs = { n: candidates.length, numClasses: dataset.numClasses, rng: stream(config.seed, rep, `strategy:${strategyName}`, `round:${round}`) };
             try {
               if (strategy.needs.includes('probs')) {
                 if (temperature !== null) {
@@ -209,7 +286,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
                 await validateProbabilities(inputs.probs, { name: `round ${round} predictions` });
               }
               if (strategy.needs.includes('mcSamples')) {
-                inputs.mcSamples = learner.predictMc(candidates, config.mcSamples, roundRng.fork('mc-dropout'));
+                inputs.mcSamples = learner.predictMc(candidates, config.mcSamples, roundStream('mc-dropout'));
                 if (temperature !== null) {
                   const raw = inputs.mcSamples;
                   inputs.mcSamples = applyTemperatureToSamples(raw, temperature);
@@ -245,7 +322,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
           const tt = performance.now();
           const labeled = Int32Array.from(marks.keys()).filter((i) => marks[i]! >= 0);
           await learner.fit(labeled, {
-            rng: roundRng.fork('train'),
+            rng: roundStream('train'),
             ...(signal ? { signal } : {}),
             onEpoch: async (log) => {
               await emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, ...where });
@@ -288,6 +365,50 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
             type: 'round', strategy: strategyName, repeat, record, scores: round === 0 ? null : scores,
             confusion: Array.from(ev.confusion), grid, progress: progress(),
           });
+        }
+
+        /**
+         * Takes over an interrupted run's completed rounds: re-applies their selections to the
+         * pool marks (checking each against the pool), and retrains the last kept round's model. Returns the next round.
+         */
+        async function restore(earlier: RunRecord): Promise<number> {
+          const where = `${strategyName}, repeat ${repeat}`;
+          const r0 = earlier.rounds[0]!;
+          if (r0.selected.length !== initial.length || r0.selected.some((i, j) => i !== initial[j])) {
+            throw new ResumeError(`cannot resume ${where}: its round-0 labeled set is not the one this configuration draws (different data or seed?)`);
+          }
+          for (const rec of earlier.rounds.slice(1)) {
+            for (const i of rec.selected) {
+              if (!Number.isInteger(i) || i < 0 || i >= nTrain || marks[i] !== IN_POOL) {
+                throw new ResumeError(`cannot resume ${where}: round ${rec.round} selected row ${i}, which is ${marks[i] === undefined ? 'not a training row' : marks[i] === HELD_OUT ? 'held out for validation' : 'already labeled'}`);
+              }
+              marks[i] = rec.round;
+            }
+            run.rounds.push(copyRound(rec));
+          }
+          run.rounds.unshift(copyRound(r0));
+          done += run.rounds.length;
+          const last = earlier.rounds.length - 1;
+          const labeledAt = (r: number) => Int32Array.from(marks.keys()).filter((i) => marks[i]! >= 0 && marks[i]! <= r);
+          await emit({
+            type: 'resume', strategy: strategyName, repeat, round: last, labeled: labeledAt(last).length,
+            message: `continuing after round ${last}: ${last + 1} kept round${last === 0 ? '' : 's'}; retraining round ${last}'s model on its ${labeledAt(last).length} labels${config.warmStart && last > 0 ? ` (warm start: replaying the training of rounds 0 to ${last})` : ''}`,
+          });
+          // The learner's state after round `last`: its training, replayed with the same seeds.
+          for (let r = config.warmStart ? 0 : last; r <= last; r++) {
+            if (waitIfPaused) await waitIfPaused();
+            signal?.throwIfAborted();
+            await emit({ type: 'phase', phase: 'train', strategy: strategyName, repeat, round: r });
+            await learner.fit(labeledAt(r), {
+              rng: stream(config.seed, rep, `round:${r}`, 'train'),
+              ...(signal ? { signal } : {}),
+              onEpoch: async (log) => {
+                await emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, strategy: strategyName, repeat, round: r });
+                if (waitIfPaused) await waitIfPaused();
+              },
+            });
+          }
+          return last + 1;
         }
       } catch (err) {
         if (isAbort(err, signal)) {
