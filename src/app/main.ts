@@ -11,7 +11,8 @@ import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
 import { appDefaults, ConfigForm } from './form.ts';
 import type { Catalog, FieldError, FromHost } from './protocol.ts';
-import { formatDuration, RunState } from './state.ts';
+import { formatDuration, RunState, type RunData } from './state.ts';
+import { ExperimentStore, type StoredExperiment, type StoredRunInfo } from './store.ts';
 import { renderAsked } from './views/asked.ts';
 import { renderBoundaries } from './views/boundary.ts';
 import { renderConfusion } from './views/confusion.ts';
@@ -35,6 +36,41 @@ const linkErrors: Partial<Record<ConfigKey, string>> = {};
 const pendingValidations = new Map<number, (r: { error: FieldError | null; config: ExperimentConfig | null }) => void>();
 let validationSeq = 0;
 const selection = { repeat: 0, round: 0, follow: true };
+
+// Every completed round goes to IndexedDB as it arrives (store.ts), in order, one write at a time.
+const store = new ExperimentStore();
+/** The stored experiment the current run writes to (null: none, or storage unavailable). */
+let storeId: string | null = null;
+/** Why rounds are not being saved (shown once), or null. */
+let storeProblem: string | null = null;
+let storeQueue: Promise<void> = Promise.resolve();
+/** An earlier experiment that stopped before its end, offered for resuming. */
+let offer: StoredExperiment | null = null;
+
+function save(what: (id: string) => Promise<void>): void {
+  const id = storeId;
+  if (!id || storeProblem) return;
+  storeQueue = storeQueue.then(() => what(id)).catch((err: unknown) => {
+    storeProblem = `Completed rounds are not being saved in this browser (${err instanceof Error ? err.message : String(err)}): a reload would lose them.`;
+    renderMessages();
+  });
+}
+
+function runInfos(): StoredRunInfo[] {
+  return state.runs.map((r) => ({ strategy: r.strategy, repeat: r.repeat, status: r.status, ...(r.error ? { error: r.error } : {}) }));
+}
+
+/** Looks for an experiment that stopped before its end (e.g. the page was reloaded mid-run). */
+async function refreshOffer(): Promise<void> {
+  try {
+    await storeQueue;
+    const latest = await store.latestUnfinished();
+    offer = latest && !state.running ? latest : null;
+  } catch {
+    offer = null; // no storage: nothing to offer
+  }
+  renderMessages();
+}
 
 const els = {
   formSlot: byId('form-slot'),
@@ -122,6 +158,7 @@ async function boot(): Promise<void> {
   client.send({ type: 'backend', name: (candidate.backend as ExperimentConfig['backend']) ?? 'webgl' });
   state.status = 'idle';
   renderAll();
+  await refreshOffer();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,11 +219,43 @@ function onFieldChange(key: ConfigKey): void {
 // ---------------------------------------------------------------------------------------------
 // Run control
 
-async function startRun(): Promise<void> {
-  if (!form || !valid || state.running) return;
-  const config = valid;
+/**
+ * Starts a run of the form's configuration, or, with `from`, continues that stored experiment
+ * from its completed rounds (they are shown at once; the engine computes only what is missing).
+ */
+async function startRun(from: StoredExperiment | null = null): Promise<void> {
+  if (!form || state.running) return;
+  let keep: { runs: RunData[]; startedAt: Date } | undefined;
+  let config: ExperimentConfig;
+  if (from) {
+    let loaded;
+    try {
+      loaded = await store.load(from.id);
+    } catch (err) {
+      state.error = `The stored run could not be read: ${err instanceof Error ? err.message : String(err)}`;
+      renderAll();
+      return;
+    }
+    config = from.config;
+    keep = {
+      runs: loaded.map((r) => ({ strategy: r.strategy, repeat: r.repeat, status: r.rounds.length === config.rounds + 1 ? 'complete' : r.status === 'exhausted' ? 'exhausted' : 'running', rounds: r.rounds })),
+      startedAt: new Date(from.startedAt),
+    };
+    form.write(config as unknown as RawConfig);
+    await validateForm();
+    if (!valid) {
+      state.error = 'The stored run\'s configuration is no longer valid here; it cannot be resumed.';
+      renderAll();
+      return;
+    }
+    offer = null;
+  } else {
+    if (!valid) return;
+    config = valid;
+  }
   setStrategyOrder(config.strategies);
-  state.reset(config);
+  state.reset(config, keep);
+  if (from) state.dataset = from.dataset;
   selection.repeat = 0;
   selection.round = 0;
   selection.follow = true;
@@ -203,7 +272,23 @@ async function startRun(): Promise<void> {
     renderAll();
     return;
   }
-  client.send({ type: 'run', config: { ...config } });
+  if (from) {
+    storeId = from.id;
+    save((id) => store.update(id, { status: 'running', runs: runInfos() }));
+    const runs = state.runs.filter((r) => r.rounds.length > 0).map((r) => ({
+      strategy: r.strategy, repeat: r.repeat, status: r.status === 'running' ? 'aborted' as const : r.status, rounds: r.rounds.map((d) => d.record),
+    }));
+    state.notes.push(`Resuming the run started ${from.startedAt.slice(0, 16).replace('T', ' ')} UTC: its ${state.done} completed rounds are kept.`);
+    client.send({ type: 'run', config: { ...config }, resume: { config, runs } });
+  } else {
+    storeProblem = null;
+    storeId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const now = new Date().toISOString();
+    save((id) => store.begin({ id, config, dataset: null, startedAt: now, updatedAt: now, status: 'running', total: state.total, done: 0, runs: [] }));
+    offer = null;
+    client.send({ type: 'run', config: { ...config } });
+  }
+  renderAll();
 }
 
 function togglePause(): void {
@@ -247,6 +332,7 @@ function onMessage(msg: FromHost): void {
       break;
     case 'dataset':
       state.dataset = msg.info;
+      save((id) => store.update(id, { dataset: msg.info }));
       els.boundaryPanel.hidden = msg.info.kind !== 'points';
       scheduleRender();
       break;
@@ -262,8 +348,21 @@ function onMessage(msg: FromHost): void {
       if (state.status === 'paused') state.status = 'running';
       renderStatus();
       break;
+    case 'notice':
+      (msg.level === 'warning' ? state.warnings : state.notes).push(msg.message);
+      renderMessages();
+      break;
     case 'event': {
       const what = state.apply(msg.event);
+      const e = msg.event;
+      if (e.type === 'round') {
+        const data = state.runs.find((r) => r.strategy === e.strategy && r.repeat === e.repeat)?.rounds.at(-1);
+        if (data) save((id) => store.addRound(id, e.strategy, e.repeat, data, { done: state.done, total: state.total, runs: runInfos() }));
+      } else if (e.type === 'run') {
+        save((id) => store.update(id, { runs: runInfos() }));
+      } else if (e.type === 'end') {
+        save((id) => store.update(id, { status: e.results.status, runs: runInfos() }));
+      }
       if (what === 'activity') renderStatusThrottled();
       else if (what === 'warning') renderMessages();
       else {
@@ -285,12 +384,14 @@ function onMessage(msg: FromHost): void {
       state.status = 'failed';
       state.error = `The run failed: ${msg.message}. ${msg.results ? 'Every round completed before the failure is kept.' : ''}`.trim();
       if (msg.results) state.results = msg.results;
+      save((id) => store.update(id, { status: 'failed', runs: runInfos() }));
       scheduleRender();
       break;
     case 'idle':
       if (state.running) state.status = state.runs.length ? 'aborted' : 'idle';
       form?.setDisabled(false);
       renderAll();
+      void refreshOffer(); // a run that ended early can be continued
       break;
   }
 }
@@ -301,7 +402,11 @@ function onCrash(message: string): void {
   state.error = wasRunning
     ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
     : `The compute worker crashed: ${message}. A new one starts for the next action.`;
-  if (wasRunning) state.status = 'failed';
+  if (wasRunning) {
+    state.status = 'failed';
+    save((id) => store.update(id, { status: 'failed', runs: runInfos() }));
+    void refreshOffer();
+  }
   form?.setDisabled(false);
   for (const [id, resolve] of pendingValidations) {
     resolve({ error: { field: null, message: 'the engine restarted; edit a field to check again' }, config: null });
@@ -447,7 +552,49 @@ function renderMessages(): void {
   if (fallbackReason) items.push(h('p', { class: 'message info', text: `Computing on the page, not in a worker: ${fallbackReason}. The page may respond slowly during training.` }));
   if (state.error) items.push(h('p', { class: 'message error', attrs: { role: 'alert' }, text: state.error }));
   for (const w of state.warnings.slice(-5)) items.push(h('p', { class: 'message warning', text: `Warning: ${w}` }));
+  for (const n of state.notes.slice(-3)) items.push(h('p', { class: 'message info', text: n }));
+  if (storeProblem) items.push(h('p', { class: 'message warning', text: storeProblem }));
+  if (offer && !state.running) items.push(resumeOffer(offer));
   replace(els.messages, ...items);
+}
+
+function resumeOffer(o: StoredExperiment): HTMLElement {
+  const c = o.config;
+  const when = new Date(o.startedAt);
+  const what = `${c.dataset} · ${c.model} · ${c.strategies.join(', ')}${c.repeats > 1 ? ` · ${c.repeats} repeats` : ''}`;
+  const isCurrent = o.id === storeId;
+  const text = isCurrent
+    ? `This run stopped after ${o.done} of ${o.total} evaluations. Continue it from its last completed round? `
+    : `A run started ${when.toLocaleString()} (${what}) stopped after ${o.done} of ${o.total} evaluations, its completed rounds saved in this browser. `;
+  const buttons = [
+    h('button', { id: 'resume-run', attrs: { type: 'button' }, text: isCurrent ? 'Continue' : 'Resume', on: { click: () => void startRun(o) } }),
+  ];
+  if (!isCurrent) {
+    buttons.push(h('button', { id: 'show-stored', attrs: { type: 'button' }, text: 'Show its results', on: { click: () => void showStored(o) } }));
+  }
+  buttons.push(h('button', {
+    id: 'discard-stored', attrs: { type: 'button' }, text: 'Discard',
+    on: { click: () => { offer = null; void store.remove(o.id).catch(() => undefined); renderMessages(); } },
+  }));
+  return h('div', { class: 'message info resume-offer', attrs: { role: 'region', 'aria-label': 'Resume an earlier run' } }, h('span', { text }), ...buttons);
+}
+
+/** Shows a stored experiment's completed rounds without running anything. */
+async function showStored(o: StoredExperiment): Promise<void> {
+  if (state.running) return;
+  try {
+    const loaded = await store.load(o.id);
+    setStrategyOrder(o.config.strategies);
+    state.reset(o.config, { runs: loaded.map((r) => ({ ...r, status: r.status === 'running' ? 'aborted' : r.status })), startedAt: new Date(o.startedAt) });
+    state.dataset = o.dataset;
+    state.status = o.status === 'failed' ? 'failed' : 'aborted';
+    storeId = o.id;
+    els.boundaryPanel.hidden = o.dataset?.kind !== 'points';
+    selection.round = latestRound();
+  } catch (err) {
+    state.error = `The stored run could not be read: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  renderAll();
 }
 
 function renderButtons(): void {
@@ -623,6 +770,7 @@ declare global {
       status: () => string;
       tensors: () => { before: number | null; after: number | null };
       crashWorker: () => void;
+      loseContext: () => void;
     };
   }
 }
@@ -631,6 +779,7 @@ window.activelab = {
   status: () => state.status,
   tensors: () => ({ ...state.tensors }),
   crashWorker: () => client.send({ type: 'crash' }),
+  loseContext: () => client.send({ type: 'lose-context' }),
 };
 
 void boot();

@@ -6,7 +6,7 @@
 import type { BackendInfo, BackendName } from '../backend/index.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { ExperimentEvent } from '../engine/events.ts';
-import type { ExperimentResults } from '../engine/results.ts';
+import type { ExperimentResults, RunRecord } from '../engine/results.ts';
 
 /** Registry metadata the page needs to build its form (the registries themselves import tfjs). */
 export interface Catalog {
@@ -84,18 +84,23 @@ export interface FieldError {
 export type ToHost =
   | { type: 'validate'; id: number; config: Record<string, unknown> }
   | { type: 'backend'; name: BackendName }
-  | { type: 'run'; config: Record<string, unknown> }
+  /** Start a run; with `resume`, continue that earlier run of the same config from its completed rounds. */
+  | { type: 'run'; config: Record<string, unknown>; resume?: { config: ExperimentConfig; runs: RunRecord[] } }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
   /** Diagnostics: throw an uncaught error in the host (tests the crash path). */
-  | { type: 'crash' };
+  | { type: 'crash' }
+  /** Diagnostics: lose the WebGL context (`WEBGL_lose_context`), as a GPU reset would. */
+  | { type: 'lose-context' };
 
 export type FromHost =
   | { type: 'ready'; catalog: Catalog; offscreenWebgl: boolean | null }
   | { type: 'validated'; id: number; error: FieldError | null; config: ExperimentConfig | null }
   | { type: 'backend'; info: BackendInfo | null; error: string | null }
   | { type: 'status'; message: string }
+  /** Something the user should know that is not an engine event (e.g. the GPU context was lost and the run continues). */
+  | { type: 'notice'; level: 'info' | 'warning'; message: string }
   | { type: 'dataset'; info: DatasetInfo }
   | { type: 'memory'; when: 'before' | 'after'; numTensors: number; numBytes: number }
   | { type: 'paused' }

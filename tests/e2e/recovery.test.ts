@@ -1,0 +1,138 @@
+/**
+ * End to end, the faults a long browser run meets: the GPU's WebGL context lost mid-run (forced
+ * with the `WEBGL_lose_context` extension), and the page reloaded mid-run. Every completed round
+ * must survive, and the run must continue from the last completed round. Small shapes:
+ * WebGL here is SwiftShader, the GPU emulated on the CPU.
+ */
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExperimentResults, RoundRecord } from '../../src/engine/results.ts';
+import { appQuery, collectErrors, launchBrowser, startDevServer, status, waitForReady } from './helpers.ts';
+
+const SMALL = {
+  dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
+  repeats: 1, epochs: 3, batchSize: 16, poolSubset: 200, testSubset: 200, seed: 11, backend: 'webgl',
+};
+
+let server: { url: string; close: () => Promise<void> };
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startDevServer();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  const errors = collectErrors(page);
+  await page.goto(`${server.url}${query}`);
+  await waitForReady(page);
+  return { page, errors };
+}
+
+async function waitForStatus(page: Page, re: RegExp, timeout = 120_000): Promise<string> {
+  const handle = await page.waitForFunction((src) => new RegExp(src).test(document.body.dataset.status ?? '') && document.body.dataset.status, re.source, { timeout, polling: 100 });
+  return (await handle.jsonValue()) as string;
+}
+
+async function waitForDone(page: Page, n: number): Promise<void> {
+  await page.waitForFunction((k) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= k, n, { timeout: 120_000, polling: 50 });
+}
+
+const results = (page: Page) => page.evaluate(() => window.activelab!.results()) as Promise<ExperimentResults | null>;
+/** A round without its timings: what must not change when a run is interrupted and continued. */
+const same = ({ ms: _ms, ...rest }: RoundRecord) => rest;
+const backend = (page: Page) => page.getAttribute('#backend-pill', 'data-backend');
+
+describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 300_000 }, () => {
+  it('WebGL context lost mid-run: reports it, keeps every completed round, continues on a fresh WebGL context', async () => {
+    const { page, errors } = await openApp(appQuery(SMALL));
+    expect(await backend(page)).toBe('webgl');
+    await page.click('#run-btn');
+    await waitForDone(page, 2);
+    const before = (await results(page))!;
+    const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+
+    await page.evaluate(() => window.activelab!.loseContext());
+    await page.waitForFunction(() => /WebGL context was lost/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await page.textContent('#messages')).toMatch(/The \d+ completed rounds? (is|are) kept; continuing from the last completed round on a fresh WebGL context\./);
+
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await backend(page)).toBe('webgl');
+    const after = (await results(page))!;
+    expect(after.status).toBe('complete');
+    expect(after.config.backend).toBe('webgl');
+    for (const run of after.runs) {
+      expect(run.status).toBe('complete');
+      expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3]);
+    }
+    // The rounds completed before the loss are exactly the ones in the final results.
+    for (const k of kept) {
+      const final = after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!;
+      expect(same(final)).toEqual(same(k.round));
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('loses the context again and again: after the third loss it continues on wasm and says so', async () => {
+    const { page, errors } = await openApp(appQuery({ ...SMALL, strategies: 'margin', rounds: 5 }));
+    await page.click('#run-btn');
+    for (let loss = 1; loss <= 3; loss++) {
+      await waitForDone(page, loss);
+      await page.evaluate(() => window.activelab!.loseContext());
+      await page.waitForFunction((n) => (document.querySelector('#messages')?.textContent?.match(/WebGL context was lost/g)?.length ?? 0) >= Math.min(n, 5), loss, { timeout: 60_000 });
+    }
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await page.textContent('#messages')).toMatch(/continuing from the last completed round on the wasm backend \(CPU\), because the WebGL context was lost 3 times in this run/);
+    expect(await backend(page)).toBe('wasm');
+    const after = (await results(page))!;
+    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
+    const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
+    await page.click('#run-btn');
+    await waitForDone(page, 3);
+    const before = (await results(page))!;
+    const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
+
+    await page.reload();
+    await waitForReady(page);
+    await page.waitForSelector('#resume-run', { timeout: 30_000 });
+    const offerText = await page.textContent('.resume-offer');
+    expect(offerText).toMatch(new RegExp(`A run started .* \\(mnist · mlp · entropy, random\\) stopped after ${kept.length} of 10 evaluations`));
+
+    // Showing it draws the stored rounds without running anything.
+    await page.click('#show-stored');
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) === n, kept.length, { timeout: 10_000 });
+    expect(await status(page)).toBe('aborted');
+    const shown = (await results(page))!;
+    expect(shown.runs.flatMap((r) => r.rounds).map(same)).toEqual(kept.map((k) => same(k.round)));
+
+    await page.click('#resume-run');
+    await waitForStatus(page, /^(starting|running)$/, 30_000);
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    const after = (await results(page))!;
+    for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
+    for (const k of kept) {
+      expect(same(after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!)).toEqual(same(k.round));
+    }
+    expect(await page.textContent('#messages')).toMatch(/completed rounds are kept/);
+    // Finished: nothing is offered after another reload.
+    await page.reload();
+    await waitForReady(page);
+    await page.waitForTimeout(1_000);
+    expect(await page.$('#resume-run')).toBeNull();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
