@@ -98,6 +98,26 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await page.close();
   });
 
+  it('worker crashed mid-run: the page offers to continue, and the run ends complete with the kept rounds', async () => {
+    const { page } = await openApp(appQuery({ ...SMALL, strategies: 'entropy', rounds: 4 }));
+    await page.click('#run-btn');
+    await waitForDone(page, 2);
+    await page.evaluate(() => window.activelab!.crashWorker());
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('failed');
+    const kept = (await results(page))!.runs[0]!.rounds;
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    await page.waitForSelector('#resume-run', { timeout: 60_000 });
+    expect(await page.textContent('.resume-offer')).toMatch(/This run stopped after \d+ of 5 evaluations\. Continue it from its last completed round\?/);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'webgl', undefined, { timeout: 60_000 });
+    await page.click('#resume-run');
+    await waitForStatus(page, /^(starting|running)$/, 30_000);
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    const after = (await results(page))!;
+    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
+    for (const r of kept) expect(same(after.runs[0]!.rounds[r.round]!)).toEqual(same(r));
+    await page.close();
+  });
+
   it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
     const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
     await page.click('#run-btn');
