@@ -56,6 +56,25 @@ function save(what: (id: string) => Promise<void>): void {
   });
 }
 
+/**
+ * A running experiment holds a Web Lock named by its id until the run ends, so another tab (or
+ * this one after a reload) never offers to resume a run that is still going elsewhere; the
+ * browser releases the lock when the tab closes, reloads or crashes.
+ */
+let releaseRunLock: (() => void) | null = null;
+const lockName = (id: string) => `activelab-run:${id}`;
+function holdRunLock(id: string): void {
+  releaseRunLock?.();
+  if (!navigator.locks) return;
+  const held = new Promise<void>((resolve) => (releaseRunLock = resolve));
+  void navigator.locks.request(lockName(id), () => held).catch(() => undefined);
+}
+async function lockedElsewhere(id: string): Promise<boolean> {
+  if (!navigator.locks) return false;
+  const { held = [] } = await navigator.locks.query();
+  return held.some((l) => l.name === lockName(id));
+}
+
 function runInfos(): StoredRunInfo[] {
   return state.runs.map((r) => ({ strategy: r.strategy, repeat: r.repeat, status: r.status, ...(r.error ? { error: r.error } : {}) }));
 }
@@ -65,7 +84,7 @@ async function refreshOffer(): Promise<void> {
   try {
     await storeQueue;
     const latest = await store.latestUnfinished();
-    offer = latest && !state.running ? latest : null;
+    offer = latest && !state.running && !(await lockedElsewhere(latest.id)) ? latest : null;
   } catch {
     offer = null; // no storage: nothing to offer
   }
@@ -274,6 +293,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
   }
   if (from) {
     storeId = from.id;
+    holdRunLock(from.id);
     save((id) => store.update(id, { status: 'running', runs: runInfos() }));
     const runs = state.runs.filter((r) => r.rounds.length > 0).map((r) => ({
       strategy: r.strategy, repeat: r.repeat, status: r.status === 'running' ? 'aborted' as const : r.status, rounds: r.rounds.map((d) => d.record),
@@ -282,7 +302,8 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
     client.send({ type: 'run', config: { ...config }, resume: { config, runs } });
   } else {
     storeProblem = null;
-    storeId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    storeId = crypto.randomUUID(); // a record key, not experiment randomness
+    holdRunLock(storeId);
     const now = new Date().toISOString();
     save((id) => store.begin({ id, config, dataset: null, startedAt: now, updatedAt: now, status: 'running', total: state.total, done: 0, runs: [] }));
     offer = null;
@@ -390,6 +411,8 @@ function onMessage(msg: FromHost): void {
     case 'idle':
       if (state.running) state.status = state.runs.length ? 'aborted' : 'idle';
       form?.setDisabled(false);
+      releaseRunLock?.();
+      releaseRunLock = null;
       renderAll();
       void refreshOffer(); // a run that ended early can be continued
       break;
@@ -403,6 +426,8 @@ function onCrash(message: string): void {
     ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
     : `The compute worker crashed: ${message}. A new one starts for the next action.`;
   if (wasRunning) {
+    releaseRunLock?.();
+    releaseRunLock = null;
     state.status = 'failed';
     save((id) => store.update(id, { status: 'failed', runs: runInfos() }));
     void refreshOffer();

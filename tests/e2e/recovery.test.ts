@@ -118,6 +118,26 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await page.close();
   });
 
+  it('never offers to resume a run that is still going in another tab; offers it once that tab is closed', async () => {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const a = await context.newPage();
+    await a.goto(`${server.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 30 })}`);
+    await waitForReady(a);
+    await a.click('#run-btn');
+    await waitForDone(a, 2);
+    const b = await context.newPage();
+    await b.goto(`${server.url}${appQuery(SMALL)}`);
+    await waitForReady(b);
+    await b.waitForTimeout(1_500);
+    expect(await b.$('#resume-run')).toBeNull();
+    await a.close();
+    await b.reload();
+    await waitForReady(b);
+    await b.waitForSelector('#resume-run', { timeout: 30_000 });
+    expect(await b.textContent('.resume-offer')).toMatch(/\(mnist · mlp · random\) stopped after \d+ of 31 evaluations/);
+    await context.close();
+  });
+
   it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
     const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
     await page.click('#run-btn');
