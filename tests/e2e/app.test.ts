@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, collectErrors, launchBrowser, ROOT, startDevServer, status, waitForReady } from './helpers.ts';
+import {
+  appQuery, collectErrors, cspViolations, launchBrowser, policiesInForce, probeCspIsLive, recordCspViolations, ROOT, scriptPolicyProblems,
+  startDevServer, status, waitForReady,
+} from './helpers.ts';
 
 const SMALL = {
   dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
@@ -30,6 +33,7 @@ afterAll(async () => {
 async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   const errors = collectErrors(page);
+  await recordCspViolations(page);
   await page.goto(`${server.url}${query}`);
   await waitForReady(page);
   return { page, errors };
@@ -268,6 +272,43 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     expect(await page.$$eval('canvas.boundary', (c) => c.length)).toBe(2);
     // The link keeps the fallback choice.
     expect(new URL(page.url()).searchParams.get('thread')).toBe('page');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('runs under a Content-Security-Policy without inline script or eval: no violation on WebGL or wasm, and the policy is live', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = collectErrors(page);
+    await recordCspViolations(page);
+    const response = await page.goto(`${server.url}${appQuery({ dataset: 'moons', model: 'logreg', strategies: 'margin,random', initial: 4, balanced: true, query: 4, rounds: 1, epochs: 2, batchSize: 16, poolSubset: 'all', testSubset: 'all', seed: 4, backend: 'webgl' })}`);
+    // The policy arrives twice (header and meta tag), and neither lets inline script or eval in.
+    const { header, meta } = await policiesInForce(page, response);
+    expect(header).toMatch(/^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
+    expect(meta).toHaveLength(1);
+    expect(scriptPolicyProblems(header!)).toEqual([]);
+    expect(scriptPolicyProblems(meta[0]!)).toEqual([]);
+    expect(await page.evaluate(() => document.head.firstElementChild?.getAttribute('http-equiv'))).toBe('Content-Security-Policy');
+
+    await waitForReady(page);
+    expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('worker');
+    await page.click('#run-btn');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    // The learning-curve chart (Vega, through vega-interpreter) is drawn: 2 strategies x 2 rounds.
+    await page.waitForFunction(() => document.querySelectorAll('#curves svg').length === 1, undefined, { timeout: 30_000 });
+    expect((await chartPoints(page)).length).toBe(4);
+    expect(await cspViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // The wasm backend, threaded (the page is cross-origin isolated): its pthread workers start
+    // from blob: URLs, and it compiles WebAssembly ('wasm-unsafe-eval').
+    await page.selectOption('#f-backend', 'wasm');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'wasm', undefined, { timeout: 60_000 });
+    expect(await page.textContent('#backend-pill')).toBe('wasm · SIMD on, threads on');
+    expect(await cspViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // Not a test that cannot fail: inline script and eval are blocked and reported, on the page and in the worker.
+    await probeCspIsLive(page, errors);
     expect(errors).toEqual([]);
     await page.close();
   });
