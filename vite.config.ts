@@ -3,6 +3,7 @@ import { execSync } from 'node:child_process';
 import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
 import { datasetsPlugin } from './datasets/vite-plugin.ts';
+import { cspPlugin } from './src/security/csp.ts';
 
 /**
  * Debian's Chromium, never a downloaded browser (none can be downloaded here).
@@ -46,8 +47,9 @@ export const ISOLATION_HEADERS = {
 };
 
 export default defineConfig({
-  // Serves the dataset files at /data/ in dev and emits them into the build.
-  plugins: [datasetsPlugin()],
+  // Serves the dataset files at /data/ in dev and emits them into the build; puts the
+  // Content-Security-Policy on the page (meta tag) and on every dev / preview response (header).
+  plugins: [datasetsPlugin(), cspPlugin()],
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   // The app's compute worker (src/app/worker.ts) is an ES module worker, in dev and in the build.

@@ -14,6 +14,7 @@ import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } fro
 import type { ExperimentEvent } from '../engine/events.ts';
 import { ExperimentError, runExperiment } from '../engine/loop.ts';
 import type { ExperimentResults, RunRecord } from '../engine/results.ts';
+import { readResultsFile, ResultsFileError } from '../engine/results-file.ts';
 import type { Catalog, DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from './protocol.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
@@ -330,8 +331,30 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     }
   }
 
+  /** Checks a results file and gathers what the views need to show it like a finished run. */
+  async function open(id: number, file: Blob): Promise<void> {
+    try {
+      if (running) throw new Error('a run is in progress; stop it or wait for it to end');
+      const results = await readResultsFile(file);
+      const ds = await getDataset(results.config);
+      const info: DatasetInfo = {
+        name: ds.name, kind: ds.kind, shape: [...ds.shape], numClasses: ds.numClasses, classNames: [...ds.classNames],
+        trainSize: ds.train.n, testSize: ds.test.n, points: null, grid: null,
+      };
+      const queried = results.runs.map((run) => run.rounds.map((r) => queriedRows(ds, r.selected)));
+      const transfer = queried.flat().flatMap((q) => (q.pixels ? [q.labels.buffer, q.pixels.buffer] : [q.labels.buffer]));
+      post({ type: 'opened', id, results, info, queried }, transfer);
+    } catch (err) {
+      const message = err instanceof ResultsFileError || !(err instanceof Error) ? String(err instanceof Error ? err.message : err) : `${err.name}: ${err.message}`;
+      post({ type: 'openFailed', id, message });
+    }
+  }
+
   return (msg: ToHost) => {
     switch (msg.type) {
+      case 'open':
+        void open(msg.id, msg.file);
+        break;
       case 'validate': {
         let error: FieldError | null = null;
         let config: ExperimentConfig | null = null;

@@ -4,13 +4,13 @@
  */
 import type { BackendInfo } from '../backend/index.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
-import { resultsToCsv } from '../engine/results.ts';
+import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
 import { EngineClient, type Ready } from './client.ts';
 import { setStrategyOrder } from './colors.ts';
 import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
 import { appDefaults, ConfigForm } from './form.ts';
-import type { Catalog, FieldError, FromHost } from './protocol.ts';
+import type { Catalog, DatasetInfo, FieldError, FromHost, Queried } from './protocol.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { ExperimentStore, type StoredExperiment, type StoredRunInfo } from './store.ts';
 import { renderAsked } from './views/asked.ts';
@@ -125,7 +125,12 @@ const els = {
   exportCsv: byId<HTMLButtonElement>('export-csv'),
   exportSvg: byId<HTMLButtonElement>('export-svg'),
   exportPng: byId<HTMLButtonElement>('export-png'),
+  openResults: byId<HTMLInputElement>('open-results'),
+  openStatus: byId('open-status'),
 };
+/** The results file being opened (replies for older requests are ignored). */
+let opening: { id: number; name: string } | null = null;
+let openSeq = 0;
 const curves = new CurvesView(byId('curves'));
 
 // ---------------------------------------------------------------------------------------------
@@ -408,6 +413,16 @@ function onMessage(msg: FromHost): void {
       save((id) => store.update(id, { status: 'failed', runs: runInfos() }));
       scheduleRender();
       break;
+    case 'opened':
+      if (opening?.id !== msg.id) break;
+      showOpened(msg.results, msg.info, msg.queried, opening.name);
+      opening = null;
+      break;
+    case 'openFailed':
+      if (opening?.id !== msg.id) break;
+      setOpenStatus('error', `Could not open ${opening.name}: ${msg.message}`);
+      opening = null;
+      break;
     case 'idle':
       if (state.running) state.status = state.runs.length ? 'aborted' : 'idle';
       form?.setDisabled(false);
@@ -417,6 +432,57 @@ function onMessage(msg: FromHost): void {
       void refreshOffer(); // a run that ended early can be continued
       break;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open results: a results JSON exported by ActiveLab, checked in the host (readResultsFile), shown
+// in the same views as a finished run. File names and contents only ever reach the page as text.
+
+function openResultsFile(file: File): void {
+  if (state.running) return;
+  const id = ++openSeq;
+  opening = { id, name: file.name };
+  setOpenStatus('busy', `Checking ${file.name}…`);
+  client.ensure().then(
+    () => client.send({ type: 'open', id, file }),
+    (err: unknown) => {
+      if (opening?.id === id) opening = null;
+      setOpenStatus('error', `Could not open ${file.name}: the engine could not start (${err instanceof Error ? err.message : String(err)})`);
+    },
+  );
+}
+
+function setOpenStatus(kind: 'busy' | 'ok' | 'error', text: string): void {
+  els.openStatus.textContent = text;
+  els.openStatus.dataset.state = kind;
+  els.openStatus.classList.toggle('error', kind === 'error');
+  els.openStatus.classList.toggle('ok', kind === 'ok');
+  if (kind === 'error') els.openStatus.setAttribute('role', 'alert');
+  else els.openStatus.removeAttribute('role');
+}
+
+function showOpened(results: ExperimentResults, info: DatasetInfo, queried: Queried[][], name: string): void {
+  if (state.running) {
+    setOpenStatus('error', `Could not open ${name}: a run started meanwhile.`);
+    return;
+  }
+  setStrategyOrder(results.config.strategies);
+  state.load(results, info, queried, name);
+  const last = results.runs.find((r) => r.repeat === 0)?.rounds.length ?? 1;
+  selection.repeat = 0;
+  selection.round = Math.max(0, last - 1);
+  selection.follow = false;
+  els.roundFollow.checked = false;
+  // A results file keeps no decision-boundary grids.
+  els.boundaryPanel.hidden = true;
+  curves.empty('Drawing the learning curves of the opened results…');
+  setOpenStatus('ok', `Opened ${name}: ${results.config.dataset} · ${results.config.model}, ${results.runs.length} run${results.runs.length === 1 ? '' : 's'} (${results.status}).`);
+  // Its configuration fills the form, so Run repeats it.
+  if (form) {
+    form.write(results.config as unknown as RawConfig);
+    void validateForm();
+  }
+  renderAll();
 }
 
 function onCrash(message: string): void {
@@ -513,6 +579,7 @@ function renderStatus(): void {
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
   let text: string;
   if (!catalog) text = 'Loading the engine…';
+  else if (state.source === 'file' && state.results) text = `Opened ${state.fileName ?? 'a results file'}: ${state.results.status === 'complete' ? 'a finished' : `an ${state.results.status === 'aborted' ? 'aborted' : 'failed'}`} run of ${rounds} rounds, started ${state.results.startedAt}.`;
   else if (st === 'starting') text = `Starting: ${state.statusMessage}…`;
   else if (st === 'complete') text = `Finished: ${rounds} rounds in ${formatDuration(state.results?.elapsedMs ?? performance.now() - state.t0)}.`;
   else if (st === 'aborted') text = `Stopped: the ${rounds} completed round${rounds === 1 ? ' is' : 's are'} kept.`;
@@ -521,6 +588,7 @@ function renderStatus(): void {
   els.statusText.textContent = text;
   els.statusText.dataset.status = st;
   document.body.dataset.status = st;
+  document.body.dataset.source = state.source;
 
   const frac = state.total > 0 ? state.fractionalDone() / state.total : 0;
   const pct = Math.round(frac * 100);
@@ -630,6 +698,7 @@ function renderButtons(): void {
   els.pause.textContent = state.status === 'paused' || state.status === 'pausing' ? 'Resume' : 'Pause';
   els.pause.setAttribute('aria-pressed', String(state.status === 'paused' || state.status === 'pausing'));
   els.stop.disabled = !running || state.status === 'stopping';
+  els.openResults.disabled = running;
 }
 
 function renderRoundBar(): void {
@@ -748,6 +817,12 @@ function setupControls(): void {
   });
   els.exportPng.addEventListener('click', () => {
     void curves.toPNG().then((url) => url && download(`${fileStem()}-curves.png`, url));
+  });
+  els.openResults.addEventListener('change', () => {
+    const file = els.openResults.files?.[0];
+    // Cleared, so choosing the same file again opens it again.
+    els.openResults.value = '';
+    if (file) openResultsFile(file);
   });
   let resizeTimer: ReturnType<typeof setTimeout> | null = null;
   new ResizeObserver(() => {

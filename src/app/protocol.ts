@@ -89,6 +89,8 @@ export type ToHost =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
+  /** Open a results file (checked by readResultsFile in the host; nothing is read past the size limit). */
+  | { type: 'open'; id: number; file: Blob }
   /** Diagnostics: throw an uncaught error in the host (tests the crash path). */
   | { type: 'crash' }
   /** Diagnostics: lose the WebGL context (`WEBGL_lose_context`), as a GPU reset would. */
@@ -111,4 +113,11 @@ export type FromHost =
   /** The run failed after it started; `results` keep every completed round. */
   | { type: 'failed'; message: string; results: ExperimentResults | null }
   /** The host is idle again (after end, failure or rejection). */
-  | { type: 'idle' };
+  | { type: 'idle' }
+  /**
+   * A results file, checked: its results, the dataset they refer to, and the rows each round
+   * selected (`queried[run][round]`, runs in the order of `results.runs`).
+   */
+  | { type: 'opened'; id: number; results: ExperimentResults; info: DatasetInfo; queried: Queried[][] }
+  /** A results file refused (the ResultsFileError's message) or unreadable. */
+  | { type: 'openFailed'; id: number; message: string };

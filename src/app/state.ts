@@ -62,6 +62,10 @@ export class RunState {
   backend: BackendInfo | null = null;
   /** Longest main-thread task (ms) seen during the run (PerformanceObserver 'longtask'). */
   longestTask = 0;
+  /** Where the results on screen come from: a run of this page, or a results file opened. */
+  source: 'run' | 'file' = 'run';
+  /** The name of the opened file (source 'file'). */
+  fileName: string | null = null;
 
   /**
    * Prepares for a run of `config`. With `keep` (resuming), the completed rounds of the earlier
@@ -85,6 +89,32 @@ export class RunState {
     this.error = null;
     this.tensors = { before: null, after: null };
     this.longestTask = 0;
+    this.source = 'run';
+    this.fileName = null;
+  }
+
+  /**
+   * Shows checked results from a file as a finished run: every round with its selected rows.
+   * What a results file does not keep (every candidate's score, confusion matrices, the
+   * decision-boundary grid) stays empty.
+   */
+  load(results: ExperimentResults, dataset: DatasetInfo, queried: Queried[][], fileName: string): void {
+    this.reset(results.config);
+    this.status = results.status;
+    this.dataset = dataset;
+    this.results = results;
+    this.startedAt = new Date(results.startedAt);
+    this.statusMessage = '';
+    this.source = 'file';
+    this.fileName = fileName;
+    this.runs = results.runs.map((run, i) => ({
+      strategy: run.strategy,
+      repeat: run.repeat,
+      status: run.status,
+      ...(run.error ? { error: run.error } : {}),
+      rounds: run.rounds.map((record, j) => ({ record, scores: null, confusion: [], grid: null, queried: queried[i]?.[j] ?? { labels: new Uint8Array(0), pixels: null } })),
+    }));
+    this.done = this.runs.reduce((a, r) => a + r.rounds.length, 0);
   }
 
   get running(): boolean {

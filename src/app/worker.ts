@@ -2,6 +2,7 @@
  * The compute worker: tfjs (WebGL on an OffscreenCanvas where the browser has one), the dataset
  * and the engine live here, so the page's main thread only draws. See engine-host.ts.
  */
+import './csp-report.ts';
 import { createEngineHost } from './engine-host.ts';
 import type { FromHost, ToHost } from './protocol.ts';
 

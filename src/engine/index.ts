@@ -7,3 +7,6 @@ export {
   areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, summarize,
   type CurvePoint, type ExperimentResults, type LabelsToTarget, type RoundRecord, type RoundTimes, type RunRecord, type StrategySummary,
 } from './results.ts';
+export {
+  MAX_RESULTS_FILE_BYTES, parseResultsFile, readResultsFile, ResultsFileError, validateResults, type ResultsFileOptions,
+} from './results-file.ts';

@@ -6,8 +6,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RESULTS_FILE_BYTES } from '../../src/engine/results-file.ts';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, collectErrors, launchBrowser, ROOT, startDevServer, status, waitForReady } from './helpers.ts';
+import {
+  appQuery, collectErrors, cspViolations, launchBrowser, policiesInForce, probeCspIsLive, recordCspViolations, ROOT, scriptPolicyProblems,
+  startDevServer, status, waitForReady,
+} from './helpers.ts';
 
 const SMALL = {
   dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
@@ -30,6 +34,7 @@ afterAll(async () => {
 async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   const errors = collectErrors(page);
+  await recordCspViolations(page);
   await page.goto(`${server.url}${query}`);
   await waitForReady(page);
   return { page, errors };
@@ -268,6 +273,116 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     expect(await page.$$eval('canvas.boundary', (c) => c.length)).toBe(2);
     // The link keeps the fallback choice.
     expect(new URL(page.url()).searchParams.get('thread')).toBe('page');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('runs under a Content-Security-Policy without inline script or eval: no violation on WebGL or wasm, and the policy is live', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = collectErrors(page);
+    await recordCspViolations(page);
+    const response = await page.goto(`${server.url}${appQuery({ dataset: 'moons', model: 'logreg', strategies: 'margin,random', initial: 4, balanced: true, query: 4, rounds: 1, epochs: 2, batchSize: 16, poolSubset: 'all', testSubset: 'all', seed: 4, backend: 'webgl' })}`);
+    // The policy arrives twice (header and meta tag), and neither lets inline script or eval in.
+    const { header, meta } = await policiesInForce(page, response);
+    expect(header).toMatch(/^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
+    expect(meta).toHaveLength(1);
+    expect(scriptPolicyProblems(header!)).toEqual([]);
+    expect(scriptPolicyProblems(meta[0]!)).toEqual([]);
+    expect(await page.evaluate(() => document.head.firstElementChild?.getAttribute('http-equiv'))).toBe('Content-Security-Policy');
+
+    await waitForReady(page);
+    expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('worker');
+    await page.click('#run-btn');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    // The learning-curve chart (Vega, through vega-interpreter) is drawn: 2 strategies x 2 rounds.
+    await page.waitForFunction(() => document.querySelectorAll('#curves svg').length === 1, undefined, { timeout: 30_000 });
+    expect((await chartPoints(page)).length).toBe(4);
+    expect(await cspViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // The wasm backend, threaded (the page is cross-origin isolated): its pthread workers start
+    // from blob: URLs, and it compiles WebAssembly ('wasm-unsafe-eval').
+    await page.selectOption('#f-backend', 'wasm');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'wasm', undefined, { timeout: 60_000 });
+    expect(await page.textContent('#backend-pill')).toBe('wasm · SIMD on, threads on');
+    expect(await cspViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // Not a test that cannot fail: inline script and eval are blocked and reported, on the page and in the worker.
+    await probeCspIsLive(page, errors);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('opens a results file exported by ActiveLab like a finished run; a corrupt or oversized file shows why, as text, and the page keeps working', async () => {
+    // A real export: a tiny MNIST comparison on WebGL, downloaded as JSON.
+    const first = await openApp(appQuery({ dataset: 'mnist', model: 'logreg', strategies: 'margin,random', initial: 10, balanced: true, query: 10, rounds: 1, epochs: 2, batchSize: 16, poolSubset: 100, testSubset: 100, seed: 5, backend: 'webgl' }));
+    await first.page.click('#run-btn');
+    expect(await waitForStatus(first.page, /^(complete|failed|aborted)$/)).toBe('complete');
+    const results = await exportJson(first.page);
+    expect(first.errors).toEqual([]);
+    await first.page.close();
+
+    // A fresh page, with the default configuration in its form.
+    const { page, errors } = await openApp('');
+    expect(await page.textContent('#open-status')).toContain(`up to ${MAX_RESULTS_FILE_BYTES / (1024 * 1024)} MB`);
+    const open = async (name: string, buffer: Buffer, state: 'ok' | 'error') => {
+      await page.setInputFiles('#open-results', { name, mimeType: 'application/json', buffer });
+      await page.waitForFunction((want) => document.querySelector<HTMLElement>('#open-status')?.dataset.state === want, state, { timeout: 60_000 });
+      return (await page.textContent('#open-status'))!;
+    };
+
+    // Corrupt files are refused with the path, the value and what is allowed; markup stays text.
+    const bad = JSON.parse(JSON.stringify(results)) as ExperimentResults;
+    bad.runs[0]!.rounds[1]!.selected[0] = 99_999_999;
+    expect(await open('bad.json', Buffer.from(JSON.stringify(bad)), 'error')).toBe('Could not open bad.json: results.runs[0].rounds[1].selected[0] = 99999999 is not allowed: an integer from 0 to 59999');
+    expect(await page.getAttribute('#open-status', 'role')).toBe('alert');
+    const evilName = '<img src=x onerror="window.__xss=1">.json';
+    expect(await open(evilName, Buffer.from('<script>window.__xss = 2</script>'), 'error')).toMatch(/^Could not open <img src=x onerror="window.__xss=1">\.json: file = 'text that is not JSON' is not allowed: a JSON file exported by ActiveLab/);
+    const wrongVersion = { ...results, version: 2 };
+    expect(await open('v2.json', Buffer.from(JSON.stringify(wrongVersion)), 'error')).toBe('Could not open v2.json: results.version = 2 is not allowed: 1 (the only results format so far)');
+    // Over the limit: refused from its size, before it is read.
+    expect(await open('huge.json', Buffer.alloc(MAX_RESULTS_FILE_BYTES + 1, 0x20), 'error')).toBe(
+      `Could not open huge.json: file = '${MAX_RESULTS_FILE_BYTES + 1} bytes' is not allowed: at most ${MAX_RESULTS_FILE_BYTES} bytes (20 MB): a results file exported by ActiveLab`);
+    expect(await page.evaluate(() => document.querySelectorAll('img, #main script').length)).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    // The page keeps working: nothing was shown, and the form still runs.
+    expect(await status(page)).toBe('idle');
+    expect(await page.isEnabled('#run-btn')).toBe(true);
+    expect(await page.$$eval('#summary-table', (t) => t.length)).toBe(0);
+
+    // The good file: the same views as a finished run.
+    expect(await open('activelab-run.json', Buffer.from(JSON.stringify(results, null, 1)), 'ok')).toBe('Opened activelab-run.json: mnist · logreg, 2 runs (complete).');
+    expect(await page.evaluate(() => document.body.dataset.source)).toBe('file');
+    expect(await status(page)).toBe('complete');
+    expect(await page.textContent('#status-text')).toBe(`Opened activelab-run.json: a finished run of 4 rounds, started ${results.startedAt}.`);
+    for (const s of results.summary) {
+      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy.mean);
+    }
+    await page.waitForFunction(() => document.querySelectorAll('#curves svg').length === 1, undefined, { timeout: 30_000 });
+    const points = await chartPoints(page);
+    expect(points.length).toBe(4);
+    for (const run of results.runs) {
+      for (const r of run.rounds) {
+        const match = points.find((p) => p.includes(`strategy: ${run.strategy}`) && p.includes(`labeled examples: ${r.labeled};`));
+        expect(Number(/accuracy \(mean\): ([\d.]+)/.exec(match!)?.[1])).toBeCloseTo(r.accuracy, 4);
+      }
+      // The last round's queried images, drawn from the dataset's pixels, with their scores.
+      const last = run.rounds[run.rounds.length - 1]!;
+      const col = `article.strategy-col[data-strategy="${run.strategy}"]`;
+      expect(await page.$$eval(`${col} figure.query canvas.digit`, (c) => c.length)).toBe(last.selected.length);
+      const shown = await page.$$eval(`${col} figure.query .score`, (els) => els.map((e) => Number(e.textContent)));
+      shown.forEach((v, i) => expect(v).toBeCloseTo(last.selectedScores![i]!, 2));
+    }
+    // Its configuration is in the form, ready to run again; the exports give the file back.
+    expect(await page.inputValue('#f-model')).toBe('logreg');
+    expect(await page.inputValue('#f-poolSubset')).toBe('100');
+    expect(await exportJson(page)).toEqual(results);
+
+    // A bad file now leaves the opened results on screen.
+    expect(await open('bad.json', Buffer.from('{"version": 1}'), 'error')).toBe('Could not open bad.json: results.config is missing: an object');
+    expect(await page.$$eval('#summary-table tbody tr', (r) => r.length)).toBe(2);
+    expect(await cspViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -10,7 +10,11 @@ import type { Browser } from 'playwright';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, collectErrors, CONFIG_FILE, launchBrowser, ROOT, startPreviewServer, waitForReady } from './helpers.ts';
+import { contentSecurityPolicy } from '../../src/security/csp.ts';
+import {
+  appQuery, collectErrors, CONFIG_FILE, cspViolations, launchBrowser, policiesInForce, probeCspIsLive, recordCspViolations, ROOT,
+  scriptPolicyProblems, startPreviewServer, waitForReady,
+} from './helpers.ts';
 
 let outDir: string;
 let server: { url: string; close: () => Promise<void> } | undefined;
@@ -33,6 +37,11 @@ describe('the static build under vite preview', { timeout: 240_000 }, () => {
   it('emits the page, the worker and the data files', async () => {
     const html = await readFile(join(outDir, 'index.html'), 'utf8');
     expect(html).toMatch(/<script type="module" crossorigin src="\/assets\/[^"]+\.js">/);
+    // The policy travels with the build as the head's first element; the page has no inline script.
+    expect(html.replace(/&#39;/g, "'").replace(/\s+/g, ' ')).toContain(`<head> <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy('build')}">`);
+    expect(scriptPolicyProblems(contentSecurityPolicy('build'))).toEqual([]);
+    expect(html.match(/<script\b[^>]*>/g)!.every((tag) => /\bsrc=/.test(tag))).toBe(true);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
     expect((await stat(join(outDir, 'data/mnist/train-images-idx3-ubyte'))).size).toBe(47_040_016);
     const res = await fetch(`${server!.url}data/mnist/t10k-labels-idx1-ubyte`);
     expect(res.status).toBe(200);
@@ -42,10 +51,16 @@ describe('the static build under vite preview', { timeout: 240_000 }, () => {
   it('runs a tiny comparison on WebGL to completion', async () => {
     const page = await browser!.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const errors = collectErrors(page);
-    await page.goto(`${server!.url}${appQuery({
+    await recordCspViolations(page);
+    const response = await page.goto(`${server!.url}${appQuery({
       dataset: 'mnist', model: 'logreg', strategies: 'margin,random', initial: 10, balanced: true, query: 10, rounds: 1,
       epochs: 2, batchSize: 16, poolSubset: 100, testSubset: 100, seed: 5, backend: 'webgl',
     })}`);
+    // The static site's meta policy, and vite preview's header (which also covers the worker).
+    const { header, meta } = await policiesInForce(page, response);
+    expect(meta).toEqual([contentSecurityPolicy('build')]);
+    expect(header).toBe(contentSecurityPolicy('build', { header: true }));
+    expect(scriptPolicyProblems(header!)).toEqual([]);
     await waitForReady(page);
     expect(await page.getAttribute('#backend-pill', 'data-backend')).toBe('webgl');
     expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('worker');
@@ -63,6 +78,12 @@ describe('the static build under vite preview', { timeout: 240_000 }, () => {
     }
     expect(await page.$$eval('#curves svg', (s) => s.length)).toBe(1);
     expect(await page.$$eval('canvas.digit', (c) => c.length)).toBe(20);
+    // The PNG export renders through Vega's canvas renderer, under the same policy.
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
+    expect([...(await readFile(await png.path())).subarray(0, 4)]).toEqual([137, 80, 78, 71]);
+    expect(await cspViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+    await probeCspIsLive(page, errors);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -3,7 +3,7 @@
  * Chromium through Playwright with the project's SwiftShader flags, and page utilities.
  */
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright';
+import { chromium, type Browser, type ConsoleMessage, type Page, type Response } from 'playwright';
 import { createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_ARGS, chromiumPath } from '../../vite.config.ts';
 
@@ -77,4 +77,119 @@ export async function waitForReady(page: Page, timeout = 90_000): Promise<void> 
 
 export async function status(page: Page): Promise<string> {
   return page.evaluate(() => document.body.dataset.status ?? '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content-Security-Policy
+
+export interface CspViolation {
+  directive: string;
+  blocked: string;
+  source: string;
+  line: number;
+}
+
+/**
+ * Records every `securitypolicyviolation` event of the page from its first script on (an init
+ * script, so nothing before main.ts is missed). The engine worker's violations do not reach the
+ * document: the worker writes them to its console (src/app/csp-report.ts), where
+ * `collectErrors` sees them.
+ */
+export async function recordCspViolations(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __cspViolations: unknown[] };
+    w.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      w.__cspViolations.push({ directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber });
+    });
+  });
+}
+
+export async function cspViolations(page: Page): Promise<CspViolation[]> {
+  return page.evaluate(() => (window as unknown as { __cspViolations?: CspViolation[] }).__cspViolations ?? []);
+}
+
+/** The policies the document is under: its response header and its `<meta http-equiv>` tags. */
+export async function policiesInForce(page: Page, response: Response | null): Promise<{ header: string | null; meta: string[] }> {
+  const header = (await response?.allHeaders())?.['content-security-policy'] ?? null;
+  const meta = await page.$$eval('meta[http-equiv="Content-Security-Policy" i]', (ms) => ms.map((m) => m.getAttribute('content') ?? ''));
+  return { header, meta };
+}
+
+/**
+ * What lets script in, in a policy: the sources of the directives that govern scripts
+ * (script-src-elem and script-src-attr fall back to script-src, which falls back to default-src).
+ * Returns the offending sources: 'unsafe-inline', 'unsafe-eval', or a missing script-src.
+ */
+export function scriptPolicyProblems(policy: string): string[] {
+  const directives = new Map<string, string[]>();
+  for (const part of policy.split(';')) {
+    const [name, ...values] = part.trim().split(/\s+/);
+    if (name && !directives.has(name.toLowerCase())) directives.set(name.toLowerCase(), values);
+  }
+  const base = directives.get('script-src') ?? directives.get('default-src');
+  if (!base) return ['no script-src or default-src: scripts are unrestricted'];
+  const problems: string[] = [];
+  for (const name of ['script-src', 'script-src-elem', 'script-src-attr', 'worker-src']) {
+    const values = directives.get(name) ?? base;
+    for (const v of values) {
+      const lower = v.toLowerCase();
+      if (lower === "'unsafe-inline'" || lower === "'unsafe-eval'" || lower === '*' || lower === 'data:' || lower === 'http:' || lower === 'https:') {
+        problems.push(`${name} allows ${v}`);
+      }
+    }
+  }
+  return [...new Set(problems)];
+}
+
+/**
+ * Shows that the policy is live rather than merely present: on the page, an injected inline
+ * `<script>` and a string passed to setTimeout (eval) must be blocked and reported; in the engine
+ * worker, a string timer must be blocked and reported too. Run it last: it leaves the expected
+ * violations in `errors` and in the page's record, and checks and removes them.
+ */
+export async function probeCspIsLive(page: Page, errors: string[]): Promise<void> {
+  const flags = () => page.evaluate(() => {
+    const w = window as unknown as { __inlineRan?: number; __evalRan?: number };
+    return { inline: w.__inlineRan ?? null, eval: w.__evalRan ?? null };
+  });
+  await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.__inlineRan = 1';
+    document.body.appendChild(script);
+    // A string timer is compiled later, outside the DevTools evaluation, under the page's policy.
+    window.setTimeout('window.__evalRan = 1', 0);
+  });
+  const worker = page.workers().find((w) => !w.url().startsWith('blob:'));
+  if (!worker) throw new Error('no engine worker on the page');
+  await worker.evaluate(() => {
+    self.setTimeout('self.__evalRan = 1', 0);
+  });
+  await page.waitForFunction(() => ((window as unknown as { __cspViolations?: unknown[] }).__cspViolations?.length ?? 0) >= 2, undefined, { timeout: 10_000 });
+  const deadline = Date.now() + 10_000;
+  while (!errors.some((e) => e.includes('in the engine worker')) && Date.now() < deadline) await page.waitForTimeout(100);
+
+  const ran = await flags();
+  const workerRan = await worker.evaluate(() => (self as unknown as { __evalRan?: number }).__evalRan ?? null);
+  const violations = await cspViolations(page);
+  // Each policy in force (header and meta tag) reports its own violation: compare distinct ones.
+  const distinct = (xs: string[]) => [...new Set(xs)].sort();
+  const summary = {
+    ran, workerRan,
+    violations: distinct(violations.map((v) => `${v.directive} ${v.blocked}`)),
+    workerErrors: distinct(errors.filter((e) => e.includes('in the engine worker'))),
+  };
+  const expected = {
+    ran: { inline: null, eval: null },
+    workerRan: null,
+    violations: ['script-src eval', 'script-src-elem inline'],
+    workerErrors: ['console.error: Content-Security-Policy violation in the engine worker: script-src blocked eval'],
+  };
+  if (JSON.stringify(summary) !== JSON.stringify(expected)) {
+    throw new Error(`the Content-Security-Policy is not live as expected:\n${JSON.stringify(summary, null, 1)}`);
+  }
+  // The page's own console reports of the two blocked probes, and the worker's.
+  for (let i = errors.length - 1; i >= 0; i--) {
+    if (/Content Security Policy|Content-Security-Policy/.test(errors[i]!)) errors.splice(i, 1);
+  }
 }

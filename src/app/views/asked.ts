@@ -155,6 +155,8 @@ export function renderAsked(container: HTMLElement, runs: RunData[], ds: Dataset
         body.push(h('h4', { text: `Asked for (${rec.selected.length})` }), gallery(shown, ds, ds.kind === 'image' ? 44 : 0));
         if (shown.scores) {
           body.push(h('h4', { text: `Scores of the ${shown.scores.length} candidates` }), scoreHistogram(shown.scores, rec.selectedScores, color));
+        } else if (rec.selectedScores) {
+          body.push(h('p', { class: 'help', text: 'The scores of the other candidates are not kept in a results file: the queried ones show theirs.' }));
         } else {
           body.push(h('p', { class: 'help', text: 'This strategy selects a set and reports no scores.' }));
         }

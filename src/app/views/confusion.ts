@@ -39,13 +39,18 @@ export function renderConfusion(container: HTMLElement, runs: RunData[], ds: Dat
   const items: HTMLElement[] = [];
   for (const run of runs.filter((r) => r.repeat === sel.repeat)) {
     const data = run.rounds.find((x) => x.record.round === sel.round) ?? null;
-    if (!data) continue;
+    if (!data || data.confusion.length === 0) continue; // a results file keeps no confusion matrices
     const label = strategies.find((x) => x.name === run.strategy)?.label ?? run.strategy;
     const color = strategyColor(run.strategy);
     items.push(h('figure', { class: 'confusion-fig', data: { strategy: run.strategy } },
       confusionTable(data.confusion, ds.classNames, color, label,
         `round ${data.record.round} · ${data.record.labeled} labels · ${(data.record.accuracy * 100).toFixed(1)}%`)));
   }
-  if (items.length === 0) replace(container, h('p', { class: 'empty', text: 'Confusion matrices of each model on the test subset appear after its first evaluation.' }));
+  const fromFile = runs.some((r) => r.rounds.length > 0) && runs.every((r) => r.rounds.every((x) => x.confusion.length === 0));
+  if (items.length === 0) {
+    replace(container, h('p', { class: 'empty', text: fromFile
+      ? 'A results file keeps no confusion matrices: run the experiment again (its configuration is in the form) to see them.'
+      : 'Confusion matrices of each model on the test subset appear after its first evaluation.' }));
+  }
   else replace(container, h('div', { class: 'confusion-grid' }, ...items));
 }

@@ -2,6 +2,11 @@
  * Live learning curves: the shared Vega-Lite spec (src/charts/learning-curve.ts) rendered in the
  * page with a Vega View (SVG renderer). Each update builds the new view off-screen, then swaps it
  * in, so the chart never flashes empty.
+ *
+ * Under the page's Content-Security-Policy (no eval, src/security/csp.ts) Vega may not compile its
+ * expressions into functions with `new Function`: every spec is parsed with `{ast: true}` and the
+ * View evaluates the ASTs with vega-interpreter. That covers drawing, the SVG export (`toSVG`) and
+ * the PNG export (`toImageURL`), which re-render the same view.
  */
 import type { View } from 'vega';
 import { learningCurveSpec } from '../../charts/learning-curve.ts';
@@ -9,14 +14,22 @@ import type { ExperimentConfig } from '../../engine/config.ts';
 import { learningCurves, type RunRecord } from '../../engine/results.ts';
 import { h, replace } from '../dom.ts';
 
+type ChartLibs = [typeof import('vega'), typeof import('vega-lite'), typeof import('vega-interpreter')];
+
 /** Vega and Vega-Lite load on first use, so the page paints before their ~850 kB arrive. */
-let chartLibs: Promise<[typeof import('vega'), typeof import('vega-lite')]> | null = null;
-const loadChartLibs = () => (chartLibs ??= Promise.all([import('vega'), import('vega-lite')]));
+let chartLibs: Promise<ChartLibs> | null = null;
+const loadChartLibs = () => (chartLibs ??= Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')]));
+
+/** A Vega View of a Vega-Lite spec that never calls `new Function` (see the file comment). */
+function cspSafeView([vega, vl, { expressionInterpreter }]: ChartLibs, spec: Parameters<typeof vl.compile>[0], container: HTMLElement, hover = false): View {
+  const runtime = vega.parse(vl.compile(spec).spec, undefined, { ast: true });
+  return new vega.View(runtime, { renderer: 'svg', container, hover, expr: expressionInterpreter });
+}
 
 async function warmUp(): Promise<void> {
-  const [vega, { compile }] = await loadChartLibs();
+  const libs = await loadChartLibs();
   const spec = learningCurveSpec([{ strategy: 'random', labeled: 1, mean: 0.5, std: 0, n: 1 }, { strategy: 'entropy', labeled: 2, mean: 0.6, std: 0.1, n: 2 }], { target: 0.8 });
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'svg', container: document.createElement('div') });
+  const view = cspSafeView(libs, spec, document.createElement('div'));
   await view.runAsync();
   view.finalize();
 }
@@ -69,7 +82,8 @@ export class CurvesView {
       height: Math.round(Math.min(360, Math.max(220, width * 0.5))),
       target: config.target,
     });
-    const [vega, { compile }] = await loadChartLibs();
+    const libs = await loadChartLibs();
+    const [vega] = libs;
     const values = (spec as { data?: { values?: unknown[] } }).data?.values ?? [];
     // Same strategies, size and title: only the data changed, so update the live view in place
     // (no Vega-Lite compile, no new DOM); otherwise compile a new view off-screen and swap it in.
@@ -82,7 +96,7 @@ export class CurvesView {
     // Solid legend symbols (the band layer's opacity would otherwise fade them).
     const styled = { ...spec, config: { legend: { symbolOpacity: 1, labelFontSize: 12, titleFontSize: 12 }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14, fontWeight: 600 } } } as typeof spec;
     const target = h('div', { class: 'chart-canvas' });
-    const view = new vega.View(vega.parse(compile(styled).spec), { renderer: 'svg', container: target, hover: true });
+    const view = cspSafeView(libs, styled, target, true);
     await view.runAsync();
     this.view?.finalize();
     this.view = view;
