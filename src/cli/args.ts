@@ -15,7 +15,7 @@ export class UsageError extends Error {
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'intOrAll';
 interface Flag {
-  key: keyof ExperimentConfig | 'out' | 'preset' | 'help';
+  key: keyof ExperimentConfig | 'out' | 'preset' | 'resume' | 'help';
   kind: Kind;
   help: string;
 }
@@ -42,13 +42,20 @@ export const FLAGS: Record<string, Flag> = {
   '--calibrate': { key: 'calibrate', kind: 'bool', help: `temperature-scale the probabilities each round on the validation rows (needs --validation) and score the calibrated ones; ECE is reported either way (default ${d.calibrate})` },
   '--seed': { key: 'seed', kind: 'int', help: `seed of every random choice (default ${d.seed})` },
   '--backend': { key: 'backend', kind: 'string', help: `${BACKEND_NAMES.filter((b) => b !== 'webgl').join(' | ')} (default wasm; webgl exists only in the browser)` },
+  '--resume': { key: 'resume', kind: 'string', help: 'continue the run whose results JSON this is (a stopped or failed run): its completed rounds are kept and its configuration used; only --backend and --out may be given with it (--out defaults to the same file)' },
   '--out': { key: 'out', kind: 'string', help: 'results JSON path; the CSV and SVG chart are written beside it (default results/run.json)' },
   '--help': { key: 'help', kind: 'bool', help: 'show this help' },
 };
 
 export interface CliOptions {
   config: Partial<ExperimentConfig>;
+  /** The config fields given as flags (not from a preset). */
+  given: (keyof ExperimentConfig)[];
   out: string;
+  /** Whether --out was given (with --resume it defaults to the resumed file). */
+  outGiven: boolean;
+  /** --resume: the results JSON of the run to continue. */
+  resume: string | null;
   preset: string | null;
   help: boolean;
 }
@@ -56,6 +63,8 @@ export interface CliOptions {
 export function parseArgs(argv: readonly string[]): CliOptions {
   const given: Partial<Record<string, unknown>> = {};
   let out = 'results/run.json';
+  let outGiven = false;
+  let resume: string | null = null;
   let preset: string | null = null;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -78,7 +87,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${name} needs a value: ${flag.help}`);
     }
     const value = convert(name, flag.kind, raw);
-    if (flag.key === 'out') out = value as string;
+    if (flag.key === 'out') {
+      out = value as string;
+      outGiven = true;
+    } else if (flag.key === 'resume') resume = value as string;
     else if (flag.key === 'preset') preset = value as string;
     else if (flag.key === 'help') help = value as boolean;
     else given[flag.key] = value;
@@ -89,7 +101,17 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     if (!p) throw new UsageError(`unknown preset '${preset}'; known presets: ${PRESET_NAMES.join(', ')}`);
     config = { ...p.config };
   }
-  return { config: { ...config, ...(given as Partial<ExperimentConfig>) }, out, preset, help };
+  if (resume !== null) {
+    const extra = [...(preset !== null ? ['--preset'] : []), ...Object.keys(given).filter((k) => k !== 'backend').map(flagOf)];
+    if (extra.length > 0) {
+      throw new UsageError(`--resume takes the configuration from ${resume}; ${extra.join(', ')} cannot be given with it (only --backend and --out)`);
+    }
+  }
+  return { config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: Object.keys(given) as (keyof ExperimentConfig)[], out, outGiven, resume, preset, help };
+}
+
+function flagOf(key: string): string {
+  return Object.entries(FLAGS).find(([, f]) => f.key === key)?.[0] ?? key;
 }
 
 function convert(name: string, kind: Kind, raw: string): unknown {

@@ -1,6 +1,6 @@
 /** The headless runner as a user runs it: separate processes, files on disk, exit codes. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -78,6 +78,38 @@ describe('npm run experiment', () => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
+  });
+
+  it('--resume continues a stopped run from its results file to the results of an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'activelab-cli-'));
+    const args = ['--dataset', 'classification', '--model', 'mlp', '--strategies', 'entropy,random', '--initial', '10', '--query', '5',
+      '--rounds', '3', '--epochs', '3', '--test-subset', '200', '--seed', '5'];
+    const full = await cli([...args, '--out', join(dir, 'full.json')]);
+    expect(full.code, full.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(join(dir, 'full.json'), 'utf8')) as ExperimentResults;
+
+    // What a Ctrl-C during random's round 2 leaves: entropy complete, random with rounds 0 and 1.
+    const stopped: ExperimentResults = structuredClone(res);
+    stopped.status = 'aborted';
+    stopped.runs[1]!.status = 'aborted';
+    stopped.runs[1]!.rounds = stopped.runs[1]!.rounds.slice(0, 2);
+    writeFileSync(join(dir, 'stopped.json'), JSON.stringify(stopped));
+    const r = await cli(['--resume', join(dir, 'stopped.json')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('6 completed rounds kept (status aborted)');
+    const resumed = JSON.parse(readFileSync(join(dir, 'stopped.json'), 'utf8')) as ExperimentResults; // written in place
+    const rounds = (x: ExperimentResults) => x.runs.map((run) => [run.status, run.rounds.map(({ ms: _ms, ...rest }) => rest)]);
+    expect(resumed.status).toBe('complete');
+    expect(rounds(resumed)).toEqual(rounds(res));
+
+    // Only --backend and --out go with --resume; a corrupt or mismatched file is refused by name.
+    const mixed = await cli(['--resume', join(dir, 'stopped.json'), '--seed', '6']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/--resume takes the configuration from .*stopped\.json; --seed cannot be given with it/);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...stopped, runs: [{ ...stopped.runs[0], rounds: [{ ...stopped.runs[0]!.rounds[0], accuracy: 'high' }] }] }));
+    const bad = await cli(['--resume', join(dir, 'bad.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bad\.json: results\.runs\[0\]\.rounds\[0\]\.accuracy = 'high' is not allowed/);
   });
 
   it('--help documents every flag', async () => {
