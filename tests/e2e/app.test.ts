@@ -325,7 +325,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
 
     // A fresh page, with the default configuration in its form.
     const { page, errors } = await openApp('');
-    expect(await page.textContent('#open-status')).toContain(`up to ${MAX_RESULTS_FILE_BYTES / (1024 * 1024)} MB`);
+    expect(await page.textContent('#open-help')).toContain(`up to ${MAX_RESULTS_FILE_BYTES / (1024 * 1024)} MB`);
     const open = async (name: string, buffer: Buffer, state: 'ok' | 'error') => {
       await page.setInputFiles('#open-results', { name, mimeType: 'application/json', buffer });
       await page.waitForFunction((want) => document.querySelector<HTMLElement>('#open-status')?.dataset.state === want, state, { timeout: 60_000 });
