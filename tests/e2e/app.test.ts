@@ -4,46 +4,18 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright';
+import { describe, expect, it } from 'vitest';
 import { MAX_RESULTS_FILE_BYTES } from '../../src/engine/results-file.ts';
 import type { ExperimentResults } from '../../src/engine/results.ts';
 import {
-  appQuery, collectErrors, cspViolations, launchBrowser, policiesInForce, probeCspIsLive, recordCspViolations, ROOT, scriptPolicyProblems,
-  startDevServer, status, waitForReady,
+  appQuery, collectErrors, cspViolations, devServerSession, policiesInForce, probeCspIsLive, recordCspViolations, ROOT, scriptPolicyProblems,
+  SMALL_RUN, status, waitForReady, waitForStatus,
 } from './helpers.ts';
 
-const SMALL = {
-  dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
-  repeats: 1, epochs: 3, batchSize: 16, poolSubset: 200, testSubset: 200, seed: 7, backend: 'webgl',
-};
-
-let server: { url: string; close: () => Promise<void> };
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startDevServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  const errors = collectErrors(page);
-  await recordCspViolations(page);
-  await page.goto(`${server.url}${query}`);
-  await waitForReady(page);
-  return { page, errors };
-}
-
-async function waitForStatus(page: Page, re: RegExp, timeout = 90_000): Promise<string> {
-  const handle = await page.waitForFunction((src) => new RegExp(src).test(document.body.dataset.status ?? '') && document.body.dataset.status, re.source, { timeout, polling: 100 });
-  return (await handle.jsonValue()) as string;
-}
+const SMALL = SMALL_RUN;
+const app = devServerSession();
+const openApp = (query: string) => app.open(query);
 
 async function exportJson(page: Page): Promise<ExperimentResults> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
@@ -278,10 +250,10 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
   });
 
   it('runs under a Content-Security-Policy without inline script or eval: no violation on WebGL or wasm, and the policy is live', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await app.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors = collectErrors(page);
     await recordCspViolations(page);
-    const response = await page.goto(`${server.url}${appQuery({ dataset: 'moons', model: 'logreg', strategies: 'margin,random', initial: 4, balanced: true, query: 4, rounds: 1, epochs: 2, batchSize: 16, poolSubset: 'all', testSubset: 'all', seed: 4, backend: 'webgl' })}`);
+    const response = await page.goto(`${app.url}${appQuery({ dataset: 'moons', model: 'logreg', strategies: 'margin,random', initial: 4, balanced: true, query: 4, rounds: 1, epochs: 2, batchSize: 16, poolSubset: 'all', testSubset: 'all', seed: 4, backend: 'webgl' })}`);
     // The policy arrives twice (header and meta tag), and neither lets inline script or eval in.
     const { header, meta } = await policiesInForce(page, response);
     expect(header).toMatch(/^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);

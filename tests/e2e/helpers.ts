@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page, type Response } from 'playwright';
+import { afterAll, beforeAll } from 'vitest';
 import { createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_ARGS, chromiumPath } from '../../vite.config.ts';
 
@@ -192,4 +193,53 @@ export async function probeCspIsLive(page: Page, errors: string[]): Promise<void
   for (let i = errors.length - 1; i >= 0; i--) {
     if (/Content Security Policy|Content-Security-Policy/.test(errors[i]!)) errors.splice(i, 1);
   }
+}
+
+/** A small MNIST comparison on WebGL that SwiftShader runs in seconds per round. */
+export const SMALL_RUN = {
+  dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
+  repeats: 1, epochs: 3, batchSize: 16, poolSubset: 200, testSubset: 200, seed: 7, backend: 'webgl',
+};
+
+/**
+ * One dev server and one Chromium for a test file (started in beforeAll, stopped in afterAll).
+ * `open(query)` loads the app in a fresh page (its own browser context), collecting its errors
+ * and CSP violations, and waits until the engine is ready.
+ */
+export function devServerSession() {
+  let server: { url: string; close: () => Promise<void> } | null = null;
+  let browser: Browser | null = null;
+  beforeAll(async () => {
+    server = await startDevServer();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  const session = {
+    get url(): string {
+      if (!server) throw new Error('the dev server is not started (call devServerSession() at the top of the test file)');
+      return server.url;
+    },
+    get browser(): Browser {
+      if (!browser) throw new Error('the browser is not started (call devServerSession() at the top of the test file)');
+      return browser;
+    },
+    async open(query: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; errors: string[] }> {
+      const page = await session.browser.newPage({ viewport: opts.viewport ?? { width: 1360, height: 900 }, acceptDownloads: true });
+      const errors = collectErrors(page);
+      await recordCspViolations(page);
+      await page.goto(`${session.url}${query}`);
+      await waitForReady(page);
+      return { page, errors };
+    },
+  };
+  return session;
+}
+
+/** Waits until the page's run status (body[data-status]) matches `re`; returns it. */
+export async function waitForStatus(page: Page, re: RegExp, timeout = 90_000): Promise<string> {
+  const handle = await page.waitForFunction((src) => new RegExp(src).test(document.body.dataset.status ?? '') && document.body.dataset.status, re.source, { timeout, polling: 100 });
+  return (await handle.jsonValue()) as string;
 }

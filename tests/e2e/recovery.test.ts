@@ -4,41 +4,14 @@
  * must survive, and the run must continue from the last completed round. Small shapes:
  * WebGL here is SwiftShader, the GPU emulated on the CPU.
  */
-import type { Browser, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright';
+import { describe, expect, it } from 'vitest';
 import type { ExperimentResults, RoundRecord } from '../../src/engine/results.ts';
-import { appQuery, collectErrors, launchBrowser, startDevServer, status, waitForReady } from './helpers.ts';
+import { appQuery, devServerSession, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
 
-const SMALL = {
-  dataset: 'mnist', model: 'mlp', strategies: 'entropy,random', initial: 10, balanced: true, query: 10, rounds: 3,
-  repeats: 1, epochs: 3, batchSize: 16, poolSubset: 200, testSubset: 200, seed: 11, backend: 'webgl',
-};
-
-let server: { url: string; close: () => Promise<void> };
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startDevServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  const errors = collectErrors(page);
-  await page.goto(`${server.url}${query}`);
-  await waitForReady(page);
-  return { page, errors };
-}
-
-async function waitForStatus(page: Page, re: RegExp, timeout = 120_000): Promise<string> {
-  const handle = await page.waitForFunction((src) => new RegExp(src).test(document.body.dataset.status ?? '') && document.body.dataset.status, re.source, { timeout, polling: 100 });
-  return (await handle.jsonValue()) as string;
-}
+const SMALL = { ...SMALL_RUN, seed: 11 };
+const app = devServerSession();
+const openApp = (query: string) => app.open(query);
 
 async function waitForDone(page: Page, n: number): Promise<void> {
   await page.waitForFunction((k) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= k, n, { timeout: 120_000, polling: 50 });
@@ -63,7 +36,7 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await page.waitForFunction(() => /WebGL context was lost/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 });
     expect(await page.textContent('#messages')).toMatch(/The \d+ completed rounds? (is|are) kept; continuing from the last completed round on a fresh WebGL context\./);
 
-    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     expect(await backend(page)).toBe('webgl');
     const after = (await results(page))!;
     expect(after.status).toBe('complete');
@@ -89,7 +62,7 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
       await page.evaluate(() => window.activelab!.loseContext());
       await page.waitForFunction((n) => (document.querySelector('#messages')?.textContent?.match(/WebGL context was lost/g)?.length ?? 0) >= Math.min(n, 5), loss, { timeout: 60_000 });
     }
-    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     expect(await page.textContent('#messages')).toMatch(/continuing from the last completed round on the wasm backend \(CPU\), because the WebGL context was lost 3 times in this run/);
     expect(await backend(page)).toBe('wasm');
     const after = (await results(page))!;
@@ -103,7 +76,7 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await page.click('#run-btn');
     await waitForDone(page, 2);
     await page.evaluate(() => window.activelab!.crashWorker());
-    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('failed');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('failed');
     const kept = (await results(page))!.runs[0]!.rounds;
     expect(kept.length).toBeGreaterThanOrEqual(2);
     await page.waitForSelector('#resume-run', { timeout: 60_000 });
@@ -111,7 +84,7 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'webgl', undefined, { timeout: 60_000 });
     await page.click('#resume-run');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
-    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     const after = (await results(page))!;
     expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
     for (const r of kept) expect(same(after.runs[0]!.rounds[r.round]!)).toEqual(same(r));
@@ -119,14 +92,14 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
   });
 
   it('never offers to resume a run that is still going in another tab; offers it once that tab is closed', async () => {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
     const a = await context.newPage();
-    await a.goto(`${server.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 30 })}`);
+    await a.goto(`${app.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 30 })}`);
     await waitForReady(a);
     await a.click('#run-btn');
     await waitForDone(a, 2);
     const b = await context.newPage();
-    await b.goto(`${server.url}${appQuery(SMALL)}`);
+    await b.goto(`${app.url}${appQuery(SMALL)}`);
     await waitForReady(b);
     await b.waitForTimeout(1_500);
     expect(await b.$('#resume-run')).toBeNull();
@@ -160,7 +133,7 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
 
     await page.click('#resume-run');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
-    expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     const after = (await results(page))!;
     for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
     for (const k of kept) {
