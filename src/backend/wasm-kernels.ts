@@ -1,6 +1,7 @@
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-backprop-filter.ts';
 import { registerWasmConv2DBackpropInput } from './wasm-conv2d-backprop-input.ts';
+import { registerWasmIdentity } from './wasm-identity.ts';
 import { registerWasmMaxPoolGrad } from './wasm-maxpool-grad.ts';
 import { registerWasmSum } from './wasm-sum.ts';
 
@@ -11,6 +12,7 @@ import { registerWasmSum } from './wasm-sum.ts';
  * - `MaxPoolGrad` (replaces tfjs-backend-wasm's, which drops the gradient of some pooling windows).
  * - `BatchMatMul` (transposes first when transposeA/B is set: the original is ~9x slower with them).
  * - `Sum` (over leading axes, e.g. bias gradients, without the original's transpose).
+ * - `Identity` (shares the input's buffer, as cpu and webgl do, instead of copying it).
  */
 export function registerWasmKernels(): void {
   registerWasmConv2DBackpropFilter();
@@ -18,4 +20,5 @@ export function registerWasmKernels(): void {
   registerWasmMaxPoolGrad();
   registerWasmBatchMatMul();
   registerWasmSum();
+  registerWasmIdentity();
 }
