@@ -101,8 +101,6 @@ interface Attrs {
 export const conv2DBackpropFilterTuning = {
   /** 'auto': the GEMM form when fh·fw·Cin ≤ min(Cout, 64); 'always' / 'never' force a form. */
   gemm: 'auto' as 'auto' | 'always' | 'never',
-  /** GEMM form: at most this many dy elements per chunk of the batch (at least one image). */
-  gemmChunkElements: 1 << 19,
   /** Convolution form: at most this many dy elements (B·outH·outW·Cout) per chunk of the batch… */
   chunkElements: 1 << 19,
   /** …but never fewer images than this per chunk (the batch is the conv's input channels). */
@@ -273,11 +271,12 @@ function filterGradByConv(
 }
 
 /**
- * The GEMM form for few taps (fh·fw·Cin ≤ Cout, e.g. a first layer on grey images):
- * dwᵀ [Cout, taps] = dyᵀ [Cout, N] · P [N, taps], with P the patch matrix (N = B·outH·outW
- * rows, one column per tap (ky, kx, ci), zeros where a tap reads padding) built in JS on the
- * wasm heap, and dyᵀ one wasm `Transpose` of dy seen as [N, Cout]. XNNPACK packs its right
- * operand on every call: here that is P (taps ≤ Cout columns), never the larger dy.
+ * The GEMM form for few taps (fh·fw·Cin ≤ min(Cout, 64), e.g. a first layer on grey images):
+ * dwᵀ [Cout, taps] = dyᵀ [Cout, N] · P [N, taps], with P the im2col patch matrix (N = B·outH·
+ * outW rows, one column per tap (ky, kx, ci), zeros where a tap reads padding) built in JS on
+ * the wasm heap ({@link buildPatches}), and dyᵀ one wasm `Transpose` of dy seen as [N, Cout].
+ * XNNPACK packs its right operand on every call: here that is P (taps ≤ Cout columns), never
+ * the larger dy. (Building P as an XNNPACK convolution of x by an identity filter was no faster.)
  */
 function filterGradByGemm(
   backend: BackendWasm,
@@ -285,86 +284,68 @@ function filterGradByGemm(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, outChannels } = info;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const { batchSize, inChannels: C, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
   const taps = fh * fw * C;
-  const pixels = outHeight * outWidth;
-  const chunk = Math.max(1, Math.min(batchSize, Math.floor(conv2DBackpropFilterTuning.gemmChunkElements / (pixels * outChannels))));
+  const n = batchSize * outHeight * outWidth;
   const temps: tf.TensorInfo[] = [];
-  let sum: tf.TensorInfo | null = null;
   try {
-    const pAll = backend.makeOutput([1, chunk * pixels, taps], 'float32');
-    temps.push(pAll);
-    for (let b0 = 0; b0 < batchSize; b0 += chunk) {
-      const nb = Math.min(chunk, batchSize - b0);
-      const n = nb * pixels;
-      // Views after makeOutput/the kernels, which may grow (and so detach) wasm memory.
-      const dst = backend.typedArrayFromHeap(pAll) as Float32Array;
-      const src = backend.typedArrayFromHeap(x) as Float32Array;
-      let at = 0;
-      for (let b = b0; b < b0 + nb; b++) {
-        for (let i = 0; i < outHeight; i++) {
-          const r0 = i * sh - top;
-          for (let j = 0; j < outWidth; j++) {
-            const c0 = j * sw - left;
-            if (r0 >= 0 && r0 + fh <= inHeight && c0 >= 0 && c0 + fw <= inWidth) {
-              // the whole window inside the image: fw·C contiguous values per row
-              for (let ky = 0; ky < fh; ky++) {
-                let s = ((b * inHeight + r0 + ky) * inWidth + c0) * C;
-                for (let k = 0; k < fw * C; k++) dst[at++] = src[s++]!;
-              }
-              continue;
-            }
-            for (let ky = 0; ky < fh; ky++) {
-              const r = r0 + ky;
-              for (let kx = 0; kx < fw; kx++) {
-                const c = c0 + kx;
-                if (r < 0 || r >= inHeight || c < 0 || c >= inWidth) {
-                  dst.fill(0, at, at + C);
-                  at += C;
-                  continue;
-                }
-                let s = ((b * inHeight + r) * inWidth + c) * C;
-                for (let ci = 0; ci < C; ci++) dst[at++] = src[s++]!;
-              }
-            }
-          }
-        }
-      }
-      // The chunk's P and dy as views with their own ids (XNNPACK's cached operator for P dies with it).
-      const p = wasmView(backend, pAll, 0, [1, n, taps]);
-      const dyPart = wasmView(backend, dy, b0 * pixels * outChannels, [1, n, outChannels]);
-      let g: tf.TensorInfo;
-      try {
-        // [N,Cout] -> [Cout,N], then [1,Cout,N] x [1,N,taps] -> [1,Cout,taps]
-        const dyT = runWasmKernel(backend, 'Transpose', { x: dyPart }, { perm: [0, 2, 1] }, KERNEL_NAME);
-        try {
-          g = runWasmKernel(backend, 'BatchMatMul', { a: dyT, b: p }, { transposeA: false, transposeB: false }, KERNEL_NAME);
-        } finally {
-          backend.disposeData(dyT.dataId);
-        }
-      } finally {
-        releaseWasmView(backend, p);
-        releaseWasmView(backend, dyPart);
-      }
-      if (sum === null) {
-        sum = g;
-        continue;
-      }
-      const acc = backend.typedArrayFromHeap(sum) as Float32Array;
-      const part = backend.typedArrayFromHeap(g) as Float32Array;
-      for (let k = 0; k < acc.length; k++) acc[k] = acc[k]! + part[k]!;
-      backend.disposeData(g.dataId);
-    }
+    const p = backend.makeOutput([1, n, taps], 'float32');
+    temps.push(p);
+    // Views after makeOutput, which may grow (and so detach) wasm memory.
+    buildPatches(backend.typedArrayFromHeap(p) as Float32Array, backend.typedArrayFromHeap(x) as Float32Array, 0, batchSize, info);
+    // [N,Cout] -> [Cout,N], then [1,Cout,N] x [1,N,taps] -> [1,Cout,taps]
+    const dyT = runWasmKernel(backend, 'Transpose', { x: { ...dy, shape: [1, n, outChannels] } }, { perm: [0, 2, 1] }, KERNEL_NAME);
+    temps.push(dyT);
+    const g = runWasmKernel(backend, 'BatchMatMul', { a: dyT, b: { ...p, shape: [1, n, taps] } }, { transposeA: false, transposeB: false }, KERNEL_NAME);
+    temps.push(g);
     // [Cout,taps] -> [taps,Cout] = [fh,fw,Cin,Cout]
-    const dw = runWasmKernel(backend, 'Transpose', { x: { ...sum!, shape: [outChannels, taps] } }, { perm: [1, 0] }, KERNEL_NAME);
+    const dw = runWasmKernel(backend, 'Transpose', { x: { ...g, shape: [outChannels, taps] } }, { perm: [1, 0] }, KERNEL_NAME);
     temps.push(dw);
     return runWasmKernel(backend, 'Reshape', { x: dw }, { shape: [fh, fw, C, outChannels] }, KERNEL_NAME);
   } finally {
-    if (sum !== null) backend.disposeData(sum.dataId);
     for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/**
+ * Rows b0·outH·outW … of the patch matrix P: one row per output pixel of images [b0, b0+nb),
+ * its fh·fw·Cin taps in (ky, kx, ci) order, zeros where a tap reads padding.
+ */
+function buildPatches(dst: Float32Array, src: Float32Array, b0: number, nb: number, info: tf.backend_util.Conv2DInfo): void {
+  const { inHeight, inWidth, inChannels: C, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const rowLen = fw * C;
+  let at = 0;
+  for (let b = b0; b < b0 + nb; b++) {
+    for (let i = 0; i < outHeight; i++) {
+      const r0 = i * sh - top;
+      for (let j = 0; j < outWidth; j++) {
+        const c0 = j * sw - left;
+        if (r0 >= 0 && r0 + fh <= inHeight && c0 >= 0 && c0 + fw <= inWidth) {
+          // the whole window inside the image: fw·C contiguous values per row
+          for (let ky = 0; ky < fh; ky++) {
+            let s = ((b * inHeight + r0 + ky) * inWidth + c0) * C;
+            for (let k = 0; k < rowLen; k++) dst[at++] = src[s++]!;
+          }
+          continue;
+        }
+        for (let ky = 0; ky < fh; ky++) {
+          const r = r0 + ky;
+          for (let kx = 0; kx < fw; kx++) {
+            const c = c0 + kx;
+            if (r < 0 || r >= inHeight || c < 0 || c >= inWidth) {
+              for (let ci = 0; ci < C; ci++) dst[at++] = 0;
+              continue;
+            }
+            let s = ((b * inHeight + r) * inWidth + c) * C;
+            for (let ci = 0; ci < C; ci++) dst[at++] = src[s++]!;
+          }
+        }
+      }
+    }
   }
 }
 
