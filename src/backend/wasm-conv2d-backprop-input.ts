@@ -312,6 +312,21 @@ function conv2DBackpropInputWasm(args: {
   }
 }
 
+/**
+ * Copies `count` runs of `len` floats inside wasm memory (`heap` views all of it; offsets in
+ * elements): run k from src + k·srcStride to dst + k·dstStride. Allocates nothing per run
+ * (`subarray` + `set` per run cost more than the copying at these sizes).
+ */
+function copyRuns(heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number): void {
+  for (let k = 0; k < count; k++, src += srcStride, dst += dstStride) {
+    if (len >= 64) {
+      heap.copyWithin(dst, src, src + len);
+    } else {
+      for (let i = 0; i < len; i++) heap[dst + i] = heap[src + i]!;
+    }
+  }
+}
+
 /** Tuning of the border split (see {@link borderSplit}); mutable so tests can force it on or off. */
 export const conv2DBackpropInputTuning = {
   /** 'auto': split an axis when at least `minWaste` of its tap rows/columns would read padding. */
@@ -388,13 +403,10 @@ function borderSplit(
     temps.push(out);
     const src = backend.typedArrayFromHeap(x) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
-    let at = 0;
+    const heap = new Float32Array(src.buffer);
+    const run = nc * C;
     for (let b = 0; b < n; b++) {
-      for (let r = r0; r < r0 + nr; r++) {
-        const from = ((b * H + r) * W + c0) * C;
-        dst.set(src.subarray(from, from + nc * C), at);
-        at += nc * C;
-      }
+      copyRuns(heap, src.byteOffset / 4 + ((b * H + r0) * W + c0) * C, W * C, dst.byteOffset / 4 + b * nr * run, run, run, nr);
     }
     return out;
   };
@@ -417,10 +429,10 @@ function borderSplit(
     const [, nr, nc] = z.shape as [number, number, number];
     const out = backend.typedArrayFromHeap(dx) as Float32Array;
     const src = backend.typedArrayFromHeap(z) as Float32Array;
+    const heap = new Float32Array(src.buffer);
     const run = nc * inChannels;
-    let at = 0;
     for (let b = 0; b < B; b++) {
-      for (let r = 0; r < nr; r++, at += run) out.set(src.subarray(at, at + run), ((b * U + t0 + r) * V + v0) * inChannels);
+      copyRuns(heap, src.byteOffset / 4 + b * nr * run, run, out.byteOffset / 4 + ((b * U + t0) * V + v0) * inChannels, V * inChannels, run, nr);
     }
   };
   const zeroRow = (t: number) => {
