@@ -50,7 +50,11 @@
  * chunk is a zero-copy view of x and dy (see `wasmView`) run through the composition above,
  * and the [Cin,fh,fw,Cout] results are summed in JS before the last transpose. Measured in
  * Node (interleaved runs, load ~2): batch 128, 72 -> 64 ms (chunks of 32 and 64 images alike;
- * of 8, 65–67 ms); batch 32 is one chunk (unchanged, ~16 ms).
+ * of 8, 65–67 ms); batch 32 is one chunk (unchanged, ~16 ms; two chunks of 16 were no faster).
+ * Also measured and dropped: x transposed as a plain 2-D [B, H·W·Cin] -> [H·W·Cin, B] and
+ * convolved as ONE image [H, W·Cin] with width dilation Cin (the output is then directly the
+ * tfjs layout): exact, but 18 vs 15.5 ms at batch 32, as XNNPACK's indirection buffer, built
+ * per image, becomes 32x larger.
  *
  * ## The GEMM form, for few taps
  *
