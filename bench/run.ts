@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak]`
  * `npm run bench -- --report-only`: rebuild docs/benchmarks.md from the saved results, measuring nothing.
+ * `npm run bench -- --node-only --backends wasm --suites train`: only some of Node's backends (wasm, cpu).
  *
  * Runs the benchmark suites in Node (wasm, cpu) and in Debian's Chromium (webgl through
  * SwiftShader here, wasm) and writes bench/results/<suite>.json (kernels.json keeps its format:
@@ -43,7 +44,21 @@ if (unknown.length) {
   process.exit(2);
 }
 const only = new Set<SuiteName>((suitesArg as SuiteName[] | null) ?? SUITES);
-const complete = only.size === SUITES.length && !nodeOnly && !browserOnly;
+const NODE_BACKENDS = ['wasm', 'cpu'] as const;
+const backendsArg = (() => {
+  const i = argv.findIndex((a) => a === '--backends' || a.startsWith('--backends='));
+  if (i < 0) return null;
+  const v = argv[i]!.includes('=') ? argv[i]!.split('=')[1]! : argv[i + 1] ?? '';
+  return v.split(',').filter(Boolean);
+})();
+const unknownBackends = (backendsArg ?? []).filter((b) => !(NODE_BACKENDS as readonly string[]).includes(b));
+if (unknownBackends.length || backendsArg?.length === 0) {
+  console.error(`--backends: unknown or missing backend(s) ${unknownBackends.join(', ')}; known in Node: ${NODE_BACKENDS.join(', ')}`);
+  process.exit(2);
+}
+/** Node's backends to run (`--backends`, default both). The page always runs webgl and wasm. */
+const nodeBackends = NODE_BACKENDS.filter((b) => backendsArg === null || backendsArg.includes(b));
+const complete = only.size === SUITES.length && !nodeOnly && !browserOnly && nodeBackends.length === NODE_BACKENDS.length;
 const outDir = join(root, 'bench/results');
 const docPath = join(root, 'docs/benchmarks.md');
 
@@ -102,7 +117,7 @@ function collect(where: Where, r: { kernels: object[]; predict: object[]; train:
 async function inNode(): Promise<void> {
   let mnist: Promise<Dataset<string>> | null = null;
   const loadMnist = () => (mnist ??= loadDataset('mnist', { source: nodeSource() }));
-  for (const backend of ['wasm', 'cpu'] as const) {
+  for (const backend of nodeBackends) {
     await useBackend(backend);
     if (backend === 'wasm') {
       const info = backendInfo();

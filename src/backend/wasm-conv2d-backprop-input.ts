@@ -57,6 +57,20 @@
  * pads ≥ the filter, or `dimRoundingMode: 'ceil'`): they never reach dx, so dy is cropped
  * instead. Pads go to the wasm Conv2D as explicit pads, so dy is never copied to pad it.
  *
+ * ## Stride 1: the border split
+ *
+ * With one phase, dx is one stride-1 conv of dy padded by about a filter's size on each side,
+ * so the rows and columns of dx near its edges multiply mostly zeros: for the Gal CNN's 4x4
+ * 'valid' layer (dy 22x22, dx 25x25) 12 of every 100 tap rows and as many tap columns read
+ * padding (625 output pixels x 16 taps computed for 484 x 16 useful products). When an axis
+ * wastes ≥ 5% this way (and has ≤ 8 border positions), it is split: the interior positions
+ * (window inside dy) come from a conv without padding on that axis, each border position from
+ * its own small conv with only the taps that meet dy (copies of those taps and of those dy
+ * rows/columns), all copied into place in dx. See {@link borderSplit}. Exact: each output
+ * still sums the same products. Measured (Node, CPU time, min of interleaved runs, load ~5):
+ * Gal layer 2 at batch 32, 17.0 -> 15.4 ms; at batch 128, 66.8 -> 59.3 ms (rows only: 16.4
+ * and 62.5 ms).
+ *
  * Fast path: dataFormat 'NHWC', float32, rank-4 inputs, dilation 1 (tfjs's attrs have none),
  * any strides, pad 'valid' | 'same' | number | explicit, any dimRoundingMode. Everything else
  * goes to the original wasm kernel, unchanged: NCHW, non-float32, a `dilations` attr ≠ 1 (which
@@ -254,6 +268,9 @@ function conv2DBackpropInputWasm(args: {
         size: [batchSize, rows.end - rows.start + 1, cols.end - cols.start + 1, outChannels],
       });
     }
+    if (phases === 1 && splitAxis(rows, dyIn.shape[1]!)) {
+      return borderSplit(backend, dyIn, f, rows, cols, splitAxis(cols, dyIn.shape[2]!), info);
+    }
     const noPad = rows.padBefore === 0 && rows.padAfter === 0 && cols.padBefore === 0 && cols.padAfter === 0;
     const convPad = noPad
       ? 'valid'
@@ -292,6 +309,182 @@ function conv2DBackpropInputWasm(args: {
     }, KERNEL_NAME);
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/**
+ * Copies `count` runs of `len` floats inside wasm memory (`heap` views all of it; offsets in
+ * elements): run k from src + k·srcStride to dst + k·dstStride. Allocates nothing per run
+ * (`subarray` + `set` per run cost more than the copying at these sizes).
+ */
+function copyRuns(heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number): void {
+  for (let k = 0; k < count; k++, src += srcStride, dst += dstStride) {
+    if (len >= 64) {
+      heap.copyWithin(dst, src, src + len);
+    } else {
+      for (let i = 0; i < len; i++) heap[dst + i] = heap[src + i]!;
+    }
+  }
+}
+
+/** Tuning of the border split (see {@link borderSplit}); mutable so tests can force it on or off. */
+export const conv2DBackpropInputTuning = {
+  /** 'auto': split an axis when at least `minWaste` of its tap rows/columns would read padding. */
+  split: 'auto' as 'auto' | 'always' | 'never',
+  minWaste: 0.05,
+  /** …and it has at most this many border rows (columns), each a separate small conv. */
+  maxBorder: 8,
+};
+
+/** Output positions of the stride-1 conv whose whole window lies inside dy's `lenIn` rows. */
+function interiorCount(axis: AxisPlan, lenIn: number): number {
+  return Math.max(0, Math.min(axis.outLength, lenIn - axis.taps + 1));
+}
+
+/** The taps [lo, hi] whose input position t − padBefore + k lies inside dy (empty if lo > hi). */
+function tapRange(axis: AxisPlan, lenIn: number, t: number): [number, number] {
+  return [Math.max(0, axis.padBefore - t), Math.min(axis.taps - 1, lenIn - 1 - t + axis.padBefore)];
+}
+
+/** Whether to split this (stride-1) axis into interior and border positions. */
+function splitAxis(axis: AxisPlan, lenIn: number): boolean {
+  const { split, minWaste, maxBorder } = conv2DBackpropInputTuning;
+  if (split === 'never' || axis.stride !== 1) return false;
+  const interior = interiorCount(axis, lenIn);
+  const border = axis.outLength - interior;
+  if (border === 0 || (interior > 0 && axis.padBefore + interior > axis.outLength)) return false;
+  if (split === 'always') return true;
+  if (border > maxBorder || interior === 0) return false;
+  let wasted = 0;
+  for (let t = 0; t < axis.outLength; t++) {
+    const [lo, hi] = tapRange(axis, lenIn, t);
+    wasted += axis.taps - Math.max(0, hi - lo + 1);
+  }
+  return wasted >= minWaste * axis.outLength * axis.taps;
+}
+
+/**
+ * Stride 1 (one phase): dx is one conv of dy padded by about a filter's size, and the rows
+ * and columns of dx near its edges read mostly padding (the Gal CNN's 4x4 'valid' layer: 12 of
+ * every 100 tap rows, and as many tap columns, are zeros). On a split axis, the output
+ * positions whose window lies inside dy (the interior) are computed by a conv without padding
+ * on that axis, and each border position by its own conv with only the taps that meet dy (a
+ * copy of that part of F, over a copy of just those dy rows/columns). With both axes split:
+ * interior rows x interior columns, interior rows x each border column, each border row x all
+ * columns (padded). Results are copied into their place in dx.
+ */
+function borderSplit(
+  backend: BackendWasm,
+  dyIn: tf.TensorInfo,
+  f: tf.TensorInfo,
+  rows: AxisPlan,
+  cols: AxisPlan,
+  splitCols: boolean,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: B, inHeight, inWidth, inChannels } = info;
+  const rowsIn = dyIn.shape[1]!;
+  const colsIn = dyIn.shape[2]!;
+  const cOut = dyIn.shape[3]!;
+  const U = rows.outLength;
+  const V = cols.outLength;
+  if (U !== inHeight || V !== inWidth || rows.offset !== 0 || cols.offset !== 0) {
+    fail(`internal error: stride-1 plan [${U},${V}] offset [${rows.offset},${cols.offset}] for dx [${inHeight},${inWidth}]`);
+  }
+  const dx = backend.makeOutput([B, U, V, inChannels], 'float32');
+  const temps: tf.TensorInfo[] = [];
+  const free = () => {
+    for (const t of temps.splice(0)) backend.disposeData(t.dataId);
+  };
+  /** A copy of rows [r0, r0+nr) x columns [c0, c0+nc) of every image of x [n, H, W, C]. */
+  const window = (x: tf.TensorInfo, r0: number, nr: number, c0: number, nc: number, shape?: number[]) => {
+    const [n, H, W, C] = x.shape as [number, number, number, number];
+    const out = backend.makeOutput(shape ?? [n, nr, nc, C], 'float32');
+    temps.push(out);
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    const heap = new Float32Array(src.buffer);
+    const run = nc * C;
+    for (let b = 0; b < n; b++) {
+      copyRuns(heap, src.byteOffset / 4 + ((b * H + r0) * W + c0) * C, W * C, dst.byteOffset / 4 + b * nr * run, run, run, nr);
+    }
+    return out;
+  };
+  /** The taps [klo..khi] x [llo..lhi] of F [M, N, Cout, Cin]. */
+  const taps = (klo: number, khi: number, llo: number, lhi: number) => {
+    const [M, N] = f.shape as [number, number];
+    if (klo === 0 && khi === M - 1 && llo === 0 && lhi === N - 1) return f;
+    const flat: tf.TensorInfo = { ...f, shape: [1, M, N, cOut * inChannels] };
+    return window(flat, klo, khi - klo + 1, llo, lhi - llo + 1, [khi - klo + 1, lhi - llo + 1, cOut, inChannels]);
+  };
+  /** Conv of x with filter w, stride 1, padding only on columns (cp), placed at dx rows/cols [t0, v0]. */
+  const convInto = (x: tf.TensorInfo, w: tf.TensorInfo, cp: [number, number], t0: number, v0: number) => {
+    const z = runWasmKernel(backend, 'Conv2D', { x, filter: w }, {
+      strides: [1, 1],
+      pad: cp[0] === 0 && cp[1] === 0 ? 'valid' : [[0, 0], [0, 0], cp, [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+    }, KERNEL_NAME);
+    temps.push(z);
+    const [, nr, nc] = z.shape as [number, number, number];
+    const out = backend.typedArrayFromHeap(dx) as Float32Array;
+    const src = backend.typedArrayFromHeap(z) as Float32Array;
+    const heap = new Float32Array(src.buffer);
+    const run = nc * inChannels;
+    for (let b = 0; b < B; b++) {
+      copyRuns(heap, src.byteOffset / 4 + b * nr * run, run, out.byteOffset / 4 + ((b * U + t0) * V + v0) * inChannels, V * inChannels, run, nr);
+    }
+  };
+  const zeroRow = (t: number) => {
+    const out = backend.typedArrayFromHeap(dx) as Float32Array;
+    for (let b = 0; b < B; b++) out.fill(0, (b * U + t) * V * inChannels, (b * U + t + 1) * V * inChannels);
+  };
+  try {
+    const I = interiorCount(rows, rowsIn);
+    const colPad: [number, number] = [cols.padBefore, cols.padAfter];
+    if (I > 0) {
+      if (!splitCols) {
+        convInto(dyIn, f, colPad, rows.padBefore, 0);
+      } else {
+        const J = interiorCount(cols, colsIn);
+        if (J > 0) convInto(dyIn, f, [0, 0], rows.padBefore, cols.padBefore);
+        for (let v = 0; v < V; v++) {
+          if (J > 0 && v >= cols.padBefore && v < cols.padBefore + J) continue;
+          const [llo, lhi] = tapRange(cols, colsIn, v);
+          if (llo > lhi) {
+            const out = backend.typedArrayFromHeap(dx) as Float32Array;
+            for (let b = 0; b < B; b++) {
+              for (let r = rows.padBefore; r < rows.padBefore + I; r++) {
+                const at = ((b * U + r) * V + v) * inChannels;
+                out.fill(0, at, at + inChannels);
+              }
+            }
+            continue;
+          }
+          const x = window(dyIn, 0, rowsIn, v - cols.padBefore + llo, lhi - llo + 1);
+          convInto(x, taps(0, rows.taps - 1, llo, lhi), [0, 0], rows.padBefore, v);
+          free();
+        }
+      }
+      free();
+    }
+    for (let t = 0; t < U; t++) {
+      if (I > 0 && t >= rows.padBefore && t < rows.padBefore + I) continue;
+      const [klo, khi] = tapRange(rows, rowsIn, t);
+      if (klo > khi) {
+        zeroRow(t);
+        continue;
+      }
+      const x = window(dyIn, t - rows.padBefore + klo, khi - klo + 1, 0, colsIn);
+      convInto(x, taps(klo, khi, 0, cols.taps - 1), colPad, t, 0);
+      free();
+    }
+    return dx;
+  } catch (err) {
+    backend.disposeData(dx.dataId);
+    throw err;
+  } finally {
+    free();
   }
 }
 

@@ -43,3 +43,52 @@ export function replaceWasmKernel(config: tf.KernelConfig): tf.KernelConfig | nu
   tf.registerKernel(replacement);
   return current;
 }
+
+/** The parts of tfjs-backend-wasm 4.22's backend that {@link wasmView} relies on (not in its typings). */
+interface WasmInternals {
+  dataIdMap: {
+    get(dataId: tf.DataId): { id: number; memoryOffset: number } | undefined;
+    delete(dataId: tf.DataId): boolean;
+  };
+  wasm: { tfjs: { disposeData(id: number): void } };
+}
+
+/** True if `backend` has the internals {@link wasmView} needs (checked before taking a fast path). */
+export function canViewWasmMemory(backend: BackendWasm): boolean {
+  const b = backend as unknown as Partial<WasmInternals>;
+  return (
+    typeof b.dataIdMap?.get === 'function' &&
+    typeof b.dataIdMap.delete === 'function' &&
+    typeof b.wasm?.tfjs?.disposeData === 'function'
+  );
+}
+
+/**
+ * A float32 TensorInfo that views `sizeFromShape(shape)` elements of `base`'s wasm memory from
+ * element `offset` on, without copying (e.g. one batch chunk of an NHWC tensor). It has its own
+ * tensor id, so XNNPACK operators that tfjs-wasm caches per tensor id (Conv2D filters,
+ * BatchMatMul's b) are keyed to the view, and released with it.
+ *
+ * It owns no memory: free it with {@link releaseWasmView}, NEVER `backend.disposeData` (which
+ * would `free()` a pointer into `base`'s buffer), and before `base` is disposed. Check
+ * {@link canViewWasmMemory} first.
+ */
+export function wasmView(backend: BackendWasm, base: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+  if (base.dtype !== 'float32') throw new Error(`wasmView: float32 only, got ${base.dtype}`);
+  const size = tf.util.sizeFromShape(shape);
+  if (offset < 0 || offset + size > tf.util.sizeFromShape(base.shape)) {
+    throw new Error(`wasmView: elements [${offset}, ${offset + size}) outside [${base.shape}]`);
+  }
+  const data = (backend as unknown as WasmInternals).dataIdMap.get(base.dataId);
+  if (data === undefined) throw new Error('wasmView: base tensor is not on this wasm backend');
+  return backend.makeOutput(shape, 'float32', data.memoryOffset + offset * 4);
+}
+
+/** Forgets a {@link wasmView}: its tensor id (and any XNNPACK operator cached for it), not the memory. */
+export function releaseWasmView(backend: BackendWasm, view: tf.TensorInfo): void {
+  const b = backend as unknown as WasmInternals;
+  const data = b.dataIdMap.get(view.dataId);
+  if (data === undefined) return;
+  b.wasm.tfjs.disposeData(data.id);
+  b.dataIdMap.delete(view.dataId);
+}

@@ -1,7 +1,9 @@
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-backprop-filter.ts';
 import { registerWasmConv2DBackpropInput } from './wasm-conv2d-backprop-input.ts';
+import { registerWasmIdentity } from './wasm-identity.ts';
 import { registerWasmMaxPoolGrad } from './wasm-maxpool-grad.ts';
+import { registerWasmSum } from './wasm-sum.ts';
 
 /**
  * Kernels ActiveLab adds to the wasm backend. Idempotent: safe to call more than once.
@@ -9,10 +11,14 @@ import { registerWasmMaxPoolGrad } from './wasm-maxpool-grad.ts';
  * - `Conv2DBackpropInput` (replaces tfjs-backend-wasm's scalar loop, 2–10x faster; falls back to it).
  * - `MaxPoolGrad` (replaces tfjs-backend-wasm's, which drops the gradient of some pooling windows).
  * - `BatchMatMul` (transposes first when transposeA/B is set: the original is ~9x slower with them).
+ * - `Sum` (over leading axes, e.g. bias gradients, without the original's transpose).
+ * - `Identity` (shares the input's buffer, as cpu and webgl do, instead of copying it).
  */
 export function registerWasmKernels(): void {
   registerWasmConv2DBackpropFilter();
   registerWasmConv2DBackpropInput();
   registerWasmMaxPoolGrad();
   registerWasmBatchMatMul();
+  registerWasmSum();
+  registerWasmIdentity();
 }

@@ -27,8 +27,15 @@
  * output is `backend.makeOutput(input.shape, 'float32')`, zero-filled, then scattered into. For
  * each window the channel loop is innermost (NHWC: contiguous reads), with per-channel running
  * max/argmax arrays. The `output` input (the forward result) is not needed. No intermediate
- * buffers are allocated on the backend. About 16 ms at batch 128 for the Gal et al. CNN's pool
- * ([128,22,22,32], 2x2 stride 2 'valid'), in Node 20.
+ * buffers are allocated on the backend.
+ *
+ * The common 2x2, stride 2, unpadded pool whose windows all lie inside the image has its own
+ * loop: the windows do not overlap, so each one writes all four of its dx entries (no zero-fill
+ * first, no per-window state arrays) with the four comparisons unrolled. For the Gal et al.
+ * CNN's pool ([B,22,22,32] after relu), Node 20, interleaved runs under load: ~12 -> ~9.7 ms at
+ * batch 128, unchanged (~2.7 ms) at batch 32; the in-step profile went 11.5 -> 7.6 ms and
+ * 2.3 -> 1.9 ms. (Channel-outer loops with the running max in locals, and branch-free
+ * variants (Math.max then equality), were no faster: the comparisons mispredict on relu data.)
  *
  * Supported: rank-4 NHWC input (the only layout tfjs's maxPool has), any filterSize, strides,
  * pad ('valid' | 'same' | number | explicit) and dimRoundingMode. tfjs's MaxPool gradient drops
@@ -94,18 +101,28 @@ function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   const out = backend.makeOutput([...input.shape], 'float32');
   if (tf.util.sizeFromShape(input.shape) === 0) return out;
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
-  dx.fill(0);
-  if (tf.util.sizeFromShape(dy.shape) === 0) return out;
   const x = backend.typedArrayFromHeap(input);
   const g = backend.typedArrayFromHeap(dy);
+  const padTop = info.padInfo.top;
+  const padLeft = info.padInfo.left;
+  if (
+    fh === 2 && fw === 2 && strideHeight === 2 && strideWidth === 2 && padTop === 0 && padLeft === 0 &&
+    2 * outHeight <= inHeight && 2 * outWidth <= inWidth && outHeight > 0 && outWidth > 0 &&
+    x instanceof Float32Array && g instanceof Float32Array
+  ) {
+    // Rows/columns no window covers (odd sizes) get zeros; the windows write all of theirs.
+    if (2 * outHeight < inHeight || 2 * outWidth < inWidth) dx.fill(0);
+    maxPoolGrad2x2(x, g, dx, batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, dyHeight, dyWidth);
+    return out;
+  }
+  dx.fill(0);
+  if (tf.util.sizeFromShape(dy.shape) === 0) return out;
 
   const C = inChannels;
   const rowStride = inWidth * C;
   const imageStride = inHeight * rowStride;
   const maxVal = new Float64Array(C);
   const maxIdx = new Int32Array(C);
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
   for (let b = 0; b < batchSize; b++) {
     const image = b * imageStride;
     for (let yR = 0; yR < outHeight; yR++) {
@@ -140,6 +157,64 @@ function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
     }
   }
   return out;
+}
+
+/**
+ * The common 2x2, stride 2, unpadded pool with every window inside the image: windows do not
+ * overlap, so each writes all four of its dx entries (the winner gets dy, the others 0) and dx
+ * needs no zero-fill first; the comparisons are unrolled with the same strict `>` from −∞.
+ */
+function maxPoolGrad2x2(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  batchSize: number,
+  inHeight: number,
+  inWidth: number,
+  C: number,
+  outHeight: number,
+  outWidth: number,
+  dyHeight: number,
+  dyWidth: number,
+): void {
+  const rowStride = inWidth * C;
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      let dyAt = (b * dyHeight + yR) * dyWidth * C;
+      let p00 = (b * inHeight + 2 * yR) * rowStride;
+      for (let yC = 0; yC < outWidth; yC++, dyAt += C, p00 += 2 * C) {
+        const p01 = p00 + C;
+        const p10 = p00 + rowStride;
+        const p11 = p10 + C;
+        for (let d = 0; d < C; d++) {
+          const v00 = x[p00 + d]!;
+          const v01 = x[p01 + d]!;
+          const v10 = x[p10 + d]!;
+          const v11 = x[p11 + d]!;
+          let best = -1;
+          let bestVal = Number.NEGATIVE_INFINITY;
+          if (v00 > bestVal) {
+            bestVal = v00;
+            best = 0;
+          }
+          if (v01 > bestVal) {
+            bestVal = v01;
+            best = 1;
+          }
+          if (v10 > bestVal) {
+            bestVal = v10;
+            best = 2;
+          }
+          if (v11 > bestVal) best = 3;
+          const gv = g[dyAt + d]!;
+          dx[p00 + d] = best === 0 ? gv : 0;
+          dx[p01 + d] = best === 1 ? gv : 0;
+          dx[p10 + d] = best === 2 ? gv : 0;
+          dx[p11 + d] = best === 3 ? gv : 0;
+        }
+      }
+    }
+  }
 }
 
 /** The kernel, for `tf.registerKernel`. */

@@ -36,7 +36,12 @@ const SHAPES: Omit<Case, 'name' | 'transposeA' | 'transposeB'>[] = [
   { batchA: [3], batchB: [], m: 4, k: 6, n: 5 }, // rank 3 x rank 2: b broadcast
   { batchA: [1], batchB: [4], m: 2, k: 3, n: 6 }, // a's batch of 1 broadcast
   { batchA: [4], batchB: [1], m: 6, k: 3, n: 2 }, // b's batch of 1 broadcast
-];
+  // small M against a wide N: with transposeB only, computed as (b · aᵀ)ᵀ
+  { batchA: [], batchB: [], m: 3, k: 20, n: 40 },
+  { batchA: [], batchB: [], m: 1, k: 8, n: 50 }, // a batch of one row
+  { batchA: [1], batchB: [1], m: 2, k: 9, n: 30 },
+  { batchA: [1, 1], batchB: [1, 1], m: 5, k: 16, n: 96 },
+]
 const CASES: Case[] = SHAPES.flatMap((s) =>
   FLAGS.map(([transposeA, transposeB]) => ({
     ...s,

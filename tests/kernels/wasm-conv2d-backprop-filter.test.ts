@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import {
+  conv2DBackpropFilterTuning,
   registerWasmConv2DBackpropFilter,
   wasmConv2DBackpropFilterConfig,
 } from '../../src/backend/wasm-conv2d-backprop-filter.ts';
@@ -44,7 +45,24 @@ const CASES: Case[] = [
   { name: 'batch 1, Cin 1, Cout 1', x: [1, 5, 5, 1], filter: [2, 2, 1, 1], strides: 1, pad: 'valid' },
   { name: 'Gal CNN first layer shape (Cin 1, 4x4, 32 filters)', x: [3, 28, 28, 1], filter: [4, 4, 1, 32], strides: 1, pad: 'valid' },
   { name: 'Gal CNN second layer shape, reduced (8 -> 8 channels)', x: [2, 13, 13, 8], filter: [4, 4, 8, 8], strides: 1, pad: 'valid' },
+  { name: 'batch 11 (uneven chunks when forced), same, stride 2', x: [11, 7, 6, 3], filter: [3, 2, 3, 4], strides: 2, pad: 'same' },
+  { name: 'Cin 1, explicit pads larger than the filter, stride 2', x: [3, 6, 7, 1], filter: [2, 3, 1, 8], strides: 2, pad: [[0, 0], [3, 0], [1, 4], [0, 0]] },
 ];
+
+/** The kernel's forms (see conv2DBackpropFilterTuning), each forced in turn on every case. */
+const FORMS = {
+  auto: { gemm: 'auto', chunkElements: 1 << 19, minChunk: 8 },
+  'GEMM forced': { gemm: 'always', chunkElements: 1 << 19, minChunk: 8 },
+  'conv forced, chunks of 2 images': { gemm: 'never', chunkElements: 1, minChunk: 2 },
+  'conv forced, chunks of 1 image': { gemm: 'never', chunkElements: 1, minChunk: 1 },
+} as const;
+type Form = keyof typeof FORMS;
+
+function withForm<T>(form: Form, f: () => Promise<T>): Promise<T> {
+  const saved = { ...conv2DBackpropFilterTuning };
+  Object.assign(conv2DBackpropFilterTuning, FORMS[form]);
+  return f().finally(() => Object.assign(conv2DBackpropFilterTuning, saved));
+}
 
 
 interface Prepared {
@@ -173,6 +191,43 @@ describe('wasm Conv2DBackpropFilter', () => {
     const p = prepared[i]!;
     const actual = await filterGrad(p.c, p.x, p.dy, p.dyShape);
     expectClose(actual, p.expected);
+  });
+
+  const formCases = (Object.keys(FORMS) as Form[]).filter((f) => f !== 'auto').flatMap((form) => CASES.map((c, i) => [form, c.name, i] as const));
+  it.each(formCases)('%s: equals cpu: %s', async (form, _name, i) => {
+    const p = prepared[i]!;
+    await withForm(form, async () => expectClose(await filterGrad(p.c, p.x, p.dy, p.dyShape), p.expected));
+  });
+
+  it.each((Object.keys(FORMS) as Form[]).map((f) => [f] as const))('%s: leaks no tensors and no backend buffers, and frees its views', async (form) => {
+    await withForm(form, async () => {
+      const buffers = () => tf.backend().numDataIds();
+      for (const i of [CASES.findIndex((c) => c.x[0] === 11), CASES.findIndex((c) => c.x[3] === 1 && Array.isArray(c.pad))]) {
+        const p = prepared[i]!;
+        await filterGrad(p.c, p.x, p.dy, p.dyShape); // warm-up
+        const before = { ...tf.memory(), buffers: buffers() };
+        for (let k = 0; k < 2; k++) await filterGrad(p.c, p.x, p.dy, p.dyShape);
+        expect({ ...tf.memory(), buffers: buffers() }).toEqual(before);
+      }
+    });
+  });
+
+  it('leaves its inputs intact (views of x and dy are read, never written)', async () => {
+    await withForm('conv forced, chunks of 2 images', async () => {
+      const p = prepared[CASES.findIndex((c) => c.x[0] === 11)]!;
+      const x = tf.tensor4d(p.x, p.c.x);
+      const dy = tf.tensor4d(p.dy, p.dyShape);
+      const attrs = { strides: p.c.strides, pad: p.c.pad, dataFormat: 'NHWC', filterShape: p.c.filter } as unknown as tf.NamedAttrMap;
+      for (const gemm of ['always', 'never'] as const) {
+        conv2DBackpropFilterTuning.gemm = gemm;
+        const g = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor;
+        expectClose((await g.data()) as Float32Array, p.expected);
+        g.dispose();
+      }
+      expect(await x.data()).toEqual(p.x);
+      expect(await dy.data()).toEqual(p.dy);
+      tf.dispose([x, dy]);
+    });
   });
 
   it('called as a kernel directly, it equals cpu (explicit pads)', async () => {

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import {
+  conv2DBackpropInputTuning,
   originalWasmConv2DBackpropInput,
   planConv2DBackpropInput,
   registerWasmConv2DBackpropInput,
@@ -72,7 +73,22 @@ const CASES: Case[] = [
   { name: 'batch 1, Cin 1, Cout 1', x: [1, 5, 5, 1], filter: [2, 2, 1, 1], strides: 1, pad: 'valid' },
   { name: 'Gal CNN first layer shape (28x28x1, 4x4, 32 filters)', x: [3, 28, 28, 1], filter: [4, 4, 1, 32], strides: 1, pad: 'valid' },
   { name: 'Gal CNN second layer shape (25x25x32, 4x4, 32 filters)', x: [2, 25, 25, 32], filter: [4, 4, 32, 32], strides: 1, pad: 'valid' },
+  { name: 'stride 1, same, filter larger than the image', x: [2, 3, 4, 2], filter: [5, 5, 2, 3], strides: 1, pad: 'same' },
+  { name: 'stride 1, explicit asymmetric pads, Cin 5', x: [2, 6, 7, 5], filter: [3, 4, 5, 2], strides: 1, pad: [[0, 0], [2, 0], [0, 3], [0, 0]] },
+  { name: 'stride 1, valid, filter as tall as the image', x: [3, 4, 6, 2], filter: [4, 2, 2, 3], strides: 1, pad: 'valid' },
 ];
+
+/** The stride-1 border split (see conv2DBackpropInputTuning), forced on and off on every case. */
+const SPLITS = ['always', 'never'] as const;
+async function withSplit<T>(split: (typeof SPLITS)[number], f: () => Promise<T>): Promise<T> {
+  const saved = conv2DBackpropInputTuning.split;
+  conv2DBackpropInputTuning.split = split;
+  try {
+    return await f();
+  } finally {
+    conv2DBackpropInputTuning.split = saved;
+  }
+}
 
 
 interface Prepared {
@@ -287,6 +303,23 @@ describe('wasm Conv2DBackpropInput', () => {
     const p = prepared[i]!;
     const actual = await inputGrad(p.c, p.w, p.dy, p.dyShape);
     expectClose(actual, p.expected);
+  });
+
+  it.each(SPLITS.flatMap((split) => CASES.map((c, i) => [split, c.name, i] as const)))('border split %s: equals cpu: %s', async (split, _name, i) => {
+    const p = prepared[i]!;
+    await withSplit(split, async () => expectClose(await inputGrad(p.c, p.w, p.dy, p.dyShape), p.expected));
+  });
+
+  it.each(SPLITS.map((s) => [s] as const))('border split %s: leaks no tensors and no backend buffers', async (split) => {
+    await withSplit(split, async () => {
+      const counts = () => ({ ...tf.memory(), buffers: tf.backend().numDataIds() });
+      for (const p of prepared.filter((q) => q.c.strides === 1 && size(q.c.x) < 5000)) {
+        await inputGrad(p.c, p.w, p.dy, p.dyShape); // warm-up
+        const before = counts();
+        await inputGrad(p.c, p.w, p.dy, p.dyShape);
+        expect(counts()).toEqual(before);
+      }
+    });
   });
 
   it('agrees with tfjs-backend-wasm\'s own kernel (called directly) on the fast path', async () => {

@@ -27,7 +27,7 @@ interface Case {
   pad: Pad;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   /** How the input is made from seeded uniforms in [-1, 1). */
-  values?: 'random' | 'relu' | 'coarse' | 'constant';
+  values?: 'random' | 'relu' | 'coarse' | 'constant' | 'special';
   /** stride ≥ pool: every input gets at most one dy, so the result is bit-identical to cpu's. */
   exact: boolean;
 }
@@ -49,6 +49,8 @@ const CASES: Case[] = [
   { name: 'non-square pool [2,3], strides [1,2]', x: [2, 8, 9, 3], filterSize: [2, 3], strides: [1, 2], pad: 'valid', exact: false },
   { name: 'pool 2, stride 3 (unpooled gaps)', x: [2, 8, 8, 2], filterSize: 2, strides: 3, pad: 'valid', exact: true },
   { name: "numeric pad 1, 3x3 stride 2, dimRoundingMode 'ceil'", x: [2, 8, 7, 2], filterSize: 3, strides: 2, pad: 1, dimRoundingMode: 'ceil', exact: false },
+  { name: 'NaN, −∞ and +∞ inputs, 2x2 stride 2 valid, odd width', x: [2, 6, 9, 3], filterSize: 2, strides: 2, pad: 'valid', values: 'special', exact: true },
+  { name: 'NaN, −∞ and +∞ inputs, 3x3 stride 2 same', x: [2, 7, 8, 3], filterSize: 3, strides: 2, pad: 'same', values: 'special', exact: false },
   { name: 'batch 1, channel 1, [1,22,22,1]', x: [1, 22, 22, 1], filterSize: 2, strides: 2, pad: 'valid', exact: true },
   { name: 'Gal CNN pool shape [16,22,22,32], 2x2 stride 2 valid', x: [16, 22, 22, 32], filterSize: 2, strides: 2, pad: 'valid', values: 'relu', exact: true },
 ];
@@ -60,6 +62,14 @@ function inputValues(c: Case, seed: number): Float32Array {
     if (kind === 'relu') v[i] = Math.max(0, v[i]!);
     else if (kind === 'coarse') v[i] = Math.round(v[i]! * 2) / 2; // 5 levels
     else if (kind === 'constant') v[i] = 0.5;
+    else if (kind === 'special') v[i] = i % 7 === 3 ? NaN : i % 5 === 1 ? -Infinity : i % 9 === 0 ? Infinity : v[i]!;
+  }
+  if (kind === 'special') {
+    // image 0, channel 0: the first 2x2 window all NaN, the next all −∞ (no gradient either way)
+    const C = c.x[3];
+    const row = c.x[2] * C;
+    for (const at of [0, C, row, row + C]) v[at] = NaN;
+    for (const at of [2 * C, 3 * C, row + 2 * C, row + 3 * C]) v[at] = -Infinity;
   }
   return v;
 }
