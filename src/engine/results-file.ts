@@ -134,7 +134,9 @@ function field(o: Obj, key: string): unknown {
 function array(v: unknown, path: string, maxLength: number, what: string): unknown[] {
   if (!Array.isArray(v)) throw new ResultsFileError(path, v, `an array of ${what}`);
   if (v.length > maxLength) throw new ResultsFileError(path, v, `an array of at most ${maxLength} ${what}`);
-  return v;
+  // A plain copy: the holes of a sparse array become undefined (and are then refused as missing)
+  // instead of being skipped by map(), which would pass them on as holes.
+  return Array.from(v);
 }
 
 /** A finite number in [min, max]; `allowed` replaces the default description of the range. */

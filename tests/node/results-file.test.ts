@@ -176,18 +176,21 @@ function total(run: () => ExperimentResults): 'ok' | 'refused' {
     if (err instanceof ResultsFileError && err.message.startsWith(err.path)) return 'refused';
     throw err;
   }
-  expect(validateResults(JSON.parse(JSON.stringify(r)))).toEqual(JSON.parse(JSON.stringify(r)));
+  // As JSON, since that is how results travel: a NaN field (calibration.ece when no calibrated ECE
+  // exists) is written as null and read back as NaN.
+  const json = JSON.parse(JSON.stringify(r)) as unknown;
+  expect(JSON.parse(JSON.stringify(validateResults(json)))).toEqual(json);
   return 'ok';
 }
 
 describe('parseResultsFile under fuzzing: a valid result or a ResultsFileError, never another exception', () => {
   it('random JSON values and random text', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => { total(() => parseResultsFile(JSON.stringify(v) ?? '')); }), { numRuns: 400 });
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => { total(() => parseResultsFile(s)); }), { numRuns: 400 });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => { total(() => parseResultsFile(b)); }), { numRuns: 200 });
+    fc.assert(fc.property(fc.jsonValue(), (v) => { total(() => parseResultsFile(JSON.stringify(v) ?? '')); }), { numRuns: 400, seed: 1001 });
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => { total(() => parseResultsFile(s)); }), { numRuns: 400, seed: 1002 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => { total(() => parseResultsFile(b)); }), { numRuns: 200, seed: 1003 });
     // Objects that look like results at the top, with anything inside.
     const shaped = fc.record({ version: fc.oneof(fc.constant(1), fc.jsonValue()), config: fc.jsonValue(), environment: fc.jsonValue(), runs: fc.jsonValue(), summary: fc.jsonValue() }, { requiredKeys: [] });
-    fc.assert(fc.property(shaped, (v) => { total(() => validateResults(v)); }), { numRuns: 300 });
+    fc.assert(fc.property(shaped, (v) => { total(() => validateResults(v)); }), { numRuns: 300, seed: 1004 });
   });
 
   it('random mutations of a valid file (JSON values, removals, and for stored objects any JS value)', () => {
@@ -212,15 +215,16 @@ describe('parseResultsFile under fuzzing: a valid result or a ResultsFileError, 
       const text = JSON.stringify(f) ?? 'undefined';
       if (total(() => parseResultsFile(text)) === 'ok') ok++;
       else refused++;
-    }), { numRuns: 600 });
+    }), { numRuns: 600, seed: 1005 });
     expect(refused).toBeGreaterThan(0);
     expect(ok).toBeGreaterThan(0);
 
     // Objects (not text): NaN, Infinity, undefined, functions, symbols, bigints, odd prototypes.
     fc.assert(fc.property(fc.integer({ min: 0, max: all.length - 1 }), fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withSparseArray: true, maxDepth: 2 }), (at, value) => {
       total(() => validateResults(setAt(copy(), all[at]!, value, false)));
-    }), { numRuns: 400 });
-    const weird = [Number.NaN, Infinity, -Infinity, undefined, () => 1, Symbol('s'), 10n];
+    }), { numRuns: 400, seed: 1006 });
+    // eslint-disable-next-line no-sparse-arrays
+    const weird = [Number.NaN, Infinity, -Infinity, undefined, () => 1, Symbol('s'), 10n, [, ], [1, , 2]]; // sparse arrays: holes must not pass as holes
     for (const p of all) for (const w of weird) total(() => validateResults(setAt(copy(), p, w, false)));
   });
 });
