@@ -4,12 +4,14 @@
  * Chromium.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import { originalWasmBatchMatMul, registerWasmBatchMatMul, wasmBatchMatMulConfig } from '../../src/backend/wasm-batch-matmul.ts';
-import { registerWasmKernels } from '../../src/backend/wasm-kernels.ts';
-import { onBackend } from '../support/backends.ts';
 import { seededValues, size } from '../support/seeded.ts';
+import {
+  cpuReferencesThenWasm, expectClose, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer, expectReplacesWasmKernel,
+  leakCounts, runOriginalKernel
+} from '../support/wasm-kernel-harness.ts';
 
 interface Case {
   name: string;
@@ -62,17 +64,6 @@ function matMul(c: Case, a: Float32Array, b: Float32Array): tf.Tensor {
   return tf.tidy(() => tf.matMul(tf.tensor(a, s.a), tf.tensor(b, s.b), c.transposeA, c.transposeB));
 }
 
-function expectClose(actual: Float32Array, expected: Float32Array, relTol = 1e-4): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  let maxDiff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(maxDiff / scale).toBeLessThanOrEqual(relTol);
-}
-
 interface Prepared {
   c: Case;
   a: Float32Array;
@@ -94,9 +85,7 @@ describe('wasm BatchMatMul', () => {
       return tf.grads((xv: tf.Tensor, wv: tf.Tensor) => tf.matMul(xv, wv).square().sum())([x, w]);
     });
 
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+  cpuReferencesThenWasm(async () => {
     for (const [i, c] of CASES.entries()) {
       const s = shapesOf(c);
       const a = seededValues(size(s.a), 600 + i);
@@ -109,20 +98,9 @@ describe('wasm BatchMatMul', () => {
     cpuGrads = await Promise.all(g.map(async (t) => (await t.data()) as Float32Array));
     tf.dispose(g);
   });
-  onBackend('wasm');
 
   it("replaces tfjs-backend-wasm's kernel, and registering again is a no-op (never wraps twice)", () => {
-    const registered = tf.getKernel('BatchMatMul', 'wasm');
-    expect(registered?.kernelFunc).toBe(wasmBatchMatMulConfig.kernelFunc);
-    const original = originalWasmBatchMatMul();
-    expect(original).toBeDefined();
-    expect(original!.kernelFunc).not.toBe(wasmBatchMatMulConfig.kernelFunc);
-    expect(registered?.setupFunc).toBe(original!.setupFunc);
-
-    expect(registerWasmBatchMatMul()).toBe(false);
-    expect(() => registerWasmKernels()).not.toThrow();
-    expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).toBe(wasmBatchMatMulConfig.kernelFunc);
-    expect(originalWasmBatchMatMul()).toBe(original);
+    expectReplacesWasmKernel({ config: wasmBatchMatMulConfig, original: originalWasmBatchMatMul, register: registerWasmBatchMatMul });
   });
 
   it.each(CASES.map((c, i) => [c.name, i] as const))('equals cpu: %s', async (_name, i) => {
@@ -139,12 +117,7 @@ describe('wasm BatchMatMul', () => {
       const s = shapesOf(p.c);
       const a = tf.tensor(p.a, s.a);
       const b = tf.tensor(p.b, s.b);
-      const info = originalWasmBatchMatMul()!.kernelFunc({
-        inputs: { a, b },
-        backend: tf.backend(),
-        attrs: { transposeA: p.c.transposeA, transposeB: p.c.transposeB },
-      }) as tf.TensorInfo;
-      const theirs = tf.engine().makeTensorFromTensorInfo(info);
+      const theirs = runOriginalKernel(originalWasmBatchMatMul(), { a, b }, { transposeA: p.c.transposeA, transposeB: p.c.transposeB });
       const ours = tf.matMul(a, b, p.c.transposeA, p.c.transposeB);
       expect(ours.shape).toEqual(theirs.shape);
       expectClose((await ours.data()) as Float32Array, (await theirs.data()) as Float32Array);
@@ -166,38 +139,27 @@ describe('wasm BatchMatMul', () => {
   });
 
   describe('leaks no tensors and no backend buffers', () => {
-    const counts = () => ({ ...tf.memory(), buffers: tf.backend().numDataIds() });
     it.each(FLAGS.map(([ta, tb]) => [`transposeA ${ta}, transposeB ${tb}`, CASES.findIndex((c) => c.batchA.length === 1 && c.batchB.length === 0 && c.transposeA === ta && c.transposeB === tb)] as const))(
       '%s',
       async (_name, i) => {
         const p = prepared[i]!;
-        matMul(p.c, p.a, p.b).dispose(); // warm-up
-        const before = counts();
-        for (let k = 0; k < 3; k++) matMul(p.c, p.a, p.b).dispose();
-        expect(counts()).toEqual(before);
+        const before = await expectNoLeakOverRepeats(() => matMul(p.c, p.a, p.b).dispose(), 3);
 
         const s = shapesOf(p.c);
         const a = tf.tensor(p.a, s.a);
         const b = tf.tensor(p.b, s.b);
-        const mid = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
-        const out = tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA: p.c.transposeA, transposeB: p.c.transposeB }) as tf.Tensor;
-        // exactly one new tensor and one new backend buffer: the result
-        expect({ tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() }).toEqual({
-          tensors: mid.tensors + 1,
-          buffers: mid.buffers + 1,
-        });
+        const out = expectOneNewTensorAndBuffer(
+          () => tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA: p.c.transposeA, transposeB: p.c.transposeB }) as tf.Tensor,
+        );
         expect(out.shape).toEqual(p.shape);
         expectClose((await out.data()) as Float32Array, p.expected);
         tf.dispose([a, b, out]);
-        expect(counts()).toEqual(before);
+        expect(leakCounts()).toEqual(before);
       },
     );
 
     it('in the gradients of a dense layer', async () => {
-      tf.dispose(denseGrads());
-      const before = counts();
-      for (let k = 0; k < 2; k++) tf.dispose(denseGrads());
-      expect(counts()).toEqual(before);
+      await expectNoLeakOverRepeats(() => tf.dispose(denseGrads()), 2);
     });
   });
 });

@@ -3,18 +3,21 @@
  * the cpu backend's gradient of `tf.conv2d` w.r.t. the filter. Runs in Node and in Chromium.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import {
   conv2DBackpropFilterTuning,
   registerWasmConv2DBackpropFilter,
   wasmConv2DBackpropFilterConfig,
 } from '../../src/backend/wasm-conv2d-backprop-filter.ts';
-import { onBackend } from '../support/backends.ts';
 import { seededValues, size } from '../support/seeded.ts';
+import {
+  barsTask, cpuReferencesThenWasm, expectClose, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer,
+  expectSameLossCurve, glorot, leakCounts, liveCounts, trainBars, trainOnWasm, type GradCase, type Shape4,
+  type TrainRun
+} from '../support/wasm-kernel-harness.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
-type Shape4 = [number, number, number, number];
 
 interface Case {
   name: string;
@@ -65,13 +68,9 @@ function withForm<T>(form: Form, f: () => Promise<T>): Promise<T> {
 }
 
 
-interface Prepared {
-  c: Case;
+/** A case with its seeded x and dy; expected: cpu: d/dw sum(conv2d(x, w) * dy), i.e. Conv2DBackpropFilter(x, dy). */
+interface Prepared extends GradCase<Case> {
   x: Float32Array;
-  dy: Float32Array;
-  dyShape: Shape4;
-  /** cpu: d/dw sum(conv2d(x, w) * dy), i.e. Conv2DBackpropFilter(x, dy). */
-  expected: Float32Array;
 }
 
 /** Gradient of sum(conv2d(x, w) * dy) w.r.t. w on the active backend, read back. */
@@ -87,87 +86,34 @@ async function filterGrad(c: Case, x: Float32Array, dy: Float32Array, dyShape: S
   return values;
 }
 
-function expectClose(actual: Float32Array, expected: Float32Array, relTol = 1e-4): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  let maxDiff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(maxDiff / scale).toBeLessThanOrEqual(relTol);
+/** The kernel called directly (through the engine) on the active backend. */
+function runKernel(x: tf.Tensor, dy: tf.Tensor, attrs: Record<string, unknown>): tf.Tensor {
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as tf.NamedAttrMap) as tf.Tensor;
 }
 
-interface TrainRun {
-  lossBefore: number;
-  lossAfter: number;
-  losses: number[];
-  /** Largest change of any first-layer conv weight during training. */
-  kernelMoved: number;
-}
+/** The NHWC attrs of a case. */
+const attrsOf = (c: Case) => ({ strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter });
 
 /**
- * conv2d 8@3x3 relu -> maxpool 2 -> flatten -> dense 2 softmax, seeded, trained with `fit` for
- * 8 epochs (shuffle off) on 64 noisy 10x10 images of a horizontal (class 0) or vertical bar.
+ * conv2d 8@3x3 relu -> maxpool 2 -> flatten -> dense 2 softmax, seeded, on 64 noisy 10x10 bars
+ * images; trained with `fit` for 8 epochs. The conv's filter gradient is a Conv2DBackpropFilter.
  */
-async function trainBarsTask(): Promise<TrainRun> {
-  const n = 64;
-  const side = 10;
-  const noise = seededValues(n * side * side, 7);
-  const pos = seededValues(n, 8);
-  const images = new Float32Array(n * side * side);
-  const labels = new Float32Array(n * 2);
-  for (let s = 0; s < n; s++) {
-    const cls = s % 2;
-    const at = 1 + Math.floor(((pos[s]! + 1) / 2) * (side - 2));
-    for (let r = 0; r < side; r++) {
-      for (let c = 0; c < side; c++) {
-        const i = (s * side + r) * side + c;
-        images[i] = ((cls === 0 ? r === at : c === at) ? 1 : 0) + 0.3 * noise[i]!;
-      }
-    }
-    labels[s * 2 + cls] = 1;
-  }
-  const xs = tf.tensor4d(images, [n, side, side, 1]);
-  const ys = tf.tensor2d(labels, [n, 2]);
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [side, side, 1],
-        filters: 8,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
-      }),
+const trainBarsTask = () =>
+  trainBars(
+    barsTask({ side: 10, noiseSeed: 7, posSeed: 8 }, (side) => [
+      tf.layers.conv2d({ inputShape: [side, side, 1], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(11) }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
-      tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 12 }) }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  const evaluate = () => tf.tidy(() => (model.evaluate(xs, ys, { batchSize: 32 }) as tf.Scalar).dataSync()[0]!);
-  const kernelBefore = await model.layers[0]!.getWeights()[0]!.data();
-  const lossBefore = evaluate();
-  const history = await model.fit(xs, ys, { epochs: 8, batchSize: 16, shuffle: false, verbose: 0 });
-  const lossAfter = evaluate();
-  const kernelAfter = await model.layers[0]!.getWeights()[0]!.data();
-  let kernelMoved = 0;
-  for (let i = 0; i < kernelBefore.length; i++) {
-    kernelMoved = Math.max(kernelMoved, Math.abs(kernelAfter[i]! - kernelBefore[i]!));
-  }
-  tf.dispose([xs, ys]);
-  model.dispose();
-  return { lossBefore, lossAfter, losses: history.history.loss as number[], kernelMoved };
-}
+      tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: glorot(12) }),
+    ]),
+    8,
+  );
 
 describe('wasm Conv2DBackpropFilter', () => {
   const prepared: Prepared[] = [];
   let cpuRun: TrainRun | undefined;
 
-  // cpu references first (registered before onBackend, so it runs before the switch to wasm).
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+  cpuReferencesThenWasm(async () => {
     for (const [i, c] of CASES.entries()) {
       const x = seededValues(size(c.x), 100 + i);
       const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape);
@@ -177,7 +123,6 @@ describe('wasm Conv2DBackpropFilter', () => {
     }
     cpuRun = await trainBarsTask();
   });
-  onBackend('wasm');
 
   it('is registered for wasm, and registering again is a no-op', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc).toBe(wasmConv2DBackpropFilterConfig.kernelFunc);
@@ -201,13 +146,9 @@ describe('wasm Conv2DBackpropFilter', () => {
 
   it.each((Object.keys(FORMS) as Form[]).map((f) => [f] as const))('%s: leaks no tensors and no backend buffers, and frees its views', async (form) => {
     await withForm(form, async () => {
-      const buffers = () => tf.backend().numDataIds();
       for (const i of [CASES.findIndex((c) => c.x[0] === 11), CASES.findIndex((c) => c.x[3] === 1 && Array.isArray(c.pad))]) {
         const p = prepared[i]!;
-        await filterGrad(p.c, p.x, p.dy, p.dyShape); // warm-up
-        const before = { ...tf.memory(), buffers: buffers() };
-        for (let k = 0; k < 2; k++) await filterGrad(p.c, p.x, p.dy, p.dyShape);
-        expect({ ...tf.memory(), buffers: buffers() }).toEqual(before);
+        await expectNoLeakOverRepeats(() => filterGrad(p.c, p.x, p.dy, p.dyShape), 2);
       }
     });
   });
@@ -217,10 +158,9 @@ describe('wasm Conv2DBackpropFilter', () => {
       const p = prepared[CASES.findIndex((c) => c.x[0] === 11)]!;
       const x = tf.tensor4d(p.x, p.c.x);
       const dy = tf.tensor4d(p.dy, p.dyShape);
-      const attrs = { strides: p.c.strides, pad: p.c.pad, dataFormat: 'NHWC', filterShape: p.c.filter } as unknown as tf.NamedAttrMap;
       for (const gemm of ['always', 'never'] as const) {
         conv2DBackpropFilterTuning.gemm = gemm;
-        const g = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor;
+        const g = runKernel(x, dy, attrsOf(p.c));
         expectClose((await g.data()) as Float32Array, p.expected);
         g.dispose();
       }
@@ -232,13 +172,7 @@ describe('wasm Conv2DBackpropFilter', () => {
 
   it('called as a kernel directly, it equals cpu (explicit pads)', async () => {
     const p = prepared.find((q) => Array.isArray(q.c.pad))!;
-    const out = tf.tidy(() =>
-      tf.engine().runKernel(
-        'Conv2DBackpropFilter',
-        { x: tf.tensor4d(p.x, p.c.x), dy: tf.tensor4d(p.dy, p.dyShape) },
-        { strides: p.c.strides, pad: p.c.pad, dataFormat: 'NHWC', filterShape: p.c.filter } as unknown as tf.NamedAttrMap,
-      ),
-    ) as tf.Tensor;
+    const out = tf.tidy(() => runKernel(tf.tensor4d(p.x, p.c.x), tf.tensor4d(p.dy, p.dyShape), attrsOf(p.c)));
     expect(out.shape).toEqual(p.c.filter);
     expectClose((await out.data()) as Float32Array, p.expected);
     out.dispose();
@@ -246,88 +180,48 @@ describe('wasm Conv2DBackpropFilter', () => {
 
   it('leaks no tensors and no backend buffers', async () => {
     const p = prepared.find((q) => q.c.pad === 'same' && q.c.strides === 2)!;
-    // Intermediates are backend TensorInfos the engine never sees: count the backend's buffers too.
-    const buffers = () => tf.backend().numDataIds();
-    await filterGrad(p.c, p.x, p.dy, p.dyShape); // warm-up
-    const before = { ...tf.memory(), buffers: buffers() };
-    for (let k = 0; k < 3; k++) await filterGrad(p.c, p.x, p.dy, p.dyShape);
-    expect({ ...tf.memory(), buffers: buffers() }).toEqual(before);
+    // Intermediates are backend TensorInfos the engine never sees: leakCounts counts the backend's buffers too.
+    const before = await expectNoLeakOverRepeats(() => filterGrad(p.c, p.x, p.dy, p.dyShape), 3);
 
     const x = tf.tensor4d(p.x, p.c.x);
     const dy = tf.tensor4d(p.dy, p.dyShape);
-    const mid = { tensors: tf.memory().numTensors, buffers: buffers() };
-    const g = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-      strides: p.c.strides,
-      pad: p.c.pad,
-      dataFormat: 'NHWC',
-      filterShape: p.c.filter,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    // exactly one new tensor and one new backend buffer: the result
-    expect({ tensors: tf.memory().numTensors, buffers: buffers() }).toEqual({
-      tensors: mid.tensors + 1,
-      buffers: mid.buffers + 1,
-    });
+    const g = expectOneNewTensorAndBuffer(() => runKernel(x, dy, attrsOf(p.c)));
     tf.dispose([g, x, dy]);
-    expect({ ...tf.memory(), buffers: buffers() }).toEqual(before);
+    expect(leakCounts()).toEqual(before);
   });
 
   it('leaks no backend buffers when a case needs a crop (stride 2, valid, even size)', async () => {
     const p = prepared.find((q) => q.c.pad === 'valid' && q.c.strides === 2 && q.c.x[1] % 2 === 0)!;
-    await filterGrad(p.c, p.x, p.dy, p.dyShape);
-    const before = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
-    await filterGrad(p.c, p.x, p.dy, p.dyShape);
-    expect({ tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() }).toEqual(before);
+    await expectNoLeakOverRepeats(() => filterGrad(p.c, p.x, p.dy, p.dyShape), 1);
   });
 
   it('throws a clear error for NCHW and for dilations, and leaks nothing doing so', () => {
-    const before = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
+    const before = liveCounts();
     const x = tf.zeros([1, 2, 5, 5]);
     const dy = tf.zeros([1, 3, 4, 4]);
-    expect(() =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-        strides: 1,
-        pad: 'valid',
-        dataFormat: 'NCHW',
-        filterShape: [2, 2, 2, 3],
-      } as unknown as tf.NamedAttrMap),
-    ).toThrow(/wasm Conv2DBackpropFilter: dataFormat 'NCHW' is not supported; use 'NHWC'/);
+    const valid2x2 = { strides: 1, pad: 'valid', filterShape: [2, 2, 2, 3] };
+    expect(() => runKernel(x, dy, { ...valid2x2, dataFormat: 'NCHW' })).toThrow(
+      /wasm Conv2DBackpropFilter: dataFormat 'NCHW' is not supported; use 'NHWC'/,
+    );
     const xh = tf.zeros([1, 5, 5, 2]);
     const dyh = tf.zeros([1, 3, 3, 3]);
-    expect(() =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x: xh, dy: dyh }, {
-        strides: 1,
-        pad: 'valid',
-        dataFormat: 'NHWC',
-        filterShape: [2, 2, 2, 3],
-        dilations: 2,
-      } as unknown as tf.NamedAttrMap),
-    ).toThrow(/wasm Conv2DBackpropFilter: dilations 2 are not supported/);
+    expect(() => runKernel(xh, dyh, { ...valid2x2, dataFormat: 'NHWC', dilations: 2 })).toThrow(
+      /wasm Conv2DBackpropFilter: dilations 2 are not supported/,
+    );
     // dy that does not fit x and the filter
-    expect(() =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x: xh, dy: dyh }, {
-        strides: 1,
-        pad: 'valid',
-        dataFormat: 'NHWC',
-        filterShape: [2, 2, 2, 3],
-      } as unknown as tf.NamedAttrMap),
-    ).toThrow(/dy has shape \[1,3,3,3\], expected \[1,4,4,3\]/);
+    expect(() => runKernel(xh, dyh, { ...valid2x2, dataFormat: 'NHWC' })).toThrow(/dy has shape \[1,3,3,3\], expected \[1,4,4,3\]/);
     tf.dispose([x, dy, xh, dyh]);
-    expect(tf.memory().numTensors).toBe(before.tensors);
-    expect(tf.backend().numDataIds()).toBe(before.buffers);
+    expect(liveCounts()).toEqual(before);
   });
 
   it('lets a small conv net train with model.fit on wasm, as it trains on cpu', async () => {
-    expect(tf.getBackend()).toBe('wasm');
-    const run = await trainBarsTask();
-    expect(tf.getBackend()).toBe('wasm');
-    expect(run.losses.every(Number.isFinite)).toBe(true);
+    const run = await trainOnWasm(trainBarsTask);
     // the conv filter was actually trained (its gradient came from our kernel)
     expect(run.kernelMoved).toBeGreaterThan(1e-3);
     // a clear drop: ~ln 2 at the start; at most half of it after 8 epochs, and falling
     expect(run.lossAfter).toBeLessThan(0.5 * run.lossBefore);
     expect(run.losses[run.losses.length - 1]!).toBeLessThan(run.losses[0]!);
-    // and the same trajectory as on the cpu backend
-    expect(run.lossBefore).toBeCloseTo(cpuRun!.lossBefore, 4);
-    for (const [e, loss] of run.losses.entries()) expect(Math.abs(loss - cpuRun!.losses[e]!)).toBeLessThan(1e-3);
+    // and the same trajectory as on the cpu backend (finite losses, each epoch within 1e-3)
+    expectSameLossCurve(run, cpuRun!);
   });
 });

@@ -3,7 +3,7 @@
  * the cpu backend's gradient of `tf.conv2d` w.r.t. its input. Runs in Node and in Chromium.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import {
   conv2DBackpropInputTuning,
@@ -13,12 +13,14 @@ import {
   wasmConv2DBackpropInputConfig,
   type Conv2DBackpropInputAttrs,
 } from '../../src/backend/wasm-conv2d-backprop-input.ts';
-import { registerWasmKernels } from '../../src/backend/wasm-kernels.ts';
-import { onBackend } from '../support/backends.ts';
 import { seededValues, size } from '../support/seeded.ts';
+import {
+  barsTask, cpuReferencesThenWasm, expectClose, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer,
+  expectReplacesWasmKernel, expectSameLossCurve, glorot, kernelsOfATrainingStep, leakCounts, runOriginalKernel,
+  trainBars, trainOnWasm, type GradCase, type Shape4, type TrainRun
+} from '../support/wasm-kernel-harness.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
-type Shape4 = [number, number, number, number];
 
 interface Case {
   name: string;
@@ -91,13 +93,9 @@ async function withSplit<T>(split: (typeof SPLITS)[number], f: () => Promise<T>)
 }
 
 
-interface Prepared {
-  c: Case;
+/** A case with its seeded w and dy; expected: cpu: d/dx sum(conv2d(x, w) * dy), i.e. Conv2DBackpropInput(dy, w). */
+interface Prepared extends GradCase<Case> {
   w: Float32Array;
-  dy: Float32Array;
-  dyShape: Shape4;
-  /** cpu: d/dx sum(conv2d(x, w) * dy), i.e. Conv2DBackpropInput(dy, w). */
-  expected: Float32Array;
 }
 
 const attrsOf = (c: Case): Conv2DBackpropInputAttrs => ({
@@ -129,17 +127,6 @@ function runKernel(dy: tf.Tensor, filter: tf.Tensor, attrs: Conv2DBackpropInputA
   return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-function expectClose(actual: Float32Array, expected: Float32Array, relTol = 1e-4): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  let maxDiff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(maxDiff / scale).toBeLessThanOrEqual(relTol);
-}
-
 /** A configuration the fast path hands to tfjs's kernel: NCHW (x [B,C,H,W]). */
 const NCHW = {
   x: [2, 3, 7, 6] as Shape4,
@@ -160,70 +147,19 @@ const CEIL_DIRECT = {
   attrs: { strides: 2, pad: 1, dataFormat: 'NHWC', dimRoundingMode: 'ceil', inputShape: [2, 8, 7, 2] } as Conv2DBackpropInputAttrs,
 };
 
-interface TrainRun {
-  lossBefore: number;
-  lossAfter: number;
-  losses: number[];
-}
-
 /**
- * conv2d 6@3x3 relu -> conv2d 8@3x3 stride 2 same relu -> flatten -> dense 2 softmax, seeded,
- * trained with `fit` for 8 epochs (shuffle off) on 64 noisy 10x10 images of a horizontal
- * (class 0) or vertical bar. The second conv's input gradient is a Conv2DBackpropInput.
+ * conv2d 6@3x3 relu -> conv2d 8@3x3 stride 2 same relu -> flatten -> dense 2 softmax, seeded, on
+ * 64 noisy 10x10 bars images; trained with `fit` for 8 epochs. The second conv's input gradient
+ * is a Conv2DBackpropInput.
  */
-function barsModel(): { model: tf.Sequential; xs: tf.Tensor4D; ys: tf.Tensor2D } {
-  const n = 64;
-  const side = 10;
-  const noise = seededValues(n * side * side, 7);
-  const pos = seededValues(n, 8);
-  const images = new Float32Array(n * side * side);
-  const labels = new Float32Array(n * 2);
-  for (let s = 0; s < n; s++) {
-    const cls = s % 2;
-    const at = 1 + Math.floor(((pos[s]! + 1) / 2) * (side - 2));
-    for (let r = 0; r < side; r++) {
-      for (let c = 0; c < side; c++) {
-        const i = (s * side + r) * side + c;
-        images[i] = ((cls === 0 ? r === at : c === at) ? 1 : 0) + 0.3 * noise[i]!;
-      }
-    }
-    labels[s * 2 + cls] = 1;
-  }
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [side, side, 1],
-        filters: 6,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
-      }),
-      tf.layers.conv2d({
-        filters: 8,
-        kernelSize: 3,
-        strides: 2,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 12 }),
-      }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 13 }) }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  return { model, xs: tf.tensor4d(images, [n, side, side, 1]), ys: tf.tensor2d(labels, [n, 2]) };
-}
-
-async function trainBarsTask(): Promise<TrainRun> {
-  const { model, xs, ys } = barsModel();
-  const evaluate = () => tf.tidy(() => (model.evaluate(xs, ys, { batchSize: 32 }) as tf.Scalar).dataSync()[0]!);
-  const lossBefore = evaluate();
-  const history = await model.fit(xs, ys, { epochs: 8, batchSize: 16, shuffle: false, verbose: 0 });
-  const lossAfter = evaluate();
-  tf.dispose([xs, ys]);
-  model.dispose();
-  return { lossBefore, lossAfter, losses: history.history.loss as number[] };
-}
+const barsModel = () =>
+  barsTask({ side: 10, noiseSeed: 7, posSeed: 8 }, (side) => [
+    tf.layers.conv2d({ inputShape: [side, side, 1], filters: 6, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(11) }),
+    tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: glorot(12) }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: glorot(13) }),
+  ]);
+const trainBarsTask = () => trainBars(barsModel(), 8);
 
 describe('wasm Conv2DBackpropInput', () => {
   const prepared: Prepared[] = [];
@@ -236,10 +172,7 @@ describe('wasm Conv2DBackpropInput', () => {
   const ceilDy = seededValues(size(CEIL_DIRECT.dyShape), 303);
   const ceilW = seededValues(size(CEIL_GRAD.filter), 304);
 
-  // cpu references first (registered before onBackend, so it runs before the switch to wasm).
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+  cpuReferencesThenWasm(async () => {
     for (const [i, c] of CASES.entries()) {
       const w = seededValues(size(c.filter), 100 + i);
       const outShape = tf.tidy(
@@ -260,21 +193,13 @@ describe('wasm Conv2DBackpropInput', () => {
     ceil.dispose();
     cpuRun = await trainBarsTask();
   });
-  onBackend('wasm');
 
   it('replaces tfjs-backend-wasm\'s kernel, and registering again is a no-op (never wraps twice)', () => {
-    const registered = tf.getKernel('Conv2DBackpropInput', 'wasm');
-    expect(registered?.kernelFunc).toBe(wasmConv2DBackpropInputConfig.kernelFunc);
-    const original = originalWasmConv2DBackpropInput();
-    expect(original).toBeDefined();
-    expect(original!.kernelFunc).not.toBe(wasmConv2DBackpropInputConfig.kernelFunc);
-    // it kept the original's setup (the original's wasm binding must still be initialised)
-    expect(registered?.setupFunc).toBe(original!.setupFunc);
-
-    expect(registerWasmConv2DBackpropInput()).toBe(false);
-    expect(() => registerWasmKernels()).not.toThrow();
-    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(wasmConv2DBackpropInputConfig.kernelFunc);
-    expect(originalWasmConv2DBackpropInput()).toBe(original);
+    expectReplacesWasmKernel({
+      config: wasmConv2DBackpropInputConfig,
+      original: originalWasmConv2DBackpropInput,
+      register: registerWasmConv2DBackpropInput,
+    });
   });
 
   it("plans the fast path for every NHWC case, and the fallback for NCHW and tfjs's 'ceil' gradient", () => {
@@ -312,27 +237,17 @@ describe('wasm Conv2DBackpropInput', () => {
 
   it.each(SPLITS.map((s) => [s] as const))('border split %s: leaks no tensors and no backend buffers', async (split) => {
     await withSplit(split, async () => {
-      const counts = () => ({ ...tf.memory(), buffers: tf.backend().numDataIds() });
       for (const p of prepared.filter((q) => q.c.strides === 1 && size(q.c.x) < 5000)) {
-        await inputGrad(p.c, p.w, p.dy, p.dyShape); // warm-up
-        const before = counts();
-        await inputGrad(p.c, p.w, p.dy, p.dyShape);
-        expect(counts()).toEqual(before);
+        await expectNoLeakOverRepeats(() => inputGrad(p.c, p.w, p.dy, p.dyShape), 1);
       }
     });
   });
 
   it('agrees with tfjs-backend-wasm\'s own kernel (called directly) on the fast path', async () => {
-    const backend = tf.backend();
     for (const p of prepared.filter((q) => q.c.x[0] * q.c.x[1] * q.c.x[2] * q.c.x[3] < 5000)) {
       const dy = tf.tensor4d(p.dy, p.dyShape);
       const w = tf.tensor4d(p.w, p.c.filter);
-      const info = originalWasmConv2DBackpropInput()!.kernelFunc({
-        inputs: { dy, filter: w },
-        backend,
-        attrs: attrsOf(p.c) as unknown as tf.NamedAttrMap,
-      }) as tf.TensorInfo;
-      const theirs = tf.engine().makeTensorFromTensorInfo(info);
+      const theirs = runOriginalKernel(originalWasmConv2DBackpropInput(), { dy, filter: w }, attrsOf(p.c));
       const ours = runKernel(dy, w, attrsOf(p.c));
       expectClose((await ours.data()) as Float32Array, (await theirs.data()) as Float32Array);
       tf.dispose([dy, w, ours, theirs]);
@@ -344,12 +259,7 @@ describe('wasm Conv2DBackpropInput', () => {
     const w = tf.tensor4d(nchwW, NCHW.filter);
     const ours = runKernel(dy, w, NCHW.attrs);
     expect(ours.shape).toEqual(NCHW.x);
-    const info = originalWasmConv2DBackpropInput()!.kernelFunc({
-      inputs: { dy, filter: w },
-      backend: tf.backend(),
-      attrs: NCHW.attrs as unknown as tf.NamedAttrMap,
-    }) as tf.TensorInfo;
-    const theirs = tf.engine().makeTensorFromTensorInfo(info);
+    const theirs = runOriginalKernel(originalWasmConv2DBackpropInput(), { dy, filter: w }, NCHW.attrs);
     const oursValues = (await ours.data()) as Float32Array;
     // bit for bit: the same code ran (the fast path sums in another order)
     expect(Array.from(oursValues)).toEqual(Array.from((await theirs.data()) as Float32Array));
@@ -369,8 +279,7 @@ describe('wasm Conv2DBackpropInput', () => {
   });
 
   describe('leaks no tensors and no backend buffers', () => {
-    // Intermediates are backend TensorInfos the engine never sees: count the backend's buffers too.
-    const counts = () => ({ ...tf.memory(), buffers: tf.backend().numDataIds() });
+    // Intermediates are backend TensorInfos the engine never sees: leakCounts counts the backend's buffers too.
     const picks: [string, (c: Case) => boolean][] = [
       ['stride 1, valid (conv output returned as is)', (c) => c.strides === 1 && c.pad === 'valid' && c.x[3] > 1],
       ['stride 2, same (phases interleaved, then sliced)', (c) => c.strides === 2 && c.pad === 'same'],
@@ -379,54 +288,35 @@ describe('wasm Conv2DBackpropInput', () => {
     ];
     it.each(picks)('%s', async (_name, pick) => {
       const p = prepared.find((q) => pick(q.c))!;
-      await inputGrad(p.c, p.w, p.dy, p.dyShape); // warm-up
-      const before = counts();
-      for (let k = 0; k < 3; k++) await inputGrad(p.c, p.w, p.dy, p.dyShape);
-      expect(counts()).toEqual(before);
+      const before = await expectNoLeakOverRepeats(() => inputGrad(p.c, p.w, p.dy, p.dyShape), 3);
 
       const dy = tf.tensor4d(p.dy, p.dyShape);
       const w = tf.tensor4d(p.w, p.c.filter);
-      const mid = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
-      const g = runKernel(dy, w, attrsOf(p.c));
-      // exactly one new tensor and one new backend buffer: the result
-      expect({ tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() }).toEqual({
-        tensors: mid.tensors + 1,
-        buffers: mid.buffers + 1,
-      });
+      const g = expectOneNewTensorAndBuffer(() => runKernel(dy, w, attrsOf(p.c)));
       expectClose((await g.data()) as Float32Array, p.expected);
       tf.dispose([g, dy, w]);
-      expect(counts()).toEqual(before);
+      expect(leakCounts()).toEqual(before);
     });
 
     it('on the fallback path (NCHW)', () => {
-      const before = counts();
+      const before = leakCounts();
       for (let k = 0; k < 2; k++) {
         tf.tidy(() => runKernel(tf.tensor4d(nchwDy, NCHW.dyShape), tf.tensor4d(nchwW, NCHW.filter), NCHW.attrs).dataSync());
       }
-      expect(counts()).toEqual(before);
+      expect(leakCounts()).toEqual(before);
     });
   });
 
   it('is the kernel a training step of a two-conv net runs', async () => {
-    const { model, xs, ys } = barsModel();
-    const info = await tf.profile(async () => {
-      await model.trainOnBatch(xs, ys);
-    });
-    expect(info.kernelNames).toContain('Conv2DBackpropInput');
-    tf.dispose([xs, ys]);
-    model.dispose();
+    expect(await kernelsOfATrainingStep(barsModel())).toContain('Conv2DBackpropInput');
   });
 
   it('lets a two-conv net train with model.fit on wasm, as it trains on cpu', async () => {
-    expect(tf.getBackend()).toBe('wasm');
-    const run = await trainBarsTask();
-    expect(tf.getBackend()).toBe('wasm');
-    expect(run.losses.every(Number.isFinite)).toBe(true);
+    const run = await trainOnWasm(trainBarsTask);
     // ~ln 2 at the start; at most half of it after 8 epochs, and falling
     expect(run.lossAfter).toBeLessThan(0.5 * run.lossBefore);
     expect(run.losses[run.losses.length - 1]!).toBeLessThan(run.losses[0]!);
-    // and the same trajectory as on the cpu backend
-    expect(run.lossBefore).toBeCloseTo(cpuRun!.lossBefore, 4);
-    for (const [e, loss] of run.losses.entries()) expect(Math.abs(loss - cpuRun!.losses[e]!)).toBeLessThan(1e-3);
+    // and the same trajectory as on the cpu backend (finite losses, each epoch within 1e-3)
+    expectSameLossCurve(run, cpuRun!);
   });
 });

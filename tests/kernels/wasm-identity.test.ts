@@ -8,10 +8,10 @@ import '../../src/backend/index.ts';
 import { originalWasmIdentity, registerWasmIdentity, wasmIdentityConfig } from '../../src/backend/wasm-identity.ts';
 import { onBackend } from '../support/backends.ts';
 import { seededValues } from '../support/seeded.ts';
+import { leakCounts as counts } from '../support/wasm-kernel-harness.ts';
 
 describe('wasm Identity', () => {
   onBackend('wasm');
-  const counts = () => ({ ...tf.memory(), buffers: tf.backend().numDataIds() });
 
   it("replaces tfjs-backend-wasm's kernel, and registering again is a no-op", () => {
     expect(tf.getKernel('Identity', 'wasm')?.kernelFunc).toBe(wasmIdentityConfig.kernelFunc);

@@ -4,7 +4,7 @@
  * that it replaces. Runs in Node and in Chromium.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import {
   originalWasmMaxPoolGrad,
@@ -12,11 +12,13 @@ import {
   wasmMaxPoolGradConfig,
   type MaxPoolGradAttrs,
 } from '../../src/backend/wasm-maxpool-grad.ts';
-import { registerWasmKernels } from '../../src/backend/wasm-kernels.ts';
-import { onBackend } from '../support/backends.ts';
 import { seededValues, size } from '../support/seeded.ts';
+import {
+  barsTask, cpuReferencesThenWasm, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer, expectReplacesWasmKernel,
+  expectSameLossCurve, glorot, kernelsOfATrainingStep, leakCounts, runOriginalKernel, trainBars, trainOnWasm,
+  type GradCase, type Shape4, type TrainRun
+} from '../support/wasm-kernel-harness.ts';
 
-type Shape4 = [number, number, number, number];
 type Pad = MaxPoolGradAttrs['pad'];
 
 interface Case {
@@ -74,13 +76,9 @@ function inputValues(c: Case, seed: number): Float32Array {
   return v;
 }
 
-interface Prepared {
-  c: Case;
+/** A case with its seeded x and dy; expected: cpu: d/dx sum(maxPool(x) * dy). */
+interface Prepared extends GradCase<Case> {
   x: Float32Array;
-  dy: Float32Array;
-  dyShape: Shape4;
-  /** cpu: d/dx sum(maxPool(x) * dy). */
-  expected: Float32Array;
 }
 
 const attrsOf = (c: Case): MaxPoolGradAttrs => ({
@@ -109,12 +107,7 @@ async function originalGrad(p: Prepared): Promise<Float32Array> {
   const x = tf.tensor4d(p.x, p.c.x);
   const y = pool(x, p.c);
   const dy = tf.tensor4d(p.dy, p.dyShape);
-  const info = originalWasmMaxPoolGrad()!.kernelFunc({
-    inputs: { dy, input: x, output: y },
-    backend: tf.backend(),
-    attrs: attrsOf(p.c) as unknown as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-  const g = tf.engine().makeTensorFromTensorInfo(info);
+  const g = runOriginalKernel(originalWasmMaxPoolGrad(), { dy, input: x, output: y }, attrsOf(p.c));
   const values = (await g.data()) as Float32Array;
   tf.dispose([x, y, dy, g]);
   return values;
@@ -144,69 +137,27 @@ function expectMatches(actual: Float32Array, expected: Float32Array, exact: bool
   expect(maxRel).toBeLessThanOrEqual(1e-6);
 }
 
-interface TrainRun {
-  lossBefore: number;
-  lossAfter: number;
-  losses: number[];
-}
-
 /**
  * conv2d 6@3x3 relu -> maxPool 2x2 -> conv2d 8@3x3 relu -> maxPool 3x3 stride 2 same -> flatten
- * -> dense 2 softmax, seeded, trained with `fit` (shuffle off) on 64 noisy 12x12 images of a
- * horizontal (class 0) or vertical bar. Both pools' input gradients are MaxPoolGrads.
+ * -> dense 2 softmax, seeded, on 64 noisy 12x12 bars images; trained with `fit` for 6 epochs.
+ * Both pools' input gradients are MaxPoolGrads.
  */
-function barsModel(): { model: tf.Sequential; xs: tf.Tensor4D; ys: tf.Tensor2D } {
-  const n = 64;
-  const side = 12;
-  const noise = seededValues(n * side * side, 17);
-  const pos = seededValues(n, 18);
-  const images = new Float32Array(n * side * side);
-  const labels = new Float32Array(n * 2);
-  for (let s = 0; s < n; s++) {
-    const cls = s % 2;
-    const at = 1 + Math.floor(((pos[s]! + 1) / 2) * (side - 2));
-    for (let r = 0; r < side; r++) {
-      for (let c = 0; c < side; c++) {
-        const i = (s * side + r) * side + c;
-        images[i] = ((cls === 0 ? r === at : c === at) ? 1 : 0) + 0.3 * noise[i]!;
-      }
-    }
-    labels[s * 2 + cls] = 1;
-  }
-  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [side, side, 1], filters: 6, kernelSize: 3, activation: 'relu', kernelInitializer: init(21) }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(22) }),
-      tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(23) }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  return { model, xs: tf.tensor4d(images, [n, side, side, 1]), ys: tf.tensor2d(labels, [n, 2]) };
-}
-
-async function trainBarsTask(): Promise<TrainRun> {
-  const { model, xs, ys } = barsModel();
-  const evaluate = () => tf.tidy(() => (model.evaluate(xs, ys, { batchSize: 32 }) as tf.Scalar).dataSync()[0]!);
-  const lossBefore = evaluate();
-  const history = await model.fit(xs, ys, { epochs: 6, batchSize: 16, shuffle: false, verbose: 0 });
-  const lossAfter = evaluate();
-  tf.dispose([xs, ys]);
-  model.dispose();
-  return { lossBefore, lossAfter, losses: history.history.loss as number[] };
-}
+const barsModel = () =>
+  barsTask({ side: 12, noiseSeed: 17, posSeed: 18 }, (side) => [
+    tf.layers.conv2d({ inputShape: [side, side, 1], filters: 6, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(21) }),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(22) }),
+    tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: glorot(23) }),
+  ]);
+const trainBarsTask = () => trainBars(barsModel(), 6);
 
 describe('wasm MaxPoolGrad', () => {
   const prepared: Prepared[] = [];
   let cpuRun: TrainRun | undefined;
 
-  // cpu references first (registered before onBackend, so it runs before the switch to wasm).
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+  cpuReferencesThenWasm(async () => {
     for (const [i, c] of CASES.entries()) {
       const x = inputValues(c, 400 + i);
       const dyShape = tf.tidy(() => pool(tf.zeros(c.x), c).shape) as Shape4;
@@ -216,7 +167,6 @@ describe('wasm MaxPoolGrad', () => {
     }
     cpuRun = await trainBarsTask();
   });
-  onBackend('wasm');
 
   it("tfjs-backend-wasm 4.22's own MaxPoolGrad is wrong: it differs from cpu on a random [2,22,22,4] input", async () => {
     const p = prepared[0]!;
@@ -232,17 +182,7 @@ describe('wasm MaxPoolGrad', () => {
   });
 
   it("replaces tfjs-backend-wasm's kernel, and registering again is a no-op (never wraps twice)", () => {
-    const registered = tf.getKernel('MaxPoolGrad', 'wasm');
-    expect(registered?.kernelFunc).toBe(wasmMaxPoolGradConfig.kernelFunc);
-    const original = originalWasmMaxPoolGrad();
-    expect(original).toBeDefined();
-    expect(original!.kernelFunc).not.toBe(wasmMaxPoolGradConfig.kernelFunc);
-    expect(registered?.setupFunc).toBe(original!.setupFunc);
-
-    expect(registerWasmMaxPoolGrad()).toBe(false);
-    expect(() => registerWasmKernels()).not.toThrow();
-    expect(tf.getKernel('MaxPoolGrad', 'wasm')?.kernelFunc).toBe(wasmMaxPoolGradConfig.kernelFunc);
-    expect(originalWasmMaxPoolGrad()).toBe(original);
+    expectReplacesWasmKernel({ config: wasmMaxPoolGradConfig, original: originalWasmMaxPoolGrad, register: registerWasmMaxPoolGrad });
   });
 
   it.each(CASES.map((c, i) => [c.name, i] as const))('tf.grad of maxPool w.r.t. the input equals cpu: %s', async (_name, i) => {
@@ -276,48 +216,29 @@ describe('wasm MaxPoolGrad', () => {
   });
 
   describe('leaks no tensors and no backend buffers', () => {
-    const counts = () => ({ ...tf.memory(), buffers: tf.backend().numDataIds() });
     it.each([0, 7, 10])('case %i', async (i) => {
       const p = prepared[i]!;
-      await inputGrad(p); // warm-up
-      const before = counts();
-      for (let k = 0; k < 3; k++) await inputGrad(p);
-      expect(counts()).toEqual(before);
+      const before = await expectNoLeakOverRepeats(() => inputGrad(p), 3);
 
       const x = tf.tensor4d(p.x, p.c.x);
       const y = pool(x, p.c);
       const dy = tf.tensor4d(p.dy, p.dyShape);
-      const mid = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
-      const g = runKernel(dy, x, y, attrsOf(p.c));
-      // exactly one new tensor and one new backend buffer: the result
-      expect({ tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() }).toEqual({
-        tensors: mid.tensors + 1,
-        buffers: mid.buffers + 1,
-      });
+      const g = expectOneNewTensorAndBuffer(() => runKernel(dy, x, y, attrsOf(p.c)));
       expectMatches((await g.data()) as Float32Array, p.expected, p.c.exact);
       tf.dispose([g, dy, x, y]);
-      expect(counts()).toEqual(before);
+      expect(leakCounts()).toEqual(before);
     });
   });
 
   it('is the kernel a training step of a conv net with max pooling runs', async () => {
-    const { model, xs, ys } = barsModel();
-    const info = await tf.profile(async () => {
-      await model.trainOnBatch(xs, ys);
-    });
-    expect(info.kernelNames).toContain('MaxPoolGrad');
-    tf.dispose([xs, ys]);
-    model.dispose();
+    expect(await kernelsOfATrainingStep(barsModel())).toContain('MaxPoolGrad');
   });
 
   it('lets a conv net with max pooling train with model.fit on wasm, on the same loss curve as cpu', async () => {
-    expect(tf.getBackend()).toBe('wasm');
-    const run = await trainBarsTask();
-    expect(tf.getBackend()).toBe('wasm');
-    expect(run.losses.every(Number.isFinite)).toBe(true);
+    const run = await trainOnWasm(trainBarsTask);
     expect(run.lossAfter).toBeLessThan(run.lossBefore);
-    expect(run.lossBefore).toBeCloseTo(cpuRun!.lossBefore, 4);
-    for (const [e, loss] of run.losses.entries()) expect(Math.abs(loss - cpuRun!.losses[e]!)).toBeLessThan(1e-3);
+    // finite losses, each epoch within 1e-3 of cpu's
+    expectSameLossCurve(run, cpuRun!);
     expect(Math.abs(run.lossAfter - cpuRun!.lossAfter)).toBeLessThan(1e-3);
   });
 });

@@ -4,11 +4,14 @@
  * in Chromium.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../src/backend/index.ts';
 import { leadingAxes, originalWasmSum, registerWasmSum, wasmSumConfig } from '../../src/backend/wasm-sum.ts';
-import { onBackend } from '../support/backends.ts';
 import { seededValues, size } from '../support/seeded.ts';
+import { cpuReferencesThenWasm, expectClose, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer } from '../support/wasm-kernel-harness.ts';
+
+/** Relative tolerance against cpu (tighter than the harness's default 1e-4). */
+const REL_TOL = 1e-5;
 
 interface Case {
   name: string;
@@ -50,17 +53,6 @@ function sumOf(c: Case, seed: number): tf.Tensor {
   return tf.tidy(() => tf.sum(input(c, seed), c.axis ?? undefined, c.keepDims ?? false));
 }
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, relTol = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  let scale = 1;
-  let maxDiff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(maxDiff / scale).toBeLessThanOrEqual(relTol);
-}
-
 describe('wasm Sum', () => {
   const expected: { shape: number[]; dtype: string; values: Float32Array | Int32Array }[] = [];
   let cpuBiasGrad: Float32Array | undefined;
@@ -71,8 +63,7 @@ describe('wasm Sum', () => {
       return tf.grad((bv: tf.Tensor) => tf.add(x, bv).square().sum())(b);
     });
 
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
+  cpuReferencesThenWasm(async () => {
     for (const [i, c] of CASES.entries()) {
       const out = sumOf(c, 500 + i);
       expected.push({ shape: out.shape, dtype: out.dtype, values: (await out.data()) as Float32Array | Int32Array });
@@ -82,7 +73,6 @@ describe('wasm Sum', () => {
     cpuBiasGrad = (await g.data()) as Float32Array;
     g.dispose();
   });
-  onBackend('wasm');
 
   it("replaces tfjs-backend-wasm's kernel, and registering again is a no-op", () => {
     const registered = tf.getKernel('Sum', 'wasm');
@@ -113,30 +103,24 @@ describe('wasm Sum', () => {
     expect(out.dtype).toBe(e.dtype);
     const values = await out.data();
     if (c.dtype === 'int32') expect(Array.from(values)).toEqual(Array.from(e.values));
-    else expectClose(values as Float32Array, e.values);
+    else expectClose(values as Float32Array, e.values, REL_TOL);
     out.dispose();
   });
 
   it('gives the bias gradient of add(x, bias) as cpu does', async () => {
     const g = biasGrad();
-    expectClose((await g.data()) as Float32Array, cpuBiasGrad!);
+    expectClose((await g.data()) as Float32Array, cpuBiasGrad!, REL_TOL);
     g.dispose();
   });
 
   it('leaks no tensors and no backend buffers, on the fast path and the fallback', async () => {
-    const buffers = () => tf.backend().numDataIds();
     for (const i of [0, 1, CASES.findIndex((c) => c.axis === null)]) {
-      sumOf(CASES[i]!, 1).dispose(); // warm-up
-      const before = { ...tf.memory(), buffers: buffers() };
-      for (let k = 0; k < 3; k++) sumOf(CASES[i]!, 1).dispose();
-      expect({ ...tf.memory(), buffers: buffers() }).toEqual(before);
+      await expectNoLeakOverRepeats(() => sumOf(CASES[i]!, 1).dispose(), 3);
     }
     // called as a kernel: exactly one new tensor and one new buffer, its input untouched
     const x = input(CASES[0]!, 3);
     const xv = await x.data();
-    const mid = { tensors: tf.memory().numTensors, buffers: buffers() };
-    const s = tf.engine().runKernel('Sum', { x }, { axis: [0, 1, 2], keepDims: false }) as tf.Tensor;
-    expect({ tensors: tf.memory().numTensors, buffers: buffers() }).toEqual({ tensors: mid.tensors + 1, buffers: mid.buffers + 1 });
+    const s = expectOneNewTensorAndBuffer(() => tf.engine().runKernel('Sum', { x }, { axis: [0, 1, 2], keepDims: false }) as tf.Tensor);
     expect(await x.data()).toEqual(xv);
     tf.dispose([s, x]);
   });
