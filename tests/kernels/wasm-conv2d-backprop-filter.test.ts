@@ -10,6 +10,7 @@ import {
   registerWasmConv2DBackpropFilter,
   wasmConv2DBackpropFilterConfig,
 } from '../../src/backend/wasm-conv2d-backprop-filter.ts';
+import { SHARED_CONV_CASES as SHARED, type ConvCase } from '../support/conv-cases.ts';
 import { seededValues, size } from '../support/seeded.ts';
 import {
   barsTask, cpuReferencesThenWasm, expectClose, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer,
@@ -17,35 +18,21 @@ import {
   type TrainRun
 } from '../support/wasm-kernel-harness.ts';
 
-type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  name: string;
-  x: Shape4;
-  filter: Shape4;
-  strides: number | [number, number];
-  pad: Pad;
-}
+type Case = ConvCase;
 
 const CASES: Case[] = [
-  { name: 'valid, stride 1, odd x even, non-square filter', x: [2, 7, 8, 3], filter: [3, 2, 3, 4], strides: 1, pad: 'valid' },
-  { name: 'valid, stride 2, even size (last row unread)', x: [3, 8, 8, 2], filter: [3, 3, 2, 5], strides: 2, pad: 'valid' },
+  SHARED.validStride1,
+  SHARED.validStride2EvenSize,
   { name: 'valid, stride 2, odd size', x: [2, 9, 7, 2], filter: [3, 2, 2, 3], strides: 2, pad: 'valid' },
-  { name: 'same, stride 1, odd size', x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
-  { name: 'same, stride 1, even filter (asymmetric pads)', x: [2, 6, 8, 2], filter: [2, 4, 2, 3], strides: 1, pad: 'same' },
-  { name: 'same, stride 2, odd size, even filter height', x: [2, 7, 9, 3], filter: [2, 3, 3, 4], strides: 2, pad: 'same' },
+  SHARED.sameStride1,
+  SHARED.sameStride1EvenFilter,
+  SHARED.sameStride2EvenFilterHeight,
   { name: 'same, stride 2, even size', x: [4, 8, 6, 2], filter: [4, 2, 2, 3], strides: 2, pad: 'same' },
-  { name: 'valid, strides [2, 1]', x: [2, 9, 6, 2], filter: [3, 2, 2, 3], strides: [2, 1], pad: 'valid' },
+  SHARED.validStrides21,
   { name: 'same, stride 3 > 1x1 filter', x: [2, 9, 10, 2], filter: [1, 1, 2, 3], strides: 3, pad: 'same' },
-  {
-    name: 'explicit pads, strides [2, 1]',
-    x: [2, 7, 8, 3],
-    filter: [3, 2, 3, 4],
-    strides: [2, 1],
-    pad: [[0, 0], [1, 2], [0, 1], [0, 0]],
-  },
-  { name: 'numeric pad 1, stride 2', x: [2, 7, 8, 3], filter: [3, 3, 3, 4], strides: 2, pad: 1 },
-  { name: 'batch 1, Cin 1, Cout 1', x: [1, 5, 5, 1], filter: [2, 2, 1, 1], strides: 1, pad: 'valid' },
+  SHARED.explicitPadsStrides21,
+  SHARED.numericPad1Stride2,
+  SHARED.batch1Cin1Cout1,
   { name: 'Gal CNN first layer shape (Cin 1, 4x4, 32 filters)', x: [3, 28, 28, 1], filter: [4, 4, 1, 32], strides: 1, pad: 'valid' },
   { name: 'Gal CNN second layer shape, reduced (8 -> 8 channels)', x: [2, 13, 13, 8], filter: [4, 4, 8, 8], strides: 1, pad: 'valid' },
   { name: 'batch 11 (uneven chunks when forced), same, stride 2', x: [11, 7, 6, 3], filter: [3, 2, 3, 4], strides: 2, pad: 'same' },

@@ -13,6 +13,7 @@ import {
   wasmConv2DBackpropInputConfig,
   type Conv2DBackpropInputAttrs,
 } from '../../src/backend/wasm-conv2d-backprop-input.ts';
+import { SHARED_CONV_CASES as SHARED, type ConvCase } from '../support/conv-cases.ts';
 import { seededValues, size } from '../support/seeded.ts';
 import {
   barsTask, cpuReferencesThenWasm, expectClose, expectNoLeakOverRepeats, expectOneNewTensorAndBuffer,
@@ -20,35 +21,22 @@ import {
   trainBars, trainOnWasm, type GradCase, type Shape4, type TrainRun
 } from '../support/wasm-kernel-harness.ts';
 
-type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  name: string;
-  x: Shape4;
-  filter: Shape4;
-  strides: number | [number, number];
-  pad: Pad;
+interface Case extends ConvCase {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 const CASES: Case[] = [
-  { name: 'valid, stride 1, odd x even, non-square filter', x: [2, 7, 8, 3], filter: [3, 2, 3, 4], strides: 1, pad: 'valid' },
-  { name: 'same, stride 1, odd size', x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
-  { name: 'same, stride 1, even filter (asymmetric pads)', x: [2, 6, 8, 2], filter: [2, 4, 2, 3], strides: 1, pad: 'same' },
-  { name: 'valid, stride 2, even size (last row unread)', x: [3, 8, 8, 2], filter: [3, 3, 2, 5], strides: 2, pad: 'valid' },
+  SHARED.validStride1,
+  SHARED.sameStride1,
+  SHARED.sameStride1EvenFilter,
+  SHARED.validStride2EvenSize,
   { name: 'valid, stride 2, odd size, non-square filter', x: [2, 9, 7, 2], filter: [3, 2, 2, 3], strides: 2, pad: 'valid' },
-  { name: 'same, stride 2, odd size, even filter height', x: [2, 7, 9, 3], filter: [2, 3, 3, 4], strides: 2, pad: 'same' },
+  SHARED.sameStride2EvenFilterHeight,
   { name: 'same, stride 2, even size, filter = 2 x stride', x: [4, 8, 6, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
-  { name: 'valid, strides [2, 1]', x: [2, 9, 6, 2], filter: [3, 2, 2, 3], strides: [2, 1], pad: 'valid' },
+  SHARED.validStrides21,
   { name: 'same, strides [1, 2]', x: [2, 6, 9, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: 'same' },
   { name: 'same, stride 3 > 1x1 filter (phases without taps)', x: [2, 9, 10, 2], filter: [1, 1, 2, 3], strides: 3, pad: 'same' },
-  {
-    name: 'explicit pads, strides [2, 1]',
-    x: [2, 7, 8, 3],
-    filter: [3, 2, 3, 4],
-    strides: [2, 1],
-    pad: [[0, 0], [1, 2], [0, 1], [0, 0]],
-  },
+  SHARED.explicitPadsStrides21,
   {
     name: 'explicit pads larger than the filter (dy cropped), stride 1',
     x: [2, 5, 6, 2],
@@ -63,7 +51,7 @@ const CASES: Case[] = [
     strides: 2,
     pad: [[0, 0], [5, 4], [4, 6], [0, 0]],
   },
-  { name: 'numeric pad 1, stride 2', x: [2, 7, 8, 3], filter: [3, 3, 3, 4], strides: 2, pad: 1 },
+  SHARED.numericPad1Stride2,
   { name: "numeric pad 1, stride 2, dimRoundingMode 'round'", x: [2, 7, 8, 3], filter: [3, 3, 3, 4], strides: 2, pad: 1, dimRoundingMode: 'round' },
   {
     name: 'only phases without taps reach dx (dx = 0)',
@@ -72,7 +60,7 @@ const CASES: Case[] = [
     strides: 3,
     pad: [[0, 0], [1, 1], [1, 1], [0, 0]],
   },
-  { name: 'batch 1, Cin 1, Cout 1', x: [1, 5, 5, 1], filter: [2, 2, 1, 1], strides: 1, pad: 'valid' },
+  SHARED.batch1Cin1Cout1,
   { name: 'Gal CNN first layer shape (28x28x1, 4x4, 32 filters)', x: [3, 28, 28, 1], filter: [4, 4, 1, 32], strides: 1, pad: 'valid' },
   { name: 'Gal CNN second layer shape (25x25x32, 4x4, 32 filters)', x: [2, 25, 25, 32], filter: [4, 4, 32, 32], strides: 1, pad: 'valid' },
   { name: 'stride 1, same, filter larger than the image', x: [2, 3, 4, 2], filter: [5, 5, 2, 3], strides: 1, pad: 'same' },
