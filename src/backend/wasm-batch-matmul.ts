@@ -28,10 +28,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { replaceWasmKernel, runWasmKernel } from './wasm-kernel-util.ts';
+import { runWasmKernel, wasmKernelReplacement } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'BatchMatMul';
-const BACKEND_NAME = 'wasm';
 
 /** The attrs tfjs-core's `matMul` op sends (`BatchMatMulAttrs`). */
 export interface BatchMatMulAttrs {
@@ -43,14 +42,6 @@ function fail(message: string): never {
   throw new Error(`wasm ${KERNEL_NAME}: ${message}`);
 }
 
-/** tfjs-backend-wasm's own kernel, kept by `registerWasmBatchMatMul`; ours calls it. */
-let original: tf.KernelConfig | undefined;
-
-/** The kernel ours wraps (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
-export function originalWasmBatchMatMul(): tf.KernelConfig | undefined {
-  return original;
-}
-
 /** The permutation swapping the last two axes of a rank-r tensor. */
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -60,6 +51,7 @@ function swapLastTwo(rank: number): number[] {
 }
 
 function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
+  const original = replacement.original();
   if (original === undefined) fail('no original kernel registered to build on');
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs;
@@ -103,24 +95,15 @@ function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   }
 }
 
-/** The kernel, for `tf.registerKernel` (it needs `registerWasmBatchMatMul` to have kept the original). */
-export const wasmBatchMatMulConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: BACKEND_NAME,
-  kernelFunc: batchMatMulWasm as unknown as tf.KernelFunc,
-};
+const replacement = wasmKernelReplacement(KERNEL_NAME, batchMatMulWasm as unknown as tf.KernelFunc);
 
+/** The kernel, for `tf.registerKernel` (registered that way it keeps no original to fall back to). */
+export const wasmBatchMatMulConfig: tf.KernelConfig = replacement.config;
 /**
- * Replace tfjs-backend-wasm's `BatchMatMul` with this one, keeping the original (which it calls)
- * and its `setupFunc`/`disposeFunc` (which initialise the original's wasm binding). Safe to call
- * any number of times: a second call finds ours registered and does nothing. Does nothing
- * either if no wasm `BatchMatMul` is registered yet (import '@tensorflow/tfjs-backend-wasm' first).
- *
+ * Replaces tfjs-backend-wasm's `BatchMatMul` with ours, keeping the original and its setup
+ * (`replaceWasmKernel`). Idempotent; a no-op until tfjs-backend-wasm is imported.
  * @returns true if this call registered it.
  */
-export function registerWasmBatchMatMul(): boolean {
-  const previous = replaceWasmKernel(wasmBatchMatMulConfig);
-  if (previous === null) return false;
-  original = previous;
-  return true;
-}
+export const registerWasmBatchMatMul = replacement.register;
+/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
+export const originalWasmBatchMatMul = replacement.original;

@@ -92,10 +92,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { replaceWasmKernel, runWasmKernel } from './wasm-kernel-util.ts';
+import { runWasmKernel, wasmKernelReplacement } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'Conv2DBackpropInput';
-const BACKEND_NAME = 'wasm';
 
 type Shape4 = [number, number, number, number];
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -204,19 +203,12 @@ export function planConv2DBackpropInput(
 }
 
 
-/** tfjs-backend-wasm's own kernel, kept by `registerWasmConv2DBackpropInput` for the fallback. */
-let original: tf.KernelConfig | undefined;
-
-/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
-export function originalWasmConv2DBackpropInput(): tf.KernelConfig | undefined {
-  return original;
-}
-
 function conv2DBackpropInputWasm(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo | tf.TensorInfo[] {
+  const original = replacement.original();
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs;
   if (dy === undefined || filter === undefined) fail('inputs dy and filter are required');
@@ -488,26 +480,15 @@ function borderSplit(
   }
 }
 
-/** The kernel, for `tf.registerKernel` (registering it yourself gives it no fallback). */
-export const wasmConv2DBackpropInputConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: BACKEND_NAME,
-  kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
-};
+const replacement = wasmKernelReplacement(KERNEL_NAME, conv2DBackpropInputWasm as unknown as tf.KernelFunc);
 
+/** The kernel, for `tf.registerKernel` (registered that way it keeps no original to fall back to). */
+export const wasmConv2DBackpropInputConfig: tf.KernelConfig = replacement.config;
 /**
- * Replace tfjs-backend-wasm's `Conv2DBackpropInput` with this one, keeping the original (and
- * its `setupFunc`/`disposeFunc`, which initialise its wasm binding) for the fallback.
- * Safe to call any number of times: a second call finds ours registered and does nothing.
- * Does nothing either if no wasm `Conv2DBackpropInput` is registered yet (import
- * '@tensorflow/tfjs-backend-wasm' first): tfjs-backend-wasm registering its own later would
- * silently overwrite ours.
- *
+ * Replaces tfjs-backend-wasm's `Conv2DBackpropInput` with ours, keeping the original and its setup
+ * (`replaceWasmKernel`). Idempotent; a no-op until tfjs-backend-wasm is imported.
  * @returns true if this call registered it.
  */
-export function registerWasmConv2DBackpropInput(): boolean {
-  const previous = replaceWasmKernel(wasmConv2DBackpropInputConfig);
-  if (previous === null) return false;
-  original = previous;
-  return true;
-}
+export const registerWasmConv2DBackpropInput = replacement.register;
+/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
+export const originalWasmConv2DBackpropInput = replacement.original;

@@ -16,20 +16,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { replaceWasmKernel } from './wasm-kernel-util.ts';
+import { wasmKernelReplacement } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'Identity';
-const BACKEND_NAME = 'wasm';
-
-/** tfjs-backend-wasm's own kernel, kept by `registerWasmIdentity` (used for strings). */
-let original: tf.KernelConfig | undefined;
-
-/** The kernel ours replaced (tfjs-backend-wasm's copying one), once registered. */
-export function originalWasmIdentity(): tf.KernelConfig | undefined {
-  return original;
-}
 
 function identityWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
+  const original = replacement.original();
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs;
   if (x === undefined || x.dtype === 'string') {
@@ -40,22 +32,15 @@ function identityWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; a
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** The kernel, for `tf.registerKernel`. */
-export const wasmIdentityConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: BACKEND_NAME,
-  kernelFunc: identityWasm as unknown as tf.KernelFunc,
-};
+const replacement = wasmKernelReplacement(KERNEL_NAME, identityWasm as unknown as tf.KernelFunc);
 
+/** The kernel, for `tf.registerKernel` (registered that way it keeps no original to fall back to). */
+export const wasmIdentityConfig: tf.KernelConfig = replacement.config;
 /**
- * Replace tfjs-backend-wasm's `Identity` with this one, keeping the original (for strings).
- * Safe to call any number of times; does nothing if no wasm `Identity` is registered yet.
- *
+ * Replaces tfjs-backend-wasm's `Identity` with ours, keeping the original and its setup
+ * (`replaceWasmKernel`). Idempotent; a no-op until tfjs-backend-wasm is imported.
  * @returns true if this call registered it.
  */
-export function registerWasmIdentity(): boolean {
-  const previous = replaceWasmKernel(wasmIdentityConfig);
-  if (previous === null) return false;
-  original = previous;
-  return true;
-}
+export const registerWasmIdentity = replacement.register;
+/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
+export const originalWasmIdentity = replacement.original;

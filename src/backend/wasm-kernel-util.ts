@@ -92,3 +92,33 @@ export function releaseWasmView(backend: BackendWasm, view: tf.TensorInfo): void
   b.wasm.tfjs.disposeData(data.id);
   b.dataIdMap.delete(view.dataId);
 }
+
+/** One of ActiveLab's replacements for a tfjs-backend-wasm kernel, and the original it replaced. */
+export interface WasmKernelReplacement {
+  /** The kernel, for `tf.registerKernel` (registering it that way keeps no original to fall back to). */
+  readonly config: tf.KernelConfig;
+  /**
+   * Replaces tfjs-backend-wasm's kernel with this one and keeps the original (see
+   * `replaceWasmKernel`: idempotent, and a no-op until tfjs-backend-wasm has registered its own).
+   * @returns true if this call registered it.
+   */
+  register(): boolean;
+  /** The kernel ours replaced, once registered (the fallback; also for tests and benchmarks). */
+  original(): tf.KernelConfig | undefined;
+}
+
+/** Declares a replacement for wasm's `kernelName`; every replacement kernel in `src/backend/` uses this. */
+export function wasmKernelReplacement(kernelName: string, kernelFunc: tf.KernelFunc): WasmKernelReplacement {
+  let original: tf.KernelConfig | undefined;
+  const config: tf.KernelConfig = { kernelName, backendName: 'wasm', kernelFunc };
+  return {
+    config,
+    register() {
+      const previous = replaceWasmKernel(config);
+      if (previous === null) return false;
+      original = previous;
+      return true;
+    },
+    original: () => original,
+  };
+}

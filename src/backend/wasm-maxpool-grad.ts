@@ -45,10 +45,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { replaceWasmKernel } from './wasm-kernel-util.ts';
+import { wasmKernelReplacement } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'MaxPoolGrad';
-const BACKEND_NAME = 'wasm';
 
 type Shape4 = [number, number, number, number];
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -63,14 +62,6 @@ export interface MaxPoolGradAttrs {
 
 function fail(message: string): never {
   throw new Error(`wasm ${KERNEL_NAME}: ${message}`);
-}
-
-/** tfjs-backend-wasm's own kernel, kept by `registerWasmMaxPoolGrad` (for tests and benchmarks). */
-let original: tf.KernelConfig | undefined;
-
-/** The kernel ours replaced (tfjs-backend-wasm's, which is wrong in 4.22), once registered. */
-export function originalWasmMaxPoolGrad(): tf.KernelConfig | undefined {
-  return original;
 }
 
 function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
@@ -217,26 +208,15 @@ function maxPoolGrad2x2(
   }
 }
 
-/** The kernel, for `tf.registerKernel`. */
-export const wasmMaxPoolGradConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: BACKEND_NAME,
-  kernelFunc: maxPoolGradWasm as unknown as tf.KernelFunc,
-};
+const replacement = wasmKernelReplacement(KERNEL_NAME, maxPoolGradWasm as unknown as tf.KernelFunc);
 
+/** The kernel, for `tf.registerKernel` (registered that way it keeps no original to fall back to). */
+export const wasmMaxPoolGradConfig: tf.KernelConfig = replacement.config;
 /**
- * Replace tfjs-backend-wasm's `MaxPoolGrad` with this one, keeping the original (see
- * {@link originalWasmMaxPoolGrad}) and its `setupFunc`/`disposeFunc` (its wasm binding stays
- * initialised, so the original can still be called directly). Safe to call any number of times:
- * a second call finds ours registered and does nothing. Does nothing either if no wasm
- * `MaxPoolGrad` is registered yet (import '@tensorflow/tfjs-backend-wasm' first): tfjs-backend-wasm
- * registering its own later would silently overwrite ours.
- *
+ * Replaces tfjs-backend-wasm's `MaxPoolGrad` with ours, keeping the original and its setup
+ * (`replaceWasmKernel`). Idempotent; a no-op until tfjs-backend-wasm is imported.
  * @returns true if this call registered it.
  */
-export function registerWasmMaxPoolGrad(): boolean {
-  const previous = replaceWasmKernel(wasmMaxPoolGradConfig);
-  if (previous === null) return false;
-  original = previous;
-  return true;
-}
+export const registerWasmMaxPoolGrad = replacement.register;
+/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
+export const originalWasmMaxPoolGrad = replacement.original;

@@ -18,18 +18,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { replaceWasmKernel, runWasmKernel } from './wasm-kernel-util.ts';
+import { runWasmKernel, wasmKernelReplacement } from './wasm-kernel-util.ts';
 
 const KERNEL_NAME = 'Sum';
-const BACKEND_NAME = 'wasm';
-
-/** tfjs-backend-wasm's own kernel, kept by `registerWasmSum`; ours falls back to it. */
-let original: tf.KernelConfig | undefined;
-
-/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
-export function originalWasmSum(): tf.KernelConfig | undefined {
-  return original;
-}
 
 /** How many leading axes `axis` reduces if it is exactly [0, 1, …, r − 1] (any order), else 0. */
 export function leadingAxes(axis: number | number[] | undefined, rank: number): number {
@@ -42,6 +33,7 @@ export function leadingAxes(axis: number | number[] | undefined, rank: number): 
 }
 
 function sumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
+  const original = replacement.original();
   if (original === undefined) throw new Error(`wasm ${KERNEL_NAME}: no original kernel registered to fall back to`);
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs;
@@ -67,23 +59,15 @@ function sumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?
   }
 }
 
-/** The kernel, for `tf.registerKernel` (it needs `registerWasmSum` to have kept the original). */
-export const wasmSumConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: BACKEND_NAME,
-  kernelFunc: sumWasm as unknown as tf.KernelFunc,
-};
+const replacement = wasmKernelReplacement(KERNEL_NAME, sumWasm as unknown as tf.KernelFunc);
 
+/** The kernel, for `tf.registerKernel` (registered that way it keeps no original to fall back to). */
+export const wasmSumConfig: tf.KernelConfig = replacement.config;
 /**
- * Replace tfjs-backend-wasm's `Sum` with this one, keeping the original (the fallback) and its
- * `setupFunc`/`disposeFunc`. Safe to call any number of times; does nothing if no wasm `Sum`
- * is registered yet (import '@tensorflow/tfjs-backend-wasm' first).
- *
+ * Replaces tfjs-backend-wasm's `Sum` with ours, keeping the original and its setup
+ * (`replaceWasmKernel`). Idempotent; a no-op until tfjs-backend-wasm is imported.
  * @returns true if this call registered it.
  */
-export function registerWasmSum(): boolean {
-  const previous = replaceWasmKernel(wasmSumConfig);
-  if (previous === null) return false;
-  original = previous;
-  return true;
-}
+export const registerWasmSum = replacement.register;
+/** The kernel ours replaced (tfjs-backend-wasm's), once registered; for tests and benchmarks. */
+export const originalWasmSum = replacement.original;
