@@ -111,6 +111,19 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await context.close();
   });
 
+  it('without IndexedDB: says completed rounds are not being saved, and the run still completes', async () => {
+    const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
+    await page.goto(`${app.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 1 })}`);
+    await waitForReady(page);
+    await page.click('#run-btn');
+    await waitForStatus(page, /^(starting|running)$/, 30_000);
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
+    expect(await page.textContent('#messages')).toContain('Completed rounds are not being saved in this browser (this browser has no IndexedDB): a reload would lose them.');
+    expect((await results(page))!.runs[0]!.rounds).toHaveLength(2);
+    await page.close();
+  });
+
   it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
     const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
     await page.click('#run-btn');

@@ -110,6 +110,19 @@ describe('npm run experiment', () => {
     const bad = await cli(['--resume', join(dir, 'bad.json')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bad\.json: results\.runs\[0\]\.rounds\[0\]\.accuracy = 'high' is not allowed/);
+    const missing = await cli(['--resume', join(dir, 'nowhere.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--resume .*nowhere\.json: ENOENT/);
+    writeFileSync(join(dir, 'huge.json'), Buffer.alloc(21 * 1024 * 1024, 32));
+    const huge = await cli(['--resume', join(dir, 'huge.json')]);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(/huge\.json = 'a file of 22020096 bytes' is not allowed: a results file of at most 20971520 bytes/);
+    const other = structuredClone(stopped);
+    other.runs[1]!.rounds[1]!.selected[0] = other.runs[1]!.rounds[0]!.selected[0]!; // asks for a row labeled in round 0
+    writeFileSync(join(dir, 'other.json'), JSON.stringify(other));
+    const refused = await cli(['--resume', join(dir, 'other.json')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/other\.json: results\.runs\[1\]\.rounds\[1\]\.selected\[0\] = \d+ is not allowed: .*/);
   });
 
   it('--help documents every flag', async () => {
