@@ -12,7 +12,8 @@ import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type Pa
 import { appDefaults, ConfigForm } from './form.ts';
 import type { Catalog, DatasetInfo, FieldError, FromHost, Queried } from './protocol.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
-import { ExperimentStore, type StoredExperiment, type StoredRunInfo } from './store.ts';
+import { RunRecorder } from './recorder.ts';
+import type { StoredExperiment, StoredRunInfo } from './store.ts';
 import { renderAsked } from './views/asked.ts';
 import { renderBoundaries } from './views/boundary.ts';
 import { renderConfusion } from './views/confusion.ts';
@@ -37,43 +38,10 @@ const pendingValidations = new Map<number, (r: { error: FieldError | null; confi
 let validationSeq = 0;
 const selection = { repeat: 0, round: 0, follow: true };
 
-// Every completed round goes to IndexedDB as it arrives (store.ts), in order, one write at a time.
-const store = new ExperimentStore();
-/** The stored experiment the current run writes to (null: none, or storage unavailable). */
-let storeId: string | null = null;
-/** Why rounds are not being saved (shown once), or null. */
-let storeProblem: string | null = null;
-let storeQueue: Promise<void> = Promise.resolve();
+// Every completed round goes to IndexedDB as it arrives (recorder.ts, store.ts).
+const recorder = new RunRecorder(() => renderMessages());
 /** An earlier experiment that stopped before its end, offered for resuming. */
 let offer: StoredExperiment | null = null;
-
-function save(what: (id: string) => Promise<void>): void {
-  const id = storeId;
-  if (!id || storeProblem) return;
-  storeQueue = storeQueue.then(() => what(id)).catch((err: unknown) => {
-    storeProblem = `Completed rounds are not being saved in this browser (${err instanceof Error ? err.message : String(err)}): a reload would lose them.`;
-    renderMessages();
-  });
-}
-
-/**
- * A running experiment holds a Web Lock named by its id until the run ends, so another tab (or
- * this one after a reload) never offers to resume a run that is still going elsewhere; the
- * browser releases the lock when the tab closes, reloads or crashes.
- */
-let releaseRunLock: (() => void) | null = null;
-const lockName = (id: string) => `activelab-run:${id}`;
-function holdRunLock(id: string): void {
-  releaseRunLock?.();
-  if (!navigator.locks) return;
-  const held = new Promise<void>((resolve) => (releaseRunLock = resolve));
-  void navigator.locks.request(lockName(id), () => held).catch(() => undefined);
-}
-async function lockedElsewhere(id: string): Promise<boolean> {
-  if (!navigator.locks) return false;
-  const { held = [] } = await navigator.locks.query();
-  return held.some((l) => l.name === lockName(id));
-}
 
 function runInfos(): StoredRunInfo[] {
   return state.runs.map((r) => ({ strategy: r.strategy, repeat: r.repeat, status: r.status, ...(r.error ? { error: r.error } : {}) }));
@@ -81,13 +49,8 @@ function runInfos(): StoredRunInfo[] {
 
 /** Looks for an experiment that stopped before its end (e.g. the page was reloaded mid-run). */
 async function refreshOffer(): Promise<void> {
-  try {
-    await storeQueue;
-    const latest = await store.latestUnfinished();
-    offer = latest && !state.running && !(await lockedElsewhere(latest.id)) ? latest : null;
-  } catch {
-    offer = null; // no storage: nothing to offer
-  }
+  const found = await recorder.unfinished();
+  offer = found && !state.running ? found : null;
   renderMessages();
 }
 
@@ -254,7 +217,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
   if (from) {
     let loaded;
     try {
-      loaded = await store.load(from.id);
+      loaded = await recorder.store.load(from.id);
     } catch (err) {
       state.error = `The stored run could not be read: ${err instanceof Error ? err.message : String(err)}`;
       renderAll();
@@ -297,20 +260,14 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
     return;
   }
   if (from) {
-    storeId = from.id;
-    holdRunLock(from.id);
-    save((id) => store.update(id, { status: 'running', runs: runInfos() }));
+    recorder.continueWith(from.id, { status: 'running', runs: runInfos() });
     const runs = state.runs.filter((r) => r.rounds.length > 0).map((r) => ({
       strategy: r.strategy, repeat: r.repeat, status: r.status === 'running' ? 'aborted' as const : r.status, rounds: r.rounds.map((d) => d.record),
     }));
     state.notes.push(`Resuming the run started ${from.startedAt.slice(0, 16).replace('T', ' ')} UTC: its ${state.done} completed rounds are kept.`);
     client.send({ type: 'run', config: { ...config }, resume: { config, runs } });
   } else {
-    storeProblem = null;
-    storeId = crypto.randomUUID(); // a record key, not experiment randomness
-    holdRunLock(storeId);
-    const now = new Date().toISOString();
-    save((id) => store.begin({ id, config, dataset: null, startedAt: now, updatedAt: now, status: 'running', total: state.total, done: 0, runs: [] }));
+    recorder.begin({ config, dataset: null, status: 'running', total: state.total, done: 0, runs: [] });
     offer = null;
     client.send({ type: 'run', config: { ...config } });
   }
@@ -358,7 +315,7 @@ function onMessage(msg: FromHost): void {
       break;
     case 'dataset':
       state.dataset = msg.info;
-      save((id) => store.update(id, { dataset: msg.info }));
+      recorder.update({ dataset: msg.info });
       els.boundaryPanel.hidden = msg.info.kind !== 'points';
       scheduleRender();
       break;
@@ -383,11 +340,11 @@ function onMessage(msg: FromHost): void {
       const e = msg.event;
       if (e.type === 'round') {
         const data = state.runs.find((r) => r.strategy === e.strategy && r.repeat === e.repeat)?.rounds.at(-1);
-        if (data) save((id) => store.addRound(id, e.strategy, e.repeat, data, { done: state.done, total: state.total, runs: runInfos() }));
+        if (data) recorder.write((store, id) => store.addRound(id, e.strategy, e.repeat, data, { done: state.done, total: state.total, runs: runInfos() }));
       } else if (e.type === 'run') {
-        save((id) => store.update(id, { runs: runInfos() }));
+        recorder.update({ runs: runInfos() });
       } else if (e.type === 'end') {
-        save((id) => store.update(id, { status: e.results.status, runs: runInfos() }));
+        recorder.update({ status: e.results.status, runs: runInfos() });
       }
       if (what === 'activity') renderStatusThrottled();
       else if (what === 'warning') renderMessages();
@@ -410,7 +367,7 @@ function onMessage(msg: FromHost): void {
       state.status = 'failed';
       state.error = `The run failed: ${msg.message}. ${msg.results ? 'Every round completed before the failure is kept.' : ''}`.trim();
       if (msg.results) state.results = msg.results;
-      save((id) => store.update(id, { status: 'failed', runs: runInfos() }));
+      recorder.update({ status: 'failed', runs: runInfos() });
       scheduleRender();
       break;
     case 'opened':
@@ -426,8 +383,7 @@ function onMessage(msg: FromHost): void {
     case 'idle':
       if (state.running) state.status = state.runs.length ? 'aborted' : 'idle';
       form?.setDisabled(false);
-      releaseRunLock?.();
-      releaseRunLock = null;
+      recorder.ended();
       renderAll();
       void refreshOffer(); // a run that ended early can be continued
       break;
@@ -492,10 +448,9 @@ function onCrash(message: string): void {
     ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
     : `The compute worker crashed: ${message}. A new one starts for the next action.`;
   if (wasRunning) {
-    releaseRunLock?.();
-    releaseRunLock = null;
+    recorder.ended();
     state.status = 'failed';
-    save((id) => store.update(id, { status: 'failed', runs: runInfos() }));
+    recorder.update({ status: 'failed', runs: runInfos() });
     void refreshOffer();
   }
   form?.setDisabled(false);
@@ -646,7 +601,7 @@ function renderMessages(): void {
   if (state.error) items.push(h('p', { class: 'message error', attrs: { role: 'alert' }, text: state.error }));
   for (const w of state.warnings.slice(-5)) items.push(h('p', { class: 'message warning', text: `Warning: ${w}` }));
   for (const n of state.notes.slice(-3)) items.push(h('p', { class: 'message info', text: n }));
-  if (storeProblem) items.push(h('p', { class: 'message warning', text: storeProblem }));
+  if (recorder.problem) items.push(h('p', { class: 'message warning', text: recorder.problem }));
   if (offer && !state.running) items.push(resumeOffer(offer));
   replace(els.messages, ...items);
 }
@@ -655,7 +610,7 @@ function resumeOffer(o: StoredExperiment): HTMLElement {
   const c = o.config;
   const when = new Date(o.startedAt);
   const what = `${c.dataset} · ${c.model} · ${c.strategies.join(', ')}${c.repeats > 1 ? ` · ${c.repeats} repeats` : ''}`;
-  const isCurrent = o.id === storeId;
+  const isCurrent = o.id === recorder.id;
   const text = isCurrent
     ? `This run stopped after ${o.done} of ${o.total} evaluations. Continue it from its last completed round? `
     : `A run started ${when.toLocaleString()} (${what}) stopped after ${o.done} of ${o.total} evaluations, its completed rounds saved in this browser. `;
@@ -667,7 +622,7 @@ function resumeOffer(o: StoredExperiment): HTMLElement {
   }
   buttons.push(h('button', {
     id: 'discard-stored', attrs: { type: 'button' }, text: 'Discard',
-    on: { click: () => { offer = null; void store.remove(o.id).catch(() => undefined); renderMessages(); } },
+    on: { click: () => { offer = null; void recorder.store.remove(o.id).catch(() => undefined); renderMessages(); } },
   }));
   return h('div', { class: 'message info resume-offer', attrs: { role: 'region', 'aria-label': 'Resume an earlier run' } }, h('span', { text }), ...buttons);
 }
@@ -676,12 +631,12 @@ function resumeOffer(o: StoredExperiment): HTMLElement {
 async function showStored(o: StoredExperiment): Promise<void> {
   if (state.running) return;
   try {
-    const loaded = await store.load(o.id);
+    const loaded = await recorder.store.load(o.id);
     setStrategyOrder(o.config.strategies);
     state.reset(o.config, { runs: loaded.map((r) => ({ ...r, status: r.status === 'running' ? 'aborted' : r.status })), startedAt: new Date(o.startedAt) });
     state.dataset = o.dataset;
     state.status = o.status === 'failed' ? 'failed' : 'aborted';
-    storeId = o.id;
+    recorder.show(o.id);
     els.boundaryPanel.hidden = o.dataset?.kind !== 'points';
     selection.round = latestRound();
   } catch (err) {
