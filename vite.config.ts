@@ -65,9 +65,23 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
+          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // The app in Chromium (dev server and built site), driven by Playwright from Node. One
+        // file at a time: each file drives SwiftShader (the CPU-emulated GPU) or the wasm backend
+        // with a Chromium of its own, and two at once would only fight over the cores.
+        extends: true,
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['tests/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
         },
       },
       {
