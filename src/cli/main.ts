@@ -68,6 +68,21 @@ function readResults(path: string): ExperimentResults {
 }
 
 /**
+ * Keeps results whose own path failed: in a new file in the temporary folder or, if even that
+ * cannot be written, on stdout. Returns the end of the sentence that says where they are.
+ */
+function keep(results: ExperimentResults, io: CliIo, text = JSON.stringify(results, null, 1) + '\n'): string {
+  const folder = io.fallbackFolder ?? tmpdir();
+  try {
+    const path = writeFallback(text, 'activelab-results', io.fs, folder);
+    return `are in ${path} instead (continue or re-export with --resume ${path} --out <path>)`;
+  } catch (err) {
+    io.stdout.write(text);
+    return `could not be written to ${folder} either (${fsReason(err)}); their results JSON follows on stdout`;
+  }
+}
+
+/**
  * Writes the results JSON, the CSV and the chart. Each failure is a line of the returned
  * `failures`; when the results JSON itself cannot be written it goes to a fallback file in the
  * temporary folder (or, if even that fails, to stdout), so no computed round is lost.
@@ -86,19 +101,25 @@ async function saveResults(results: ExperimentResults, outputs: RunOutputs, io: 
       return false;
     }
   };
-  if (!(await save(outputs.json, () => text))) {
-    const folder = io.fallbackFolder ?? tmpdir();
-    try {
-      const path = writeFallback(text, 'activelab-results', io.fs, folder);
-      failures.push(`the results are in ${path} instead (continue or re-export with --resume ${path} --out <path>)`);
-    } catch (err) {
-      failures.push(`could not write them to ${folder} either (${fsReason(err)}); the results JSON follows on stdout`);
-      io.stdout.write(text);
-    }
-  }
+  if (!(await save(outputs.json, () => text))) failures.push(`the results ${keep(results, io, text)}`);
   await save(outputs.csv, () => resultsToCsv(results));
   await save(outputs.svg, () => renderChartSvg(results));
   return { written, failures };
+}
+
+/**
+ * A resumed run whose kept rounds do not fit this configuration (the engine refuses it when it
+ * reaches that run): the resumed file is left as it was, since writing the results over it would
+ * drop the refused run's rounds; rounds computed in this process before the refusal go to a
+ * fallback file. Exit code 2.
+ */
+function refusedResume(err: ExperimentError, prior: ExperimentResults, resume: string, io: CliIo): number {
+  const before = new Map(prior.runs.map((r) => [`${r.strategy}#${r.repeat}`, r.rounds.length]));
+  const computed = err.results.runs.reduce((a, r) => a + Math.max(0, r.rounds.length - (before.get(`${r.strategy}#${r.repeat}`) ?? 0)), 0);
+  const lines = [`error: ${resume}: ${(err.cause as ResumeError).message}`, `${resume} is left as it was; nothing is written over it.`];
+  if (computed > 0) lines.push(`the ${computed} round${computed === 1 ? '' : 's'} computed before the refusal ${keep(err.results, io)}`);
+  io.stderr.write(`${lines.join('\n')}\n`);
+  return 2;
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -156,6 +177,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     results = await runExperiment(config, dataset, { signal: ctrl.signal, onEvent: (e) => bar.onEvent(e), ...(prior ? { resume: prior } : {}) });
   } catch (err) {
     if (err instanceof ResumeError) err.message = `${opts.resume}: ${err.message}`;
+    if (err instanceof ExperimentError && err.cause instanceof ResumeError && prior) return refusedResume(err, prior, opts.resume!, io);
     if (!(err instanceof ExperimentError)) throw err;
     warn(`\nerror: ${err.message}\nthe rounds completed before it are written below.`);
     results = err.results;
