@@ -80,6 +80,11 @@ describe('flags', () => {
     expect(parseArgs(argv).config).toEqual(config);
   });
 
+  it.each(Object.keys(RUN_FLAGS) as (keyof typeof RUN_FLAGS)[])('run flag --%s sets the option of its name', (key) => {
+    const raw = RUN_FLAGS[key].kind === 'bool' ? 'true' : key === 'preset' ? 'gal2017' : 'some/value.json';
+    expect(parseArgs([flagName(key), raw])[key]).toBe(RUN_FLAGS[key].kind === 'bool' ? true : raw);
+  });
+
   it('-h and --help ask for help; --out is kept and marked as given', () => {
     expect(parseArgs(['-h']).help).toBe(true);
     expect(parseArgs(['--help']).help).toBe(true);
