@@ -6,6 +6,7 @@ import type { BackendInfo } from '../backend/index.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
 import { EngineClient, type Ready } from './client.ts';
+import { describeCrash, type CrashDecision } from './restart-policy.ts';
 import { setStrategyOrder } from './colors.ts';
 import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
@@ -23,7 +24,7 @@ import { renderSummary } from './views/summary.ts';
 
 const state = new RunState();
 const link: ParsedLink = parseLink(location.search);
-const client = new EngineClient({ onMessage, onCrash }, { forcePage: link.thread === 'page' });
+const client = new EngineClient({ onMessage, onCrash, onRestarted }, { forcePage: link.thread === 'page' });
 
 let catalog: Catalog | null = null;
 let form: ConfigForm | null = null;
@@ -32,6 +33,8 @@ let fallbackReason: string | null = null;
 /** The last configuration resolveConfig accepted (what Run starts). */
 let valid: ExperimentConfig | null = null;
 let formProblems = false;
+/** When the crashed worker's successor starts (null when none is scheduled). */
+let restartNote: string | null = null;
 /** Messages about link values, kept beside their fields until the field is edited. */
 const linkErrors: Partial<Record<ConfigKey, string>> = {};
 const pendingValidations = new Map<number, (r: { error: FieldError | null; config: ExperimentConfig | null }) => void>();
@@ -212,6 +215,8 @@ function onFieldChange(key: ConfigKey): void {
  */
 async function startRun(from: StoredExperiment | null = null): Promise<void> {
   if (!form || state.running) return;
+  // Run, Continue and Resume are the user's word to go on: earlier crashes no longer count.
+  client.restarts.forget();
   let keep: { runs: RunData[]; startedAt: Date } | undefined;
   let config: ExperimentConfig;
   if (from) {
@@ -229,6 +234,14 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
       startedAt: new Date(from.startedAt),
     };
     form.write(config as unknown as RawConfig);
+    // The host checks the configuration: it must be up (it may have been stopped after crashes).
+    try {
+      await client.ensure();
+    } catch (err) {
+      state.error = `The engine could not start: ${err instanceof Error ? err.message : String(err)}`;
+      renderAll();
+      return;
+    }
     await validateForm();
     if (!valid) {
       state.error = 'The stored run\'s configuration is no longer valid here; it cannot be resumed.';
@@ -441,12 +454,10 @@ function showOpened(results: ExperimentResults, info: DatasetInfo, queried: Quer
   renderAll();
 }
 
-function onCrash(message: string): void {
+function onCrash(message: string, next: CrashDecision): void {
   const wasRunning = state.running;
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
-  state.error = wasRunning
-    ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
-    : `The compute worker crashed: ${message}. A new one starts for the next action.`;
+  ({ error: state.error, note: restartNote } = describeCrash(message, next, rounds));
   if (wasRunning) {
     recorder.ended();
     state.status = 'failed';
@@ -458,20 +469,32 @@ function onCrash(message: string): void {
     resolve({ error: { field: null, message: 'the engine restarted; edit a field to check again' }, config: null });
     pendingValidations.delete(id);
   }
-  renderBackend(null, null);
+  renderBackend(null, next.restart ? null : 'the compute worker stopped after repeated crashes');
   renderAll();
-  // Start a fresh worker so the backend badge and validation work again.
-  client.ensure().then(
-    () => {
-      const backend = form?.read().config.backend;
-      client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
-      void validateForm();
-    },
-    (err: unknown) => {
-      state.error = `${state.error ?? ''} The engine could not restart: ${err instanceof Error ? err.message : String(err)}`;
-      renderMessages();
-    },
-  );
+}
+
+/** A new host is up after a crash (restarted by the policy, or by Continue): the badge and validation work again. */
+function onRestarted(result: { ready: Ready } | { error: string }): void {
+  restartNote = null;
+  if ('error' in result) {
+    state.error = `${state.error ?? ''} The engine could not restart: ${result.error}`;
+    renderMessages();
+    return;
+  }
+  thread = result.ready.thread;
+  fallbackReason = result.ready.fallbackReason;
+  renderThread();
+  const backend = form?.read().config.backend;
+  client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
+  void validateForm();
+}
+
+/** Continue, after the restarts were spent and no run is there to resume: start a new worker. */
+function restartEngine(): void {
+  client.restarts.forget();
+  state.error = null;
+  renderAll();
+  client.ensure().then((ready) => onRestarted({ ready }), (err: unknown) => onRestarted({ error: err instanceof Error ? err.message : String(err) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,8 +624,14 @@ function renderMessages(): void {
   if (state.error) items.push(h('p', { class: 'message error', attrs: { role: 'alert' }, text: state.error }));
   for (const w of state.warnings.slice(-5)) items.push(h('p', { class: 'message warning', text: `Warning: ${w}` }));
   for (const n of state.notes.slice(-3)) items.push(h('p', { class: 'message info', text: n }));
+  if (restartNote) items.push(h('p', { class: 'message info', text: restartNote }));
   if (recorder.problem) items.push(h('p', { class: 'message warning', text: recorder.problem }));
   if (offer && !state.running) items.push(resumeOffer(offer));
+  else if (client.stopped && !state.running) {
+    items.push(h('div', { class: 'message info resume-offer' },
+      h('span', { text: 'The engine is stopped. ' }),
+      h('button', { id: 'restart-engine', attrs: { type: 'button' }, text: 'Continue', on: { click: restartEngine } })));
+  }
   replace(els.messages, ...items);
 }
 
@@ -825,6 +854,10 @@ declare global {
       status: () => string;
       tensors: () => { before: number | null; after: number | null };
       crashWorker: () => void;
+      /** Diagnostics: every new worker crashes as soon as it is ready (tests the bounded restarts). */
+      crashEveryStart: (on: boolean) => void;
+      /** Diagnostics: the delays before the automatic restarts (default 1 s, 5 s, 25 s). */
+      setRestartDelays: (ms: number[]) => void;
       loseContext: () => void;
     };
   }
@@ -834,6 +867,10 @@ window.activelab = {
   status: () => state.status,
   tensors: () => ({ ...state.tensors }),
   crashWorker: () => client.send({ type: 'crash' }),
+  crashEveryStart: (on) => {
+    client.crashEveryStart = on;
+  },
+  setRestartDelays: (ms) => client.restarts.setDelays(ms),
   loseContext: () => client.send({ type: 'lose-context' }),
 };
 

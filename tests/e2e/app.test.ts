@@ -361,7 +361,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= 1, undefined, { timeout: 90_000, polling: 100 });
     await page.evaluate(() => window.activelab!.crashWorker());
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('failed');
-    expect(await page.textContent('#messages')).toMatch(/The compute worker crashed: .*simulated crash.* completed rounds? stays? on screen/);
+    expect(await page.textContent('#messages .message.error')).toMatch(/^The compute worker crashed: .*simulated crash.* The (\d+ )?completed rounds? (is|are) kept\.$/);
     const rows = await page.$$eval('#summary-table tbody tr', (r) => r.length);
     expect(rows).toBeGreaterThanOrEqual(1);
     const results = await exportJson(page);
