@@ -190,12 +190,14 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   it('never offers to resume a run that is still going in another tab; offers it once that tab is closed', async () => {
     const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
     const a = await context.newPage();
-    await a.goto(`${app.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 30 })}`);
+    // On wasm (what these tab and storage cases test does not depend on the backend, and wasm is
+    // far faster here than SwiftShader): enough rounds that tab a is still running when b looks.
+    await a.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm', strategies: 'random', rounds: 300 })}`);
     await waitForReady(a);
     await a.click('#run-btn');
     await waitForDone(a, 2);
     const b = await context.newPage();
-    await b.goto(`${app.url}${appQuery(SMALL)}`);
+    await b.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm' })}`);
     await waitForReady(b);
     await b.waitForTimeout(1_500);
     expect(await b.$('#resume-run')).toBeNull();
@@ -203,14 +205,14 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     await b.reload();
     await waitForReady(b);
     await b.waitForSelector('#resume-run', { timeout: 30_000 });
-    expect(await b.textContent('.resume-offer')).toMatch(/\(mnist · mlp · random\) stopped after \d+ of 31 evaluations/);
+    expect(await b.textContent('.resume-offer')).toMatch(/\(mnist · mlp · random\) stopped after \d+ of 301 evaluations/);
     await context.close();
   });
 
   it('without IndexedDB: says completed rounds are not being saved, and the run still completes', async () => {
     const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
-    await page.goto(`${app.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 1 })}`);
+    await page.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm', strategies: 'random', rounds: 1 })}`);
     await waitForReady(page);
     await page.click('#run-btn');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
