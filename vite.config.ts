@@ -52,7 +52,7 @@ export default defineConfig({
   plugins: [datasetsPlugin(), cspPlugin()],
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
-  // The app's compute worker (src/app/worker.ts) is an ES module worker, in dev and in the build.
+  // The app's compute worker (src/app/host/worker.ts) is an ES module worker, in dev and in the build.
   worker: { format: 'es' },
   // tfjs (in the worker, and in the page-thread fallback chunk) and vega are large by nature.
   build: { chunkSizeWarningLimit: 2000 },

@@ -4,18 +4,18 @@
  * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../datasets/index.ts';
-import { MODELS } from '../../models/index.ts';
-import { STRATEGIES, STRATEGY_NAMES } from '../acquisition/strategies.ts';
-import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../backend/index.ts';
-import { configureWasmPaths } from '../backend/wasm-paths.browser.ts';
-import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../backend/webgl-context.ts';
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
-import type { ExperimentEvent } from '../engine/events.ts';
-import { ExperimentError, runExperiment } from '../engine/loop.ts';
-import type { ExperimentResults, RunRecord } from '../engine/results.ts';
-import { readResultsFile, ResultsFileError } from '../engine/results-file.ts';
-import type { Catalog, DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from './protocol.ts';
+import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../../datasets/index.ts';
+import { MODELS } from '../../../models/index.ts';
+import { STRATEGIES, STRATEGY_NAMES } from '../../acquisition/strategies.ts';
+import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
+import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
+import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
+import type { ExperimentEvent } from '../../engine/events.ts';
+import { ExperimentError, runExperiment } from '../../engine/loop.ts';
+import type { ExperimentResults, RunRecord } from '../../engine/results.ts';
+import { readResultsFile, ResultsFileError } from '../../engine/results-file.ts';
+import type { Catalog, DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
 
