@@ -8,13 +8,14 @@ import type { AcquisitionInputs, Need } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
 import type { Rng } from '../rng.ts';
 import type { Learner } from './learner.ts';
+import type { DatasetRows } from './rows.ts';
 
 export interface InputsRequest {
   learner: Learner;
   /** The rows to score. */
-  candidates: Int32Array;
+  candidates: DatasetRows;
   /** The rows labeled so far (for 'labeledEmbeddings'). */
-  labeled: () => Int32Array;
+  labeled: () => DatasetRows;
   numClasses: number;
   /** The temperature fitted after the previous round's training; null uncalibrated. */
   temperature: number | null;
@@ -59,7 +60,7 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
 }
 
 /** softmax(z / T) of the candidates' logits z. */
-function calibrated(learner: Learner, candidates: Int32Array, temperature: number) {
+function calibrated(learner: Learner, candidates: DatasetRows, temperature: number) {
   const logits = learner.predictLogits(candidates);
   try {
     return applyTemperature(logits, temperature, { fromLogits: true });

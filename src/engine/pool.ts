@@ -6,16 +6,17 @@
 import type { Dataset } from '../../datasets/index.ts';
 import type { Rng } from '../rng.ts';
 import type { ExperimentConfig } from './config.ts';
+import { asDatasetRows, type DatasetRows } from './rows.ts';
 import { repeatStream } from './streams.ts';
 
 const IN_POOL = -1;
 const HELD_OUT = -2;
 
-/** The initial labeled set: `size` rows, balanced per class (remainder to the lowest classes) or at random. */
-export function initialSet(y: Uint8Array, candidates: Int32Array, size: number, numClasses: number, balanced: boolean, rng: Rng): Int32Array {
+/** The initial labeled set: `size` of the train rows `candidates`, balanced per class (remainder to the lowest classes) or at random. */
+export function initialSet(y: Uint8Array, candidates: Int32Array, size: number, numClasses: number, balanced: boolean, rng: Rng): DatasetRows {
   if (size > candidates.length) throw new RangeError(`initial set of ${size} from a pool of ${candidates.length}`);
   const order = rng.shuffle(Int32Array.from(candidates));
-  if (!balanced) return order.slice(0, size).sort();
+  if (!balanced) return asDatasetRows(order.slice(0, size).sort());
   const want = Array.from({ length: numClasses }, (_, c) => Math.floor(size / numClasses) + (c < size % numClasses ? 1 : 0));
   const chosen: number[] = [];
   for (const i of order) {
@@ -30,17 +31,17 @@ export function initialSet(y: Uint8Array, candidates: Int32Array, size: number, 
     const short = want.map((w, c) => (w > 0 ? `class ${c} short by ${w}` : '')).filter(Boolean).join(', ');
     throw new RangeError(`cannot draw a balanced initial set of ${size}: ${short}`);
   }
-  return Int32Array.from(chosen).sort();
+  return asDatasetRows(Int32Array.from(chosen).sort());
 }
 
 /** What one repeat draws, the same for every strategy: the validation hold-out and the initial set. */
 export interface RepeatSplit {
   /** Rows held out for temperature scaling, ascending; never queried, never trained on. */
-  readonly validationRows: Int32Array;
+  readonly validationRows: DatasetRows;
   /** Their labels, in the same order. */
   readonly validationLabels: Uint8Array;
   /** The round-0 labeled set, ascending. */
-  readonly initial: Int32Array;
+  readonly initial: DatasetRows;
   /** The marks with the validation rows held out and nothing labeled. */
   readonly marks: Int32Array;
 }
@@ -51,8 +52,8 @@ export function splitRepeat(config: ExperimentConfig, dataset: Dataset<string>, 
   const marks = new Int32Array(n).fill(IN_POOL);
   if (config.validation > 0) for (const i of repeatStream(config.seed, repeat, 'validation').sample(n, config.validation)) marks[i] = HELD_OUT;
   const rows = Int32Array.from(marks.keys());
-  const poolRows = rows.filter((i) => marks[i] === IN_POOL);
-  const validationRows = rows.filter((i) => marks[i] === HELD_OUT);
+  const poolRows = asDatasetRows(rows.filter((i) => marks[i] === IN_POOL));
+  const validationRows = asDatasetRows(rows.filter((i) => marks[i] === HELD_OUT));
   const validationLabels = Uint8Array.from(validationRows, (i) => dataset.train.y[i]!);
   const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, repeatStream(config.seed, repeat, 'initial'));
   return { validationRows, validationLabels, initial, marks };
@@ -68,17 +69,17 @@ export class Pool {
   }
 
   /** Rows still in the pool (neither labeled nor held out), ascending. */
-  unlabeled(): Int32Array {
-    return Int32Array.from(this.marks.keys()).filter((i) => this.marks[i] === IN_POOL);
+  unlabeled(): DatasetRows {
+    return asDatasetRows(Int32Array.from(this.marks.keys()).filter((i) => this.marks[i] === IN_POOL));
   }
 
   /** Rows labeled in rounds 0 to `upTo` (every labeled row when omitted), ascending. */
-  labeled(upTo = Infinity): Int32Array {
-    return Int32Array.from(this.marks.keys()).filter((i) => this.marks[i]! >= 0 && this.marks[i]! <= upTo);
+  labeled(upTo = Infinity): DatasetRows {
+    return asDatasetRows(Int32Array.from(this.marks.keys()).filter((i) => this.marks[i]! >= 0 && this.marks[i]! <= upTo));
   }
 
   /** The oracle's answer: these rows join the labeled set in `round`. */
-  label(rows: Int32Array | readonly number[], round: number): void {
+  label(rows: DatasetRows, round: number): void {
     for (const i of rows) this.marks[i] = round;
   }
 

@@ -7,6 +7,7 @@
 import type { ExperimentConfig } from './config.ts';
 import type { Pool } from './pool.ts';
 import type { ExperimentResults, RoundRecord, RunRecord } from './results.ts';
+import { asDatasetRows } from './rows.ts';
 import { train, where, type RunScope } from './round.ts';
 
 /** The earlier results handed to `RunOptions.resume` do not belong to this configuration. */
@@ -76,7 +77,7 @@ export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): Round
     for (const i of rec.selected) {
       const why = pool.whyNotLabelable(i);
       if (why) throw new ResumeError(`cannot resume ${run}: round ${rec.round} selected row ${i}, which is ${why}`);
-      pool.label([i], rec.round);
+      pool.label(asDatasetRows(Int32Array.of(i)), rec.round); // a record's `selected` are train rows
     }
   }
   return earlier.rounds.map(copyRound);

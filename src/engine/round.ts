@@ -14,6 +14,7 @@ import type { Learner } from './learner.ts';
 import type { Pool, RepeatSplit } from './pool.ts';
 import type { Reporter } from './reporter.ts';
 import type { RoundRecord } from './results.ts';
+import { asPoolPositions, rowsAt, type DatasetRows } from './rows.ts';
 import { roundStream, strategyStream } from './streams.ts';
 
 /** What every step of one run (one strategy in one repeat) works with. */
@@ -34,7 +35,7 @@ export const where = (scope: RunScope, round: number): Where => ({ strategy: sco
 
 /** A round's query: the rows chosen, their scores, every candidate's scores, and the times. */
 export interface Query {
-  selected: Int32Array;
+  selected: DatasetRows;
   selectedScores: number[] | null;
   scores: Float32Array | null;
   ms: { predict: number; score: number; select: number };
@@ -111,9 +112,8 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
     return null;
   }
   if (config.poolSubset !== null && candidates.length > config.poolSubset) {
-    const pick = roundStream(config.seed, scope.repeat, round, 'pool-subset').sample(candidates.length, config.poolSubset).sort();
-    const all = candidates;
-    candidates = Int32Array.from(pick, (j) => all[j]!);
+    const pick = asPoolPositions(roundStream(config.seed, scope.repeat, round, 'pool-subset').sample(candidates.length, config.poolSubset).sort());
+    candidates = rowsAt(candidates, pick);
   }
   let k = config.query;
   if (k > candidates.length) {
@@ -138,8 +138,9 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
     await report.phase('score', where(scope, round));
     const acq = await acquire(scope.strategy, inputs, k);
     await report.phase('select', where(scope, round));
+    const chosen = asPoolPositions(acq.indices); // a strategy selects positions in the candidate list
     return {
-      selected: Int32Array.from(acq.indices, (j) => candidates[j]!),
+      selected: rowsAt(candidates, chosen),
       selectedScores: acq.scores ? Array.from(acq.indices, (j) => acq.scores![j]!) : null,
       scores: acq.scores,
       ms: { predict: predictMs, score: acq.ms.score, select: acq.ms.select },
@@ -150,7 +151,7 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
 }
 
 /** Trains the run's learner on `labeled` with round `round`'s stream; a pause takes effect between epochs too. */
-export async function train(scope: RunScope, labeled: Int32Array, round: number): Promise<void> {
+export async function train(scope: RunScope, labeled: DatasetRows, round: number): Promise<void> {
   const { config, report } = scope;
   await scope.learner.fit(labeled, {
     rng: roundStream(config.seed, scope.repeat, round, 'train'),
