@@ -54,7 +54,7 @@ export default defineConfig({
   plugins: [datasetsPlugin(), cspPlugin(), wasmThreadsPlugin()],
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
-  // The app's compute worker (src/app/worker.ts) is an ES module worker, in dev and in the build.
+  // The app's compute worker (src/app/host/worker.ts) is an ES module worker, in dev and in the build.
   // Vite bundles it on its own: `plugins` does not reach it in the build, `worker.plugins` does.
   worker: { format: 'es', plugins: () => [wasmThreadsPlugin()] },
   // tfjs (in the worker, and in the page-thread fallback chunk) and vega are large by nature.

@@ -78,7 +78,7 @@ export class EngineClient {
     if (typeof Worker === 'undefined') return this.startOnPage('this browser has no Web Workers');
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'activelab-engine' });
+      worker = new Worker(new URL('./host/worker.ts', import.meta.url), { type: 'module', name: 'activelab-engine' });
     } catch (err) {
       return this.startOnPage(`the worker could not start (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -122,7 +122,7 @@ export class EngineClient {
 
   private async startOnPage(reason: string): Promise<Ready> {
     // The fallback: the only place the page imports tfjs.
-    const { createEngineHost } = await import('./engine-host.ts');
+    const { createEngineHost } = await import('./host/engine-host.ts');
     const got: { catalog?: Catalog } = {};
     const handle = createEngineHost((msg) => {
       if (msg.type === 'ready') got.catalog = msg.catalog;

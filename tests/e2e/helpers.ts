@@ -96,7 +96,7 @@ export interface CspViolation {
 /**
  * Records every `securitypolicyviolation` event of the page from its first script on (an init
  * script, so nothing before main.ts is missed). The engine worker's violations do not reach the
- * document: the worker writes them to its console (src/app/csp-report.ts), where
+ * document: the worker writes them to its console (src/app/host/csp-report.ts), where
  * `collectErrors` sees them.
  */
 export async function recordCspViolations(page: Page): Promise<void> {
