@@ -2,7 +2,7 @@
 export { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
 export type { ExperimentEvent, Phase, Progress } from './events.ts';
 export { tfLearner, type FitContext, type Learner, type LearnerContext, type LearnerFactory, type TestEvaluation, type TfLearnerOptions } from './learner.ts';
-export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type RunOptions } from './loop.ts';
+export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type FinalModelRun, type RunOptions } from './loop.ts';
 export type { DatasetRows, PoolPositions } from './rows.ts';
 export {
   areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, summarize,

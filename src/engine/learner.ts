@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchTensor, labelsOneHot, type Dataset } from '../../datasets/index.ts';
 import { createModel, disposeModel, MODELS, type ModelName } from '../../models/index.ts';
+import { exportModel, type ModelExport } from '../../models/export.ts';
 import { embed, evaluateProbs, predictLogits, predictMcDropout, predictProbs, type Evaluation } from '../../models/predict.ts';
 import { applyTemperature, expectedCalibrationError } from '../acquisition/calibration.ts';
 import { fitSeeded, type EpochLog } from '../../models/train.ts';
@@ -41,6 +42,12 @@ export interface Learner {
    * rows of the test split; with `temperature`, also the ECE of the temperature-scaled model.
    */
   evaluate(temperature?: number): Promise<TestEvaluation>;
+  /**
+   * The current model as plain data (TensorFlow.js artifacts, `models/export.ts`), with
+   * `metadata` written into its model.json; creates no tensors. Optional: a learner without it
+   * (a test's mock) has no model to export.
+   */
+  exportModel?(metadata: Record<string, object>): Promise<ModelExport>;
   dispose(): void;
 }
 
@@ -136,6 +143,7 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
           probs.dispose();
         }
       },
+      exportModel: (metadata) => exportModel(current(), metadata),
       dispose() {
         if (model) disposeModel(model);
         model = null;

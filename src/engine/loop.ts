@@ -13,12 +13,13 @@
  * needs), `round.ts` (one round), `restore.ts` (taking over an earlier run and rebuilding its
  * model).
  */
+import type { ModelExport } from '../../models/export.ts';
 import { backendInfo } from '../backend/index.ts';
 import { getStrategy } from '../acquisition/strategies.ts';
 import type { Dataset } from '../../datasets/index.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { ExperimentEvent, Progress } from './events.ts';
-import { tfLearner, type LearnerFactory } from './learner.ts';
+import { tfLearner, type Learner, type LearnerFactory } from './learner.ts';
 import { Pool, splitRepeat } from './pool.ts';
 import { Reporter } from './reporter.ts';
 import { finishedRun, rebuildModel, resumable, runKey, takeOver } from './restore.ts';
@@ -55,6 +56,25 @@ export interface RunOptions {
    * scores exactly as an uninterrupted one would.
    */
   resume?: Pick<ExperimentResults, 'config' | 'runs'>;
+  /**
+   * Receives the final model of every run that finishes here (complete or exhausted; not a run
+   * kept as it was by `resume`, nor a stopped or failed one), once, before its learner is
+   * disposed: TensorFlow.js artifacts as plain data (`models/export.ts`; `exportFiles` makes
+   * model.json + weights.bin of them). Awaited. If the export or this callback fails, the run
+   * keeps its results and a warning event says why.
+   */
+  onFinalModel?: (run: FinalModelRun, model: ModelExport) => void | Promise<void>;
+}
+
+/** The run whose final model `RunOptions.onFinalModel` receives, and that model's last round. */
+export interface FinalModelRun {
+  strategy: string;
+  repeat: number;
+  /** The last completed round: the model is the one trained in it. */
+  round: number;
+  labeled: number;
+  /** Its test accuracy in that round. */
+  accuracy: number;
 }
 
 /** Thrown when a run fails; `results` holds every round completed before the failure. */
@@ -162,6 +182,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
       const learner = learnerFactory({ dataset, testIndices, strategy: strategyName, repeat });
       try {
         await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, report, grid: options.grid }, run, earlier, ledger);
+        if (options.onFinalModel) await handOverModel(options.onFinalModel, learner, run, config, dataset, report);
       } catch (err) {
         if (isAbort(err, signal)) {
           run.status = 'aborted';
@@ -180,6 +201,34 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
     }
   }
   return await finish('complete');
+}
+
+/**
+ * Gives `run`'s final model to `onFinalModel`, with what it was trained on in its model.json's
+ * metadata. A failure here does not fail the run: it becomes a warning.
+ */
+async function handOverModel(
+  onFinalModel: NonNullable<RunOptions['onFinalModel']>, learner: Learner, run: RunRecord, config: ExperimentConfig, dataset: Dataset<string>, report: Reporter,
+): Promise<void> {
+  const last = run.rounds.at(-1);
+  if (!last) return;
+  const info: FinalModelRun = { strategy: run.strategy, repeat: run.repeat, round: last.round, labeled: last.labeled, accuracy: last.accuracy };
+  const where = { strategy: run.strategy, repeat: run.repeat, round: last.round };
+  if (!learner.exportModel) {
+    await report.emit({ type: 'warning', message: 'this learner cannot export its model: no final model is saved', ...where });
+    return;
+  }
+  try {
+    const model = await learner.exportModel({
+      activelab: {
+        dataset: dataset.name, classNames: [...dataset.classNames], inputShape: [...dataset.shape], numClasses: dataset.numClasses,
+        model: config.model, seed: config.seed, ...info,
+      },
+    });
+    await onFinalModel(info, model);
+  } catch (err) {
+    await report.emit({ type: 'warning', message: `the final model could not be exported: ${err instanceof Error ? err.message : String(err)}`, ...where });
+  }
 }
 
 /**
