@@ -12,6 +12,7 @@ import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
 import { appDefaults, ConfigForm } from './form.ts';
 import type { Catalog, DatasetInfo, FieldError, FromHost, Queried } from './protocol.ts';
+import { ModelExports } from './model-export.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { RunRecorder } from './recorder.ts';
 import type { StoredExperiment, StoredRunInfo } from './store.ts';
@@ -98,6 +99,11 @@ const els = {
 let opening: { id: number; name: string } | null = null;
 let openSeq = 0;
 const curves = new CurvesView(byId('curves'));
+// The final model of each finished run, downloadable from the summary panel (model-export.ts).
+const modelExports = new ModelExports({
+  wrap: byId('model-export'), select: byId<HTMLSelectElement>('model-run'), button: byId<HTMLButtonElement>('export-model'), status: byId('model-status'),
+  send: (msg) => client.send(msg), download: (name, blob) => download(name, blob), label: (s) => strategyLabel(s), stem: () => fileStem(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Boot
@@ -255,6 +261,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
   }
   setStrategyOrder(config.strategies);
   state.reset(config, keep);
+  modelExports.reset();
   if (from) state.dataset = from.dataset;
   selection.repeat = 0;
   selection.round = 0;
@@ -309,6 +316,7 @@ function stopRun(): void {
 // Messages from the host
 
 function onMessage(msg: FromHost): void {
+  if (modelExports.onMessage(msg)) return;
   switch (msg.type) {
     case 'ready':
       break;
@@ -437,6 +445,7 @@ function showOpened(results: ExperimentResults, info: DatasetInfo, queried: Quer
   }
   setStrategyOrder(results.config.strategies);
   state.load(results, info, queried, name);
+  modelExports.reset();
   const last = results.runs.find((r) => r.repeat === 0)?.rounds.length ?? 1;
   selection.repeat = 0;
   selection.round = Math.max(0, last - 1);
@@ -455,6 +464,7 @@ function showOpened(results: ExperimentResults, info: DatasetInfo, queried: Quer
 }
 
 function onCrash(message: string, next: CrashDecision): void {
+  modelExports.reset(); // the worker's models went with it
   const wasRunning = state.running;
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
   ({ error: state.error, note: restartNote } = describeCrash(message, next, rounds));

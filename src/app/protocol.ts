@@ -91,6 +91,12 @@ export type ToHost =
   | { type: 'stop' }
   /** Open a results file (checked by readResultsFile in the host; nothing is read past the size limit). */
   | { type: 'open'; id: number; file: Blob }
+  /**
+   * The final model of a finished run of the current experiment (see `modelReady`), as the files
+   * `<name>.json` and `<name>.weights.bin` (a plain file stem: model.json's manifest names the
+   * weights file, and tf.io.browserFiles matches it by that name).
+   */
+  | { type: 'exportModel'; id: number; strategy: string; repeat: number; name: string }
   /** Diagnostics: throw an uncaught error in the host (tests the crash path). */
   | { type: 'crash' }
   /** Diagnostics: lose the WebGL context (`WEBGL_lose_context`), as a GPU reset would. */
@@ -120,4 +126,16 @@ export type FromHost =
    */
   | { type: 'opened'; id: number; results: ExperimentResults; info: DatasetInfo; queried: Queried[][] }
   /** A results file refused (the ResultsFileError's message) or unreadable. */
-  | { type: 'openFailed'; id: number; message: string };
+  | { type: 'openFailed'; id: number; message: string }
+  /** A run of the current experiment finished: its final model is kept in the host, `bytes` of weights, until the next run starts. */
+  | { type: 'modelReady'; strategy: string; repeat: number; bytes: number }
+  /** The answer to `exportModel`: the two files (the weights' buffer transferred), or why not. */
+  | { type: 'model'; id: number; files: ModelFiles | null; error: string | null };
+
+/** A final model as TensorFlow.js files: model.json's text and the weights file it names. */
+export interface ModelFiles {
+  jsonName: string;
+  modelJson: string;
+  weightsName: string;
+  weights: ArrayBuffer;
+}

@@ -123,6 +123,22 @@ describe('supervise', () => {
     expect(h.events.filter((e) => e.type === 'round')).toHaveLength(4); // 0 once, then 1..3 from the second attempt
   });
 
+  it('passes on the final models of a live attempt and drops one finished on a lost context', async () => {
+    const model = { modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(0), format: 'layers-model', generatedBy: 'test', convertedBy: null };
+    const final = (repeat: number) => ({ strategy: 'margin', repeat, round: 3, labeled: 13, accuracy: 0.5 });
+    const lossBeforeModel: Script = async (o, ctx) => {
+      await o.onFinalModel!(final(0), model);
+      ctx.lose({ event: false });
+      await o.onFinalModel!(final(1), model); // exported from the lost context: dropped, and the attempt aborted
+      expect(o.signal!.aborted).toBe(true);
+    };
+    const h = harness([lossBeforeModel, async (o) => void (await o.onFinalModel!(final(2), model))]);
+    const got: number[] = [];
+    await supervise(config, h.parts, { ...h.options, onFinalModel: (run) => void got.push(run.repeat) });
+    expect(h.calls).toHaveLength(2);
+    expect(got).toEqual([0, 2]);
+  });
+
   it('continues on wasm when no fresh WebGL context starts, saying why', async () => {
     const h = harness([roundsThenLoss(0, 0), roundsToEnd(1)], { freshWebgl: async () => { throw new Error('no context for you'); } });
     await supervise(config, h.parts, h.options);

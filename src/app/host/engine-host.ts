@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../../datasets/index.ts';
+import { exportFiles, type ModelExport } from '../../../models/export.ts';
 import { MODELS } from '../../../models/index.ts';
 import { STRATEGIES, STRATEGY_NAMES } from '../../acquisition/strategies.ts';
 import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
@@ -106,6 +107,12 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
   let ctrl: AbortController | null = null;
   let pause: { promise: Promise<void>; resolve: () => void } | null = null;
   let backendQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * The final models of the current experiment's finished runs, by run, as plain data (a few kB
+   * for logreg and the mlp, ~2 MB for the CNN): kept until the next run starts, for `exportModel`.
+   */
+  const models = new Map<string, ModelExport>();
+  const modelKey = (strategy: string, repeat: number) => `${strategy}#${repeat}`;
   /** Lets a paused run go on (to continue, or to notice that it was stopped). */
   const releasePause = () => {
     const p = pause;
@@ -170,6 +177,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       return;
     }
     running = true;
+    models.clear();
     ctrl = new AbortController();
     pause = null;
     const signal = ctrl.signal;
@@ -235,6 +243,10 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         },
         ...(grid ? { grid: grid.points } : {}),
         resume,
+        onFinalModel: (r, model) => {
+          models.set(modelKey(r.strategy, r.repeat), model);
+          post({ type: 'modelReady', strategy: r.strategy, repeat: r.repeat, bytes: model.weightData.byteLength });
+        },
       });
     } catch (err) {
       const results = err instanceof ExperimentError ? err.results : null;
@@ -269,8 +281,27 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     }
   }
 
+  /** The files of a kept final model (a copy of its weights, transferred), or why there are none. */
+  function exportModel(msg: Extract<ToHost, { type: 'exportModel' }>): void {
+    const model = models.get(modelKey(msg.strategy, msg.repeat));
+    if (!model) {
+      post({ type: 'model', id: msg.id, files: null, error: `no final model is kept for ${msg.strategy}, repeat ${msg.repeat + 1}: only runs that finished in this experiment (not kept from an earlier one, not stopped) have one, until the next run starts` });
+      return;
+    }
+    try {
+      const weightsName = `${msg.name}.weights.bin`;
+      const { modelJson, weights } = exportFiles(model, weightsName);
+      post({ type: 'model', id: msg.id, files: { jsonName: `${msg.name}.json`, modelJson, weightsName, weights }, error: null }, [weights]);
+    } catch (err) {
+      post({ type: 'model', id: msg.id, files: null, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
   return (msg: ToHost) => {
     switch (msg.type) {
+      case 'exportModel':
+        exportModel(msg);
+        break;
       case 'open':
         void open(msg.id, msg.file);
         break;

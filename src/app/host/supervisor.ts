@@ -54,6 +54,8 @@ export interface SuperviseOptions {
   waitIfPaused?(interrupted: () => boolean): Promise<void>;
   grid?: Float32Array;
   resume: Pick<ExperimentResults, 'config' | 'runs'> | null;
+  /** `RunOptions.onFinalModel` of the current attempt; an attempt winding down after a loss hands over nothing. */
+  onFinalModel?: RunOptions['onFinalModel'];
 }
 
 const runKey = (strategy: string, repeat: number) => `${strategy}#${repeat}`;
@@ -116,21 +118,27 @@ export async function supervise(config: ExperimentConfig, parts: SupervisorParts
       onLost();
     };
     const unwatch = parts.context.watch(loseAttempt);
-    const waitIfPaused = options.waitIfPaused;
+    /**
+     * After a loss this attempt only winds down: nothing it reports is news, and a round (or a
+     * model) it finishes may rest on reads from the lost context. The context-lost event arrives
+     * as a task, after the loss: ask the context itself, synchronously, before keeping anything.
+     */
+    const live = () => {
+      if (!lost && parts.context.lost()) loseAttempt();
+      return !lost;
+    };
+    const { waitIfPaused, onFinalModel } = options;
     const running = parts.run(attemptConfig, {
       signal: ctrl.signal,
       onEvent: (e) => {
-        // After a loss this attempt only winds down: nothing it reports is news, and a round it
-        // finishes may rest on reads from the lost context. The context-lost event arrives as a
-        // task, after the loss: ask the context itself, synchronously, before keeping a round.
-        if (!lost && parts.context.lost()) loseAttempt();
-        if (lost) return;
+        if (!live()) return;
         track(e);
         options.onEvent(e);
       },
       ...(waitIfPaused ? { waitIfPaused: () => waitIfPaused(() => lost) } : {}),
       ...(options.grid ? { grid: options.grid } : {}),
       ...(from ? { resume: from } : {}),
+      ...(onFinalModel ? { onFinalModel: (run, model) => (live() ? onFinalModel(run, model) : undefined) } : {}),
     });
     try {
       // A lost context can leave a pending GPU read that never settles: wait for the attempt
