@@ -4,7 +4,7 @@
  * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../datasets/index.ts';
+import { DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../datasets/index.ts';
 import { MODELS } from '../../models/index.ts';
 import { STRATEGIES, STRATEGY_NAMES } from '../acquisition/strategies.ts';
 import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../backend/index.ts';
@@ -143,7 +143,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
   };
 
   const getDataset = (config: ExperimentConfig): Promise<Dataset<string>> => {
-    const seeded = DATASETS[config.dataset].seeded;
+    const seeded = DATASETS[config.dataset as DatasetName].seeded;
     const key = seeded ? `${config.dataset}:${config.seed}` : config.dataset;
     let p = datasets.get(key);
     if (!p) {
@@ -186,7 +186,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         post({ type: 'rejected', error: { field: 'backend', message: err instanceof Error ? err.message : String(err) } });
         return;
       }
-      const spec = DATASETS[config.dataset];
+      const spec = DATASETS[config.dataset as DatasetName];
       post({ type: 'status', message: spec.files.length ? `loading ${config.dataset} (${spec.sizes.train + spec.sizes.test} images)` : `generating ${config.dataset}` });
       const ds = await getDataset(config);
       if (signal.aborted) {

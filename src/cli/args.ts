@@ -2,10 +2,10 @@
  * Command-line flags of `npm run experiment`, parsed into a config. A bad flag or value throws
  * `UsageError` (exit code 2) with a message that names the flag, the value and what is allowed.
  */
-import { DATASET_NAMES } from '../../datasets/index.ts';
-import { MODELS } from '../../models/index.ts';
-import { STRATEGY_NAMES } from '../acquisition/strategies.ts';
-import { BACKEND_NAMES } from '../backend/index.ts';
+import { DATASET_NAMES } from '../../datasets/catalog.ts';
+import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
+import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
+import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
 import { PRESETS, PRESET_NAMES } from './presets.ts';
 

@@ -13,7 +13,7 @@
  * field path, the value found and what is allowed. The embedded configuration is checked by
  * `resolveConfig`; indices are checked against the configured dataset's sizes.
  */
-import { DATASETS } from '../../datasets/index.ts';
+import { BUILTIN_DATASETS } from '../../datasets/catalog.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
 import type { ExperimentResults, LabelsToTarget, RoundRecord, RunRecord, RunStatus, StrategySummary } from './results.ts';
 
@@ -274,7 +274,7 @@ function checkRun(v: unknown, path: string, config: ExperimentConfig, seenRuns: 
   seenRuns.add(key);
   const status = oneOf(field(o, 'status'), `${path}.status`, RUN_STATUSES);
   const errorRaw = field(o, 'error');
-  const spec = DATASETS[config.dataset];
+  const spec = BUILTIN_DATASETS.get(config.dataset)!;
   const roundsRaw = array(field(o, 'rounds'), `${path}.rounds`, config.rounds + 1, `rounds (rounds + 1 = ${config.rounds + 1})`);
   const seen = new Set<number>();
   const rounds: RoundRecord[] = [];
@@ -293,7 +293,7 @@ function checkSummary(v: unknown, path: string, config: ExperimentConfig): Strat
   const repeats = int(field(o, 'repeats'), `${path}.repeats`, 1, config.repeats);
   const fa = object(field(o, 'finalAccuracy'), `${path}.finalAccuracy`);
   const lt = object(field(o, 'labelsToTarget'), `${path}.labelsToTarget`);
-  const spec = DATASETS[config.dataset];
+  const spec = BUILTIN_DATASETS.get(config.dataset)!;
   const perRepeatRaw = array(field(lt, 'perRepeat'), `${path}.labelsToTarget.perRepeat`, repeats, `label counts or nulls, one per repeat (${repeats})`);
   if (perRepeatRaw.length !== repeats) throw new ResultsFileError(`${path}.labelsToTarget.perRepeat`, perRepeatRaw, `an array of ${repeats} label counts or nulls, one per repeat`);
   const perRepeat = perRepeatRaw.map((x, i) => (x === null ? null : int(x, `${path}.labelsToTarget.perRepeat[${i}]`, 1, spec.sizes.train)));
