@@ -3,7 +3,7 @@
  * OffscreenCanvas); falls back to running the same host on the page when workers are missing,
  * fail to start, or have no WebGL. Only the fallback imports tfjs into the page, lazily.
  */
-import type { Catalog, FromHost, ToHost } from './protocol.ts';
+import type { FromHost, ToHost } from './protocol.ts';
 
 export type Thread = 'worker' | 'page';
 
@@ -14,7 +14,6 @@ export interface ClientHandlers {
 }
 
 export interface Ready {
-  catalog: Catalog;
   thread: Thread;
   /** Why the host runs on the page instead of a worker (null when in a worker). */
   fallbackReason: string | null;
@@ -33,7 +32,7 @@ export class EngineClient {
     private readonly opts: { forcePage: boolean },
   ) {}
 
-  /** Starts the host if none is running; resolves when it has sent its catalog. */
+  /** Starts the host if none is running; resolves when it is ready for messages. */
   ensure(): Promise<Ready> {
     this.readyPromise ??= this.start().catch((err: unknown) => {
       this.readyPromise = null;
@@ -93,21 +92,21 @@ export class EngineClient {
       e.preventDefault();
       this.crashed(e.message || 'unknown error');
     });
-    return { catalog: first.msg.catalog, thread: 'worker', fallbackReason: null };
+    return { thread: 'worker', fallbackReason: null };
   }
 
   private async startOnPage(reason: string): Promise<Ready> {
     // The fallback: the only place the page imports tfjs.
     const { createEngineHost } = await import('./engine-host.ts');
-    const got: { catalog?: Catalog } = {};
+    let ready = false;
     const handle = createEngineHost((msg) => {
-      if (msg.type === 'ready') got.catalog = msg.catalog;
+      if (msg.type === 'ready') ready = true;
       else queueMicrotask(() => this.handlers.onMessage(msg));
     }, DATA_BASE);
-    if (!got.catalog) throw new Error('the engine host did not send its catalog');
+    if (!ready) throw new Error('the engine host did not say it is ready');
     this.pageHandle = handle;
     this.thread = 'page';
-    return { catalog: got.catalog, thread: 'page', fallbackReason: reason };
+    return { thread: 'page', fallbackReason: reason };
   }
 
   private crashed(message: string): void {

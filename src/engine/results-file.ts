@@ -13,7 +13,7 @@
  * field path, the value found and what is allowed. The embedded configuration is checked by
  * `resolveConfig`; indices are checked against the configured dataset's sizes.
  */
-import { BUILTIN_DATASETS } from '../../datasets/catalog.ts';
+import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
 import type { ExperimentResults, LabelsToTarget, RoundRecord, RunRecord, RunStatus, StrategySummary } from './results.ts';
 
@@ -47,6 +47,8 @@ function describe(v: unknown): string {
 export interface ResultsFileOptions {
   /** Reject inputs larger than this many bytes (UTF-8); default MAX_RESULTS_FILE_BYTES (20 MB). */
   maxBytes?: number;
+  /** The datasets a results file may refer to; default the built-in ones. */
+  datasets?: DatasetCatalog;
 }
 
 function limit(opts: ResultsFileOptions): number {
@@ -104,7 +106,7 @@ export function parseResultsFile(input: string | Uint8Array | ArrayBuffer, opts:
     const why = err instanceof Error ? err.message : String(err);
     throw new ResultsFileError('file', 'text that is not JSON', `a JSON file exported by ActiveLab (the parser says: ${why.length > 120 ? `${why.slice(0, 117)}…` : why})`);
   }
-  return validateResults(value);
+  return validateResults(value, opts);
 }
 
 /**
@@ -114,7 +116,7 @@ export function parseResultsFile(input: string | Uint8Array | ArrayBuffer, opts:
 export async function readResultsFile(blob: Blob, opts: ResultsFileOptions = {}): Promise<ExperimentResults> {
   const max = limit(opts);
   if (blob.size > max) throw tooLarge(blob.size, max);
-  return parseResultsFile(new Uint8Array(await blob.arrayBuffer()), { maxBytes: max });
+  return parseResultsFile(new Uint8Array(await blob.arrayBuffer()), { ...opts, maxBytes: max });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,7 +181,7 @@ function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]
 
 // ---------------------------------------------------------------------------------------------
 
-function checkConfig(v: unknown): ExperimentConfig {
+function checkConfig(v: unknown, datasets: DatasetCatalog): ExperimentConfig {
   const raw = object(v, 'results.config');
   // An exported configuration has every field; resolveConfig would fill a missing one with its default.
   for (const key of Object.keys(DEFAULT_CONFIG)) {
@@ -187,7 +189,7 @@ function checkConfig(v: unknown): ExperimentConfig {
   }
   try {
     // A fresh object of own fields: resolveConfig fills defaults for missing ones and refuses unknown ones.
-    return resolveConfig(Object.fromEntries(Object.entries(raw)) as Partial<ExperimentConfig>);
+    return resolveConfig(Object.fromEntries(Object.entries(raw)) as Partial<ExperimentConfig>, { datasets });
   } catch (err) {
     if (err instanceof ConfigError) {
       const allowed = err.message.split(' is not allowed: ')[1] ?? err.message;
@@ -265,7 +267,7 @@ function checkRound(v: unknown, path: string, index: number, config: ExperimentC
   };
 }
 
-function checkRun(v: unknown, path: string, config: ExperimentConfig, seenRuns: Set<string>): RunRecord {
+function checkRun(v: unknown, path: string, config: ExperimentConfig, datasets: DatasetCatalog, seenRuns: Set<string>): RunRecord {
   const o = object(v, path);
   const strategy = oneOf(field(o, 'strategy'), `${path}.strategy`, config.strategies);
   const repeat = int(field(o, 'repeat'), `${path}.repeat`, 0, config.repeats - 1);
@@ -274,7 +276,7 @@ function checkRun(v: unknown, path: string, config: ExperimentConfig, seenRuns: 
   seenRuns.add(key);
   const status = oneOf(field(o, 'status'), `${path}.status`, RUN_STATUSES);
   const errorRaw = field(o, 'error');
-  const spec = BUILTIN_DATASETS.get(config.dataset)!;
+  const spec = datasets.get(config.dataset)!;
   const roundsRaw = array(field(o, 'rounds'), `${path}.rounds`, config.rounds + 1, `rounds (rounds + 1 = ${config.rounds + 1})`);
   const seen = new Set<number>();
   const rounds: RoundRecord[] = [];
@@ -287,13 +289,13 @@ function checkRun(v: unknown, path: string, config: ExperimentConfig, seenRuns: 
   return { strategy, repeat, status, ...(errorRaw === undefined ? {} : { error: str(errorRaw, `${path}.error`) }), rounds };
 }
 
-function checkSummary(v: unknown, path: string, config: ExperimentConfig): StrategySummary {
+function checkSummary(v: unknown, path: string, config: ExperimentConfig, datasets: DatasetCatalog): StrategySummary {
   const o = object(v, path);
   const strategy = oneOf(field(o, 'strategy'), `${path}.strategy`, config.strategies);
   const repeats = int(field(o, 'repeats'), `${path}.repeats`, 1, config.repeats);
   const fa = object(field(o, 'finalAccuracy'), `${path}.finalAccuracy`);
   const lt = object(field(o, 'labelsToTarget'), `${path}.labelsToTarget`);
-  const spec = BUILTIN_DATASETS.get(config.dataset)!;
+  const spec = datasets.get(config.dataset)!;
   const perRepeatRaw = array(field(lt, 'perRepeat'), `${path}.labelsToTarget.perRepeat`, repeats, `label counts or nulls, one per repeat (${repeats})`);
   if (perRepeatRaw.length !== repeats) throw new ResultsFileError(`${path}.labelsToTarget.perRepeat`, perRepeatRaw, `an array of ${repeats} label counts or nulls, one per repeat`);
   const perRepeat = perRepeatRaw.map((x, i) => (x === null ? null : int(x, `${path}.labelsToTarget.perRepeat[${i}]`, 1, spec.sizes.train)));
@@ -321,11 +323,12 @@ function checkSummary(v: unknown, path: string, config: ExperimentConfig): Strat
  * of the checked fields.
  * @throws ResultsFileError naming the first bad field.
  */
-export function validateResults(value: unknown): ExperimentResults {
+export function validateResults(value: unknown, opts: Pick<ResultsFileOptions, 'datasets'> = {}): ExperimentResults {
+  const datasets = opts.datasets ?? BUILTIN_DATASETS;
   const o = object(value, 'results');
   const version = field(o, 'version');
   if (version !== 1) throw new ResultsFileError('results.version', version, '1 (the only results format so far)');
-  const config = checkConfig(field(o, 'config'));
+  const config = checkConfig(field(o, 'config'), datasets);
   const env = object(field(o, 'environment'), 'results.environment');
   const environment = {
     backend: str(field(env, 'backend'), 'results.environment.backend', 100),
@@ -338,10 +341,10 @@ export function validateResults(value: unknown): ExperimentResults {
   const elapsedMs = num(field(o, 'elapsedMs'), 'results.elapsedMs', 0, Infinity, MS);
   const maxRuns = config.strategies.length * config.repeats;
   const seenRuns = new Set<string>();
-  const runs = array(field(o, 'runs'), 'results.runs', maxRuns, `runs (strategies x repeats = ${maxRuns})`).map((r, i) => checkRun(r, `results.runs[${i}]`, config, seenRuns));
+  const runs = array(field(o, 'runs'), 'results.runs', maxRuns, `runs (strategies x repeats = ${maxRuns})`).map((r, i) => checkRun(r, `results.runs[${i}]`, config, datasets, seenRuns));
   const seenSummaries = new Set<string>();
   const summary = array(field(o, 'summary'), 'results.summary', config.strategies.length, `strategy summaries (${config.strategies.length} strategies)`).map((s, i) => {
-    const checked = checkSummary(s, `results.summary[${i}]`, config);
+    const checked = checkSummary(s, `results.summary[${i}]`, config, datasets);
     if (seenSummaries.has(checked.strategy)) throw new ResultsFileError(`results.summary[${i}].strategy`, checked.strategy, 'a strategy not summarised before');
     seenSummaries.add(checked.strategy);
     return checked;
