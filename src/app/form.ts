@@ -197,7 +197,7 @@ export class ConfigForm {
     this.element.classList.toggle('locked', disabled);
   }
 
-  /** Descriptions under the dataset and model selects. */
+  /** Descriptions under the dataset and model selects, and the model's learning rate as the blank field's placeholder. */
   updateNotes(): void {
     const { config } = this.read();
     const ds = this.catalog.datasets.get(String(config.dataset));
@@ -206,6 +206,9 @@ export class ConfigForm {
     if (dsNote) replace(dsNote, ds ? `${ds.description} ${ds.sizes.train.toLocaleString('en')} train / ${ds.sizes.test.toLocaleString('en')} test.` : '');
     const mNote = this.notes.get('model');
     if (mNote) replace(mNote, model?.description ?? '');
+    // A blank learning rate takes the model's: say which.
+    const lr = this.controls.get('learningRate')?.focus;
+    if (lr instanceof HTMLInputElement) lr.placeholder = model ? `${FIELDS.learningRate.nullText} (${model.defaults.learningRate})` : FIELDS.learningRate.nullText;
     const sNote = this.notes.get('strategies');
     const chosen = Array.isArray(config.strategies) ? config.strategies : [];
     if (sNote) replace(sNote, chosen.length > 0 && !chosen.includes('random') ? 'Tip: add Random, the baseline a strategy has to beat to earn its labels.' : '');

@@ -42,7 +42,10 @@ describe('the page validates by itself', { timeout: 240_000 }, () => {
     expect(await page.isDisabled('#run-btn')).toBe(true);
     await page.fill('#f-query', '10');
     expect(await page.textContent('#err-query')).toBe('');
+    expect(await page.getAttribute('#f-learningRate', 'placeholder')).toBe("model's default (0.001)");
     await page.selectOption('#f-model', 'logreg');
+    // A blank learning rate is the model's (models/catalog.ts), and the field says which.
+    expect(await page.getAttribute('#f-learningRate', 'placeholder')).toBe("model's default (0.01)");
     expect(await page.textContent('#err-strategies')).toBe(
       "config.strategies = ['bald'] is not allowed: MC-dropout strategies need a model with dropout; 'logreg' has none (use mlp or cnn)");
     expect(await page.isDisabled('#run-btn')).toBe(true);
