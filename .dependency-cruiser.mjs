@@ -17,7 +17,7 @@
  */
 
 /** The worker side of src/app/: the compute host and what starts it. Re-point here when it moves. */
-export const WORKER_SIDE = '^src/app/(worker|engine-host|csp-report)[.]ts$';
+export const WORKER_SIDE = '^src/app/host/';
 /** The page: src/app/ but the worker side. */
 const PAGE = '^src/app/';
 

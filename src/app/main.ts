@@ -10,6 +10,7 @@ import { readResultsFile } from '../engine/results-file.ts';
 import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
 import { appCatalog } from './catalog.ts';
 import { EngineClient, type Ready } from './client.ts';
+import { describeCrash, type CrashDecision } from './restart-policy.ts';
 import { setStrategyOrder } from './colors.ts';
 import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
@@ -27,7 +28,7 @@ import { renderSummary } from './views/summary.ts';
 
 const state = new RunState();
 const link: ParsedLink = parseLink(location.search);
-const client = new EngineClient({ onMessage, onCrash }, { forcePage: link.thread === 'page' });
+const client = new EngineClient({ onMessage, onCrash, onRestarted }, { forcePage: link.thread === 'page' });
 
 const catalog = appCatalog();
 let form: ConfigForm | null = null;
@@ -38,6 +39,8 @@ let fallbackReason: string | null = null;
 /** The last configuration resolveConfig accepted (what Run starts). */
 let valid: ExperimentConfig | null = null;
 let formProblems = false;
+/** When the crashed worker's successor starts (null when none is scheduled). */
+let restartNote: string | null = null;
 /** Messages about link values, kept beside their fields until the field is edited. */
 const linkErrors: Partial<Record<ConfigKey, string>> = {};
 const selection = { repeat: 0, round: 0, follow: true };
@@ -212,6 +215,8 @@ function onFieldChange(key: ConfigKey): void {
  */
 async function startRun(from: StoredExperiment | null = null): Promise<void> {
   if (!form || state.running) return;
+  // Run, Continue and Resume are the user's word to go on: earlier crashes no longer count.
+  client.restarts.forget();
   let keep: { runs: RunData[]; startedAt: Date } | undefined;
   let config: ExperimentConfig;
   if (from) {
@@ -458,12 +463,10 @@ function showOpened(results: ExperimentResults, name: string): boolean {
   return true;
 }
 
-function onCrash(message: string): void {
+function onCrash(message: string, next: CrashDecision): void {
   const wasRunning = state.running;
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
-  state.error = wasRunning
-    ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
-    : `The compute worker crashed: ${message}. A new one starts for the next action.`;
+  ({ error: state.error, note: restartNote } = describeCrash(message, next, rounds));
   if (wasRunning) {
     recorder.ended();
     state.status = 'failed';
@@ -471,20 +474,31 @@ function onCrash(message: string): void {
     void refreshOffer();
   }
   form?.setDisabled(false);
-  renderBackend(null, null);
+  renderBackend(null, next.restart ? null : 'the compute worker stopped after repeated crashes');
   renderAll();
-  // Start a fresh worker so the backend badge works again.
-  client.ensure().then(
-    () => {
-      const backend = form?.read().config.backend;
-      client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
-      void validateForm();
-    },
-    (err: unknown) => {
-      state.error = `${state.error ?? ''} The engine could not restart: ${err instanceof Error ? err.message : String(err)}`;
-      renderMessages();
-    },
-  );
+}
+
+/** A new host is up after a crash (restarted by the policy, or by Continue): the backend badge works again. */
+function onRestarted(result: { ready: Ready } | { error: string }): void {
+  restartNote = null;
+  if ('error' in result) {
+    state.error = `${state.error ?? ''} The engine could not restart: ${result.error}`;
+    renderMessages();
+    return;
+  }
+  thread = result.ready.thread;
+  fallbackReason = result.ready.fallbackReason;
+  renderThread();
+  const backend = form?.read().config.backend;
+  client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
+}
+
+/** Continue, after the restarts were spent and no run is there to resume: start a new worker. */
+function restartEngine(): void {
+  client.restarts.forget();
+  state.error = null;
+  renderAll();
+  client.ensure().then((ready) => onRestarted({ ready }), (err: unknown) => onRestarted({ error: err instanceof Error ? err.message : String(err) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,8 +626,14 @@ function renderMessages(): void {
   if (state.error) items.push(h('p', { class: 'message error', attrs: { role: 'alert' }, text: state.error }));
   for (const w of state.warnings.slice(-5)) items.push(h('p', { class: 'message warning', text: `Warning: ${w}` }));
   for (const n of state.notes.slice(-3)) items.push(h('p', { class: 'message info', text: n }));
+  if (restartNote) items.push(h('p', { class: 'message info', text: restartNote }));
   if (recorder.problem) items.push(h('p', { class: 'message warning', text: recorder.problem }));
   if (offer && !state.running) items.push(resumeOffer(offer));
+  else if (client.stopped && !state.running) {
+    items.push(h('div', { class: 'message info resume-offer' },
+      h('span', { text: 'The engine is stopped. ' }),
+      h('button', { id: 'restart-engine', attrs: { type: 'button' }, text: 'Continue', on: { click: restartEngine } })));
+  }
   replace(els.messages, ...items);
 }
 
@@ -836,6 +856,10 @@ declare global {
       status: () => string;
       tensors: () => { before: number | null; after: number | null };
       crashWorker: () => void;
+      /** Diagnostics: every new worker crashes as soon as it is ready (tests the bounded restarts). */
+      crashEveryStart: (on: boolean) => void;
+      /** Diagnostics: the delays before the automatic restarts (default 1 s, 5 s, 25 s). */
+      setRestartDelays: (ms: number[]) => void;
       loseContext: () => void;
     };
   }
@@ -845,6 +869,10 @@ window.activelab = {
   status: () => state.status,
   tensors: () => ({ ...state.tensors }),
   crashWorker: () => client.send({ type: 'crash' }),
+  crashEveryStart: (on) => {
+    client.crashEveryStart = on;
+  },
+  setRestartDelays: (ms) => client.restarts.setDelays(ms),
   loseContext: () => client.send({ type: 'lose-context' }),
 };
 

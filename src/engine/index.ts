@@ -3,6 +3,7 @@ export { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig, type
 export type { ExperimentEvent, Phase, Progress } from './events.ts';
 export { tfLearner, type FitContext, type Learner, type LearnerContext, type LearnerFactory, type TestEvaluation, type TfLearnerOptions } from './learner.ts';
 export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type RunOptions } from './loop.ts';
+export type { DatasetRows, PoolPositions } from './rows.ts';
 export {
   areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, summarize,
   type CurvePoint, type ExperimentResults, type LabelsToTarget, type RoundRecord, type RoundTimes, type RunRecord, type StrategySummary,

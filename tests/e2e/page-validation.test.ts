@@ -26,7 +26,7 @@ describe('the page validates by itself', { timeout: 240_000 }, () => {
     });
     // Hold the engine back: the worker's script (and the page-thread fallback, were it tried) is never served.
     const held: Route[] = [];
-    await page.route(/\/src\/app\/(worker|engine-host)\.ts/, (route) => void held.push(route));
+    await page.route(/\/src\/app\/host\/(worker|engine-host)\.ts/, (route) => void held.push(route));
 
     await page.goto(`${app.url}?initial=0&rounds=3`);
     await page.waitForSelector('#config-form');
@@ -58,14 +58,14 @@ describe('the page validates by itself', { timeout: 240_000 }, () => {
     expect(await page.textContent('#open-status')).toBe('Could not open v2.json: results.version = 2 is not allowed: 1 (the only results format so far)');
 
     // All of it with no engine: the worker's script is still unanswered, nothing was posted to it.
-    expect(held.map((r) => new URL(r.request().url()).pathname)).toEqual(['/src/app/worker.ts']);
+    expect(held.map((r) => new URL(r.request().url()).pathname)).toEqual(['/src/app/host/worker.ts']);
     expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('');
     expect(await page.textContent('#thread-pill')).toBe('engine starting…');
     expect(await page.evaluate(() => (window as unknown as { __posted: string[] }).__posted)).toEqual([]);
 
     // Released, the worker starts; the page asks it for nothing but a backend while the form is edited.
     for (const r of held) await r.continue();
-    await page.unroute(/\/src\/app\/(worker|engine-host)\.ts/);
+    await page.unroute(/\/src\/app\/host\/(worker|engine-host)\.ts/);
     await waitForReady(page);
     expect(await page.getAttribute('#thread-pill', 'data-thread')).toBe('worker');
     await page.fill('#f-query', '0');

@@ -59,9 +59,9 @@ describe('import rules', () => {
       'src/acquisition/badge.ts': "import type { Strategy } from './strategies.ts';\nexport const badge: Strategy = { name: 'badge' };\n",
       // The page: a static import of the worker side (which loads tfjs) is refused; the lazy
       // fallback's dynamic import() is allowed.
-      'src/app/main.ts': "import { host } from './engine-host.ts';\nimport { start } from './client.ts';\nexport const app = [host, start];\n",
-      'src/app/client.ts': "export const start = () => import('./engine-host.ts');\n",
-      'src/app/engine-host.ts': "import * as tf from '@tensorflow/tfjs';\nexport const host = tf.ready;\n",
+      'src/app/main.ts': "import { host } from './host/engine-host.ts';\nimport { start } from './client.ts';\nexport const app = [host, start];\n",
+      'src/app/client.ts': "export const start = () => import('./host/engine-host.ts');\n",
+      'src/app/host/engine-host.ts': "import * as tf from '@tensorflow/tfjs';\nexport const host = tf.ready;\n",
       // The CLI and the app are apart.
       'src/cli/experiment.ts': "import { app } from '../app/main.ts';\nexport const cli = app;\n",
     };
@@ -87,7 +87,7 @@ describe('import rules', () => {
         'datasets-imports-only-downward: datasets/index.ts -> src/engine/config.ts',
         // A cycle is reported once, at the edge that closes it.
         'no-circular: src/acquisition/badge.ts -> src/acquisition/strategies.ts',
-        'page-not-to-worker-side: src/app/main.ts -> src/app/engine-host.ts',
+        'page-not-to-worker-side: src/app/main.ts -> src/app/host/engine-host.ts',
         'page-reaches-no-tfjs: src/app/main.ts -> @tensorflow/tfjs',
       ].sort());
     }, 60_000);

@@ -56,7 +56,7 @@ export async function badgeSelect(probs: tf.Tensor2D, embeddings: tf.Tensor2D, k
   if (want === 0) return picks;
 
   const hNorms = sqNorms(embeddings, options.chunkSize); // [N] ||h||^2
-  const q = tf.tidy(() => tf.sub(probs, tf.cast(tf.oneHot(tf.argMax(probs, 1), c, 1, 0, 'int32'), 'float32'))) as tf.Tensor2D; // [N, C] p - e_ŷ
+  const q = tf.tidy(() => tf.sub(probs, tf.oneHot(tf.argMax(probs, 1), c, 1, 0, 'float32'))) as tf.Tensor2D; // [N, C] p - e_ŷ
   const gNorms = tf.tidy(() => tf.mul(tf.sum(tf.square(q), 1), hNorms)) as tf.Tensor1D; // [N] ||g||^2
   const iota = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
   const taken = new Uint8Array(n);

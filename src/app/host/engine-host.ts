@@ -4,22 +4,18 @@
  * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../datasets/index.ts';
-import { backendInfo, useBackend, type BackendName } from '../backend/index.ts';
-import { configureWasmPaths } from '../backend/wasm-paths.browser.ts';
-import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../backend/webgl-context.ts';
-import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
-import type { ExperimentEvent } from '../engine/events.ts';
-import { ExperimentError, runExperiment } from '../engine/loop.ts';
-import type { ExperimentResults, RunRecord } from '../engine/results.ts';
-import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from './protocol.ts';
+import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../../datasets/index.ts';
+import { backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
+import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
+import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
+import { ConfigError, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
+import type { ExperimentEvent } from '../../engine/events.ts';
+import { ExperimentError, runExperiment } from '../../engine/loop.ts';
+import type { ExperimentResults } from '../../engine/results.ts';
+import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
+import { supervise } from './supervisor.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
-
-/** Context losses within one run after which it stops asking for WebGL and continues on wasm. */
-export const MAX_WEBGL_RESTARTS = 2;
-/** How long a run interrupted by a context loss gets to wind down before the next attempt starts anyway. */
-const WIND_DOWN_MS = 20_000;
 
 /** Side of the decision-boundary grid for 2-D datasets (G x G predictions per round). */
 export const GRID_SIZE = 64;
@@ -198,102 +194,25 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         if (g) transfer.push(g.predicted.buffer, g.confidence.buffer);
         post({ type: 'event', event: { ...e, scores, grid: g, queried } }, transfer);
       };
-      // The completed runs and rounds so far (the kept ones too): what a context loss must not lose.
-      const done = new Map<string, RunRecord>();
-      const key = (strategy: string, repeat: number) => `${strategy}#${repeat}`;
-      for (const r of resume?.runs ?? []) done.set(key(r.strategy, r.repeat), { ...r, rounds: [...r.rounds] });
-      let prior = resume;
-      let restarts = 0;
-      for (;;) {
-        // One attempt: runs until the end, a stop, a failure, or the loss of the WebGL context.
-        const attempt = new AbortController();
-        const forward = () => attempt.abort();
-        signal.addEventListener('abort', forward);
-        let lost = false;
-        let onLost!: () => void;
-        const lostPromise = new Promise<void>((resolve) => (onLost = resolve));
-        const unwatch = watchContextLoss(() => {
-          lost = true;
-          attempt.abort();
-          onLost();
-        });
-        const track = (e: ExperimentEvent) => {
-          if (e.type === 'round') {
-            const k = key(e.strategy, e.repeat);
-            const r = done.get(k) ?? { strategy: e.strategy, repeat: e.repeat, status: 'aborted' as const, rounds: [] };
-            r.rounds.push(e.record);
-            done.set(k, r);
-          } else if (e.type === 'run') {
-            done.set(key(e.run.strategy, e.run.repeat), { ...e.run, rounds: [...e.run.rounds] });
+      await supervise(config, {
+        run: (attemptConfig, options) => runExperiment(attemptConfig, ds, options),
+        context: { watch: watchContextLoss, lost: webglContextLost },
+        freshWebgl: freshWebglBackend,
+        switchToWasm: () => switchBackend('wasm'),
+        reportBackend: () => post({ type: 'backend', info: backendInfo(), error: null }),
+        notice: (message) => post({ type: 'notice', level: 'warning', message }),
+      }, {
+        signal,
+        onEvent,
+        waitIfPaused: async (interrupted) => {
+          while (pause && !signal.aborted && !interrupted()) {
+            post({ type: 'paused' });
+            await pause.promise;
           }
-        };
-        const attemptRun = runExperiment(config, ds, {
-          signal: attempt.signal,
-          onEvent: (e) => {
-            // After a loss this attempt only winds down: nothing it reports is news, and a round it
-            // finishes may rest on reads from the lost context. The context-lost event arrives as a
-            // task, after the loss: ask the context itself, synchronously, before keeping a round.
-            if (!lost && webglContextLost()) {
-              lost = true;
-              attempt.abort();
-              onLost();
-            }
-            if (lost) return;
-            track(e);
-            onEvent(e);
-          },
-          waitIfPaused: async () => {
-            while (pause && !signal.aborted && !lost) {
-              post({ type: 'paused' });
-              await pause.promise;
-            }
-          },
-          ...(grid ? { grid: grid.points } : {}),
-          ...(prior ? { resume: prior } : {}),
-        });
-        try {
-          // A lost context can leave a pending GPU read that never settles: wait for the attempt
-          // to wind down, but not forever.
-          await Promise.race([attemptRun, lostPromise.then(() => new Promise<void>((r) => setTimeout(r, WIND_DOWN_MS)))]);
-        } catch (err) {
-          if (!lost) throw err;
-        } finally {
-          unwatch();
-          signal.removeEventListener('abort', forward);
-        }
-        if (!lost || signal.aborted) break;
-        attemptRun.catch(() => undefined); // an attempt still winding down may fail later: nothing to report
-
-        // The context is gone, and every tensor with it. Keep the completed rounds, get a new
-        // backend, and continue from the last completed round of each run.
-        restarts++;
-        const kept = [...done.values()].reduce((a, r) => a + r.rounds.length, 0);
-        let next: BackendName = 'webgl';
-        let why = '';
-        if (restarts > MAX_WEBGL_RESTARTS) {
-          next = 'wasm';
-          why = `the WebGL context was lost ${restarts} times in this run`;
-        } else {
-          try {
-            await freshWebglBackend();
-          } catch (err) {
-            next = 'wasm';
-            why = err instanceof Error ? err.message : String(err);
-          }
-        }
-        if (next === 'wasm') await switchBackend('wasm');
-        else post({ type: 'backend', info: backendInfo(), error: null });
-        post({
-          type: 'notice',
-          level: 'warning',
-          message:
-            `The GPU's WebGL context was lost during the run (a GPU reset, a driver update or too many WebGL pages can cause this). ` +
-            `The ${kept} completed round${kept === 1 ? ' is' : 's are'} kept; continuing from the last completed round ` +
-            (next === 'webgl' ? 'on a fresh WebGL context.' : `on the wasm backend (CPU), because ${why}. Results may differ from WebGL in the last digits.`),
-        });
-        config = { ...config, backend: next };
-        prior = { config, runs: [...done.values()] };
-      }
+        },
+        ...(grid ? { grid: grid.points } : {}),
+        resume,
+      });
     } catch (err) {
       const results = err instanceof ExperimentError ? err.results : null;
       const message = err instanceof ExperimentError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
