@@ -222,6 +222,23 @@ describe.each(TEST_BACKENDS)('batchBald on %s', (backend) => {
     x.dispose();
   });
 
+  it('candidates: after the first pick only the top BALD rows are scored; the picks are the greedy reference among them', async () => {
+    const s = randomSamples(34, 5, 30, 3); // a seed whose reference picks are clear even on webgl (gaps > 0.02)
+    const x = tf.tensor3d(s);
+    const ref = baldAllRef(s);
+    const top = ref.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 8).map(([, i]) => i);
+    const outside = new Set(ref.map((_, i) => i).filter((i) => !top.includes(i)));
+    const want = greedyBatchBaldRef(s, 4, outside);
+    expect(want.gaps.every((g) => g > 20 * tol)).toBe(true);
+    const r = await batchBald(x, 4, { rng: new Rng(1), candidates: 8 });
+    expect(Array.from(r.indices)).toEqual(want.picks);
+    for (const i of r.indices) expect(top).toContain(i);
+    // A batch holds at most `candidates` rows.
+    expect(Array.from((await batchBald(x, 5, { rng: new Rng(1), candidates: 3 })).indices)).toHaveLength(3);
+    await expect(batchBald(x, 2, { rng: new Rng(1), candidates: 0 })).rejects.toThrow(/candidates must be a positive integer/);
+    x.dispose();
+  });
+
   it('chunked: no tensor exceeds chunkElements, and the result equals the unchunked one', async () => {
     const s = randomSamples(4, 4, 40, 3); // T·N·C = 480 numbers in the input
     const x = tf.tensor3d(s);
@@ -255,6 +272,7 @@ describe.each(TEST_BACKENDS)('batchBald on %s', (backend) => {
     const before = tf.memory().numTensors;
     await batchBald(x, 3, { rng: new Rng(1) });
     await batchBald(x, 4, { rng: new Rng(1), exactLimit: 1, jointSamples: 100, chunkElements: 48 });
+    await batchBald(x, 3, { rng: new Rng(1), candidates: 6, chunkElements: 48 });
     await batchBaldGains(x, [1, 2], { rng: new Rng(1) });
     await batchBaldGains(x, [], { rng: new Rng(1) });
     await expect(batchBald(x, 2, { rng: new Rng(1), exclude: new Uint8Array(3) })).rejects.toThrow(SelectionError);

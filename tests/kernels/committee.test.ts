@@ -9,20 +9,17 @@ import { consensusEntropy, maxDisagreement, voteEntropy } from '../../src/acquis
 import { InvalidProbabilitiesError } from '../../src/acquisition/errors.ts';
 import { onBackend, TEST_BACKENDS, TOLERANCE } from '../support/backends.ts';
 import { probRow } from '../support/arbitraries.ts';
+import { expectClose } from '../support/wasm-kernel-harness.ts';
 import { consensusEntropyRef, disagreementRef, voteEntropyRef, type Committee } from '../support/committee-reference.ts';
 
+/** Runs a tensor-producing call, reads it back, disposes it. */
 async function values(make: () => tf.Tensor): Promise<number[]> {
   const t = make();
-  const v = Array.from(await t.data());
-  t.dispose();
-  return v;
-}
-
-function expectClose(actual: number[], expected: number[], tol: number): void {
-  expect(actual).toHaveLength(expected.length);
-  actual.forEach((a, i) => {
-    if (!(Math.abs(a - expected[i]!) <= tol * Math.max(1, Math.abs(expected[i]!)))) expect.fail(`row ${i}: got ${a}, expected ${expected[i]} (tolerance ${tol})`);
-  });
+  try {
+    return Array.from(await t.data());
+  } finally {
+    t.dispose();
+  }
 }
 
 // Three members, two rows, three classes.

@@ -36,6 +36,9 @@
  * batch; the unnormalised P(y_1..n | w_t) of the paper would underflow float32 after ~40
  * uncertain picks, and tfjs has no float64.
  *
+ * Work can be cut with `candidates`: after the first pick only the open rows with the highest
+ * BALD are scored.
+ *
  * Memory: no single tensor exceeds `chunkElements` (2^22) numbers: candidates are processed in
  * chunks of Nc rows and configurations in chunks of Mc, with Mc·max(T, C) <= 2^22,
  * Nc·C·Mc <= 2^22 and T·Nc·C <= 2^22. The CPU keeps M·T float64 posteriors (at most 65,536·T
@@ -77,6 +80,13 @@ export interface BatchBaldOptions {
   fromLogits?: boolean;
   /** Most numbers any intermediate tensor may hold; at least T·C. @default CHUNK_ELEMENTS (2^22) */
   chunkElements?: number;
+  /**
+   * After the first pick, score only this many open rows: those with the highest BALD (ties to
+   * the lower index), so a batch holds at most this many rows. The authors' code pre-filters
+   * the pool by BALD in the same spirit; it cuts the work per pick in proportion.
+   * @default every open row
+   */
+  candidates?: number;
 }
 
 export interface BatchBaldResult {
@@ -108,19 +118,30 @@ export async function batchBald(samples: tf.Tensor3D, k: number, options: BatchB
   const gains: number[] = [];
   const estimators: JointEstimator[] = [];
   const pass = await firstPass(samples, o);
+  let subset: { rows: Int32Array; condEnt: tf.Tensor1D } | null = null;
   try {
     const blocked = new Uint8Array(n);
     for (let i = 0; i < n; i++) blocked[i] = (o.exclude !== null && o.exclude[i] !== 0) || pass.nonFinite[i] !== 0 ? 1 : 0;
     let open = 0;
     for (let i = 0; i < n; i++) if (blocked[i] === 0) open++;
     const want = Math.min(k, open);
+    if (o.candidates < open && want > 1) {
+      const rows = topKIndices(pass.bald, o.candidates, blocked).sort(); // the BALD leaders, in row order
+      subset = { rows, condEnt: tf.tidy(() => tf.gather(pass.condEnt, tf.tensor1d(rows, 'int32'))) };
+    }
     let state = exactStart(t);
     const picked: Float64Array[] = []; // [T * C] probabilities of each pick
     let values: ArrayLike<number> = pass.bald;
     for (let j = 0; j < want; j++) {
-      if (j > 0) values = await gainsGiven(samples, state, pass.condEnt, o);
+      if (j > 0 && subset === null) values = await gainsGiven(samples, state, pass.condEnt, o);
+      else if (j > 0 && subset !== null) {
+        const some = await gainsGiven(samples, state, subset.condEnt, o, subset.rows);
+        const all = new Float32Array(n).fill(Number.NaN); // rows outside the subset: never picked
+        subset.rows.forEach((r, i) => (all[r] = some[i]!));
+        values = all;
+      }
       const [b] = topKIndices(values, 1, blocked);
-      if (b === undefined) break; // every open row scored NaN (cannot happen: non-finite rows are blocked)
+      if (b === undefined) break; // every open row scored NaN (the subset ran out, or all were non-finite)
       picks.push(b);
       gains.push(values[b]!);
       estimators.push(state.estimator);
@@ -133,6 +154,7 @@ export async function batchBald(samples: tf.Tensor3D, k: number, options: BatchB
     }
   } finally {
     pass.condEnt.dispose();
+    subset?.condEnt.dispose();
   }
   return { indices: Int32Array.from(picks), gains: Float64Array.from(gains), estimators };
 }
@@ -150,7 +172,7 @@ export async function batchBald(samples: tf.Tensor3D, k: number, options: BatchB
 export async function batchBaldGains(
   samples: tf.Tensor3D,
   given: ArrayLike<number>,
-  options: Omit<BatchBaldOptions, 'exclude'>,
+  options: Omit<BatchBaldOptions, 'exclude' | 'candidates'>,
 ): Promise<{ gains: Float32Array; estimator: JointEstimator }> {
   const { t, n, c } = checkSamples(samples, 'batchBaldGains');
   const o = resolveOptions(options, n, t, c, 'batchBaldGains');
@@ -177,6 +199,7 @@ export async function batchBaldGains(
 // ---------------------------------------------------------------------------------------------
 
 interface Resolved {
+  candidates: number;
   rng: Rng;
   exclude: Uint8Array | null;
   exactLimit: number;
@@ -225,15 +248,20 @@ function resolveOptions(options: Omit<BatchBaldOptions, 'exclude'> & { exclude?:
   if (!Number.isInteger(chunkElements) || chunkElements < t * c) {
     throw new SelectionError(`${what}: chunkElements must be an integer >= T·C = ${t * c} (one candidate's passes), got ${chunkElements}`);
   }
-  return { rng: options.rng, exclude, exactLimit, jointSamples, fromLogits: options.fromLogits ?? false, chunkElements };
+  const candidates = (options as BatchBaldOptions).candidates ?? Infinity;
+  if (!(candidates === Infinity || (Number.isInteger(candidates) && candidates >= 1))) {
+    throw new SelectionError(`${what}: candidates must be a positive integer, got ${candidates}`);
+  }
+  return { rng: options.rng, exclude, exactLimit, jointSamples, fromLogits: options.fromLogits ?? false, chunkElements, candidates };
 }
 
 /**
  * Rows [start, start + size) of the [T, N, C] samples along axis 1 (the tensor itself for all
  * rows). On wasm by gather: tfjs-backend-wasm 4.22's Slice reads its whole input back first.
  */
-function candidateRows(samples: tf.Tensor3D, start: number, size: number): tf.Tensor3D {
+function candidateRows(samples: tf.Tensor3D, start: number, size: number, rows: Int32Array | null = null): tf.Tensor3D {
   const n = samples.shape[1];
+  if (rows !== null) return tf.gather(samples, tf.tensor1d(rows.subarray(start, start + size), 'int32'), 1);
   if (start === 0 && size === n) return samples;
   if (tf.getBackend() === 'wasm') return tf.gather(samples, tf.range(start, start + size, 1, 'int32'), 1);
   return tf.slice(samples, [0, start, 0], [-1, size, -1]);
@@ -386,11 +414,13 @@ function extendSampled(state: JointState, p: Float64Array, t: number, c: number,
 }
 
 /**
- * Δ(b | A) for every row: Σ_m π_m H[Σ_t W[m, t] p_t(y_b)] - E_w H[y_b | w], clamped at 0, read
- * back. Chunked over configurations (Mc) and candidates (Nc) within `chunkElements`.
+ * Δ(b | A) for every row (or for the rows `rows`, in that order, with `condEnt` theirs):
+ * Σ_m π_m H[Σ_t W[m, t] p_t(y_b)] - E_w H[y_b | w], clamped at 0, read back. Chunked over
+ * configurations (Mc) and candidates (Nc) within `chunkElements`.
  */
-async function gainsGiven(samples: tf.Tensor3D, state: JointState, condEnt: tf.Tensor1D, o: Resolved): Promise<Float32Array> {
-  const [t, n, c] = samples.shape;
+async function gainsGiven(samples: tf.Tensor3D, state: JointState, condEnt: tf.Tensor1D, o: Resolved, rows: Int32Array | null = null): Promise<Float32Array> {
+  const [t, , c] = samples.shape;
+  const n = rows === null ? samples.shape[1] : rows.length;
   if (n === 0) return new Float32Array(0);
   const limit = o.chunkElements;
   const mc = Math.max(1, Math.min(state.m, Math.floor(limit / Math.max(t, c))));
@@ -410,7 +440,7 @@ async function gainsGiven(samples: tf.Tensor3D, state: JointState, condEnt: tf.T
       const size = Math.min(nc, n - s);
       parts.push(
         tf.tidy(() => {
-          const x = candidateRows(samples, s, size); // [T, Nc, C]
+          const x = candidateRows(samples, s, size, rows); // [T, Nc, C]
           const p = tf.reshape(o.fromLogits ? tf.softmax(x, -1) : x, [t, size * c]); // [T, Nc*C]
           let acc: tf.Tensor | null = null;
           for (const { w, pi } of wChunks) {
