@@ -5,7 +5,7 @@
  * A worker that crashes is restarted by the RestartPolicy (restart-policy.ts): a few times, each
  * after a longer delay, then not until the user goes on.
  */
-import type { Catalog, FromHost, ToHost } from './protocol.ts';
+import type { FromHost, ToHost } from './protocol.ts';
 import { RestartPolicy, type CrashDecision } from './restart-policy.ts';
 
 export type Thread = 'worker' | 'page';
@@ -22,7 +22,6 @@ export interface ClientHandlers {
 }
 
 export interface Ready {
-  catalog: Catalog;
   thread: Thread;
   /** Why the host runs on the page instead of a worker (null when in a worker). */
   fallbackReason: string | null;
@@ -56,7 +55,7 @@ export class EngineClient {
     return !this.worker && !this.pageHandle && !this.readyPromise && this.restarts.crashesInARow > this.restarts.limit;
   }
 
-  /** Starts the host if none is running; resolves when it has sent its catalog. */
+  /** Starts the host if none is running; resolves when it is ready for messages. */
   ensure(): Promise<Ready> {
     this.readyPromise ??= this.start().catch((err: unknown) => {
       this.readyPromise = null;
@@ -117,21 +116,21 @@ export class EngineClient {
       e.preventDefault();
       this.crashed(worker, e.message || 'unknown error');
     });
-    return { catalog: first.msg.catalog, thread: 'worker', fallbackReason: null };
+    return { thread: 'worker', fallbackReason: null };
   }
 
   private async startOnPage(reason: string): Promise<Ready> {
     // The fallback: the only place the page imports tfjs.
     const { createEngineHost } = await import('./host/engine-host.ts');
-    const got: { catalog?: Catalog } = {};
+    let ready = false;
     const handle = createEngineHost((msg) => {
-      if (msg.type === 'ready') got.catalog = msg.catalog;
+      if (msg.type === 'ready') ready = true;
       else queueMicrotask(() => this.handlers.onMessage(msg));
     }, DATA_BASE);
-    if (!got.catalog) throw new Error('the engine host did not send its catalog');
+    if (!ready) throw new Error('the engine host did not say it is ready');
     this.pageHandle = handle;
     this.thread = 'page';
-    return { catalog: got.catalog, thread: 'page', fallbackReason: reason };
+    return { thread: 'page', fallbackReason: reason };
   }
 
   private crashed(worker: Worker, message: string): void {

@@ -13,10 +13,10 @@
  * `DEFAULT_CONFIG`'s keys.
  */
 import { parseArgs as tokenize } from 'node:util';
-import { DATASET_NAMES } from '../../datasets/index.ts';
-import { MODELS } from '../../models/index.ts';
-import { STRATEGY_NAMES } from '../acquisition/strategies.ts';
-import { BACKEND_NAMES } from '../backend/index.ts';
+import { DATASET_NAMES } from '../../datasets/catalog.ts';
+import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
+import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
+import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
 import { PRESETS, PRESET_NAMES } from './presets.ts';
 

@@ -15,9 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.ts';
+import { STRATEGY_CATALOG } from '../catalog.ts';
 import { SelectionError } from '../errors.ts';
 import { exclusionMask, type SelectOptions } from '../select.ts';
-import type { AcquisitionInputs, SetStrategy } from '../strategies.ts';
+import type { AcquisitionInputs, SetStrategy } from '../types.ts';
 import { eligibleMask, needRows, openRows } from './common.ts';
 import { argMaxIndex, checkMatrix, DUPLICATE_REL_TOL, pickD2, rows, sqNorms } from './distance.ts';
 
@@ -103,14 +104,9 @@ export interface BadgeStrategyOptions {
 
 /** BADGE as a set strategy: needs the candidates' probabilities and embeddings. */
 export function badgeStrategy(options: BadgeStrategyOptions = {}): SetStrategy {
-  const name = 'badge';
+  const { name } = STRATEGY_CATALOG.badge;
   return {
-    kind: 'set',
-    name,
-    label: 'BADGE',
-    formula: 'k-means++ seeding on g = (p - e_argmax p) ⊗ h',
-    description: 'Samples rows whose last-layer gradient embeddings are both large (uncertain) and far apart (diverse).',
-    needs: ['probs', 'embeddings'],
+    ...STRATEGY_CATALOG.badge,
     async select(inputs: AcquisitionInputs, k: number, sel: SelectOptions): Promise<Int32Array> {
       const probs = needRows(inputs, 'probs', name);
       const h = needRows(inputs, 'embeddings', name);

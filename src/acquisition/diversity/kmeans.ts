@@ -11,9 +11,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.ts';
+import { STRATEGY_CATALOG } from '../catalog.ts';
 import { SelectionError } from '../errors.ts';
 import { exclusionMask, type SelectOptions } from '../select.ts';
-import type { AcquisitionInputs, SetStrategy } from '../strategies.ts';
+import type { AcquisitionInputs, SetStrategy } from '../types.ts';
 import { clusterCount, eligibleMask, needRows, openRows } from './common.ts';
 import {
   assignNearest, checkMatrix, passRows, pickD2, readScalar, rows, sqDistToRow, sqNorms,
@@ -296,17 +297,10 @@ export interface KMeansDiversityOptions {
  * its centroid, largest cluster first.
  */
 export function kmeansDiversityStrategy(options: KMeansDiversityOptions): SetStrategy {
-  const name = options.source === 'embeddings' ? 'kmeansDiversity' : 'kmeansDiversityRaw';
+  const entry = options.source === 'embeddings' ? STRATEGY_CATALOG.kmeansDiversity : STRATEGY_CATALOG.kmeansDiversityRaw;
+  const { name } = entry;
   return {
-    kind: 'set',
-    name,
-    label: options.source === 'embeddings' ? 'k-means diversity' : 'k-means diversity (raw inputs)',
-    formula: 'k-means, K = C; round-robin over clusters, nearest to centroid first',
-    description:
-      options.source === 'embeddings'
-        ? 'Clusters the pool in embedding space, one cluster per class, and asks the most central row of each cluster in turn.'
-        : 'Clusters the raw inputs, one cluster per class, and asks the most central row of each cluster in turn; needs no model.',
-    needs: [options.source],
+    ...entry,
     async select(inputs: AcquisitionInputs, k: number, sel: SelectOptions): Promise<Int32Array> {
       const x = needRows(inputs, options.source, name);
       const excluded = exclusionMask(sel.exclude, inputs.n);

@@ -4,48 +4,22 @@
  * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../../datasets/index.ts';
+import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../../datasets/index.ts';
 import { exportFiles, type ModelExport } from '../../../models/export.ts';
-import { MODELS } from '../../../models/index.ts';
-import { STRATEGIES, STRATEGY_NAMES } from '../../acquisition/strategies.ts';
-import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
+import { backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
 import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
 import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
+import { ConfigError, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
 import type { ExperimentEvent } from '../../engine/events.ts';
 import { ExperimentError, runExperiment } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
-import { readResultsFile, ResultsFileError } from '../../engine/results-file.ts';
-import type { Catalog, DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
+import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
 import { supervise } from './supervisor.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
 
 /** Side of the decision-boundary grid for 2-D datasets (G x G predictions per round). */
 export const GRID_SIZE = 64;
-
-export function buildCatalog(): Catalog {
-  const datasets: Catalog['datasets'] = {};
-  for (const [name, d] of Object.entries(DATASETS)) {
-    datasets[name] = {
-      kind: d.kind,
-      description: d.description,
-      shape: [...d.shape],
-      numClasses: d.numClasses,
-      classNames: [...d.classNames],
-      sizes: { train: d.sizes.train, test: d.sizes.test },
-    };
-  }
-  const models: Catalog['models'] = {};
-  for (const [name, m] of Object.entries(MODELS)) {
-    models[name] = { description: m.description, inputKinds: [...m.inputKinds], hasDropout: m.hasDropout };
-  }
-  const strategies = STRATEGY_NAMES.map((name) => {
-    const s = STRATEGIES[name];
-    return { name, label: s.label, formula: s.formula, description: s.description, needs: [...s.needs] };
-  });
-  return { datasets, models, strategies, backends: [...BACKEND_NAMES], defaults: { ...DEFAULT_CONFIG, strategies: [...DEFAULT_CONFIG.strategies] } };
-}
 
 /** Whether this context can give tfjs a WebGL context on an OffscreenCanvas (null: not checked). */
 function offscreenWebgl(): boolean | null {
@@ -88,6 +62,9 @@ export function gridOver(x: Float32Array, size: number): { spec: GridSpec; point
 
 /** The labels (and pixels, for images) of the rows a round selected. */
 function queriedRows(ds: Dataset<string>, selected: readonly number[]): Queried {
+  for (const i of selected) {
+    if (!Number.isInteger(i) || i < 0 || i >= ds.train.n) throw new RangeError(`row ${i} is not a row of ${ds.name}'s train split (0 to ${ds.train.n - 1})`);
+  }
   const labels = Uint8Array.from(selected, (i) => ds.train.y[i]!);
   if (ds.kind !== 'image' || !(ds.train.x instanceof Uint8Array)) return { labels, pixels: null };
   const d = ds.shape.reduce((a, b) => a * b, 1);
@@ -120,7 +97,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     p?.resolve();
   };
 
-  post({ type: 'ready', catalog: buildCatalog(), offscreenWebgl: offscreenWebgl() });
+  post({ type: 'ready', offscreenWebgl: offscreenWebgl() });
 
   /** Switches backend (serialised) and reports it; rejects with the reason if it cannot start. */
   const switchBackend = (name: BackendName): Promise<void> => {
@@ -145,12 +122,12 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     return next;
   };
 
-  const getDataset = (config: ExperimentConfig): Promise<Dataset<string>> => {
-    const seeded = DATASETS[config.dataset].seeded;
+  const getDataset = (config: Pick<ExperimentConfig, 'dataset' | 'seed'>): Promise<Dataset<string>> => {
+    const seeded = BUILTIN_DATASETS.get(config.dataset)?.seeded ?? false;
     const key = seeded ? `${config.dataset}:${config.seed}` : config.dataset;
     let p = datasets.get(key);
     if (!p) {
-      p = loadDataset(config.dataset, { source: fetchSource(dataBase), seed: config.seed }) as Promise<Dataset<string>>;
+      p = loadDataset(config.dataset, { source: fetchSource(dataBase), seed: config.seed });
       datasets.set(key, p);
       p.catch(() => datasets.delete(key));
     }
@@ -190,7 +167,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         post({ type: 'rejected', error: { field: 'backend', message: err instanceof Error ? err.message : String(err) } });
         return;
       }
-      const spec = DATASETS[config.dataset];
+      const spec = DATASETS[config.dataset as DatasetName];
       post({ type: 'status', message: spec.files.length ? `loading ${config.dataset} (${spec.sizes.train + spec.sizes.test} images)` : `generating ${config.dataset}` });
       const ds = await getDataset(config);
       if (signal.aborted) {
@@ -262,22 +239,15 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     }
   }
 
-  /** Checks a results file and gathers what the views need to show it like a finished run. */
-  async function open(id: number, file: Blob): Promise<void> {
+  /** The labels (and pixels) of rows the page asks for, e.g. those a results file it opened selected. */
+  async function rows(id: number, dataset: string, seed: number, selected: number[][][]): Promise<void> {
     try {
-      if (running) throw new Error('a run is in progress; stop it or wait for it to end');
-      const results = await readResultsFile(file);
-      const ds = await getDataset(results.config);
-      const info: DatasetInfo = {
-        name: ds.name, kind: ds.kind, shape: [...ds.shape], numClasses: ds.numClasses, classNames: [...ds.classNames],
-        trainSize: ds.train.n, testSize: ds.test.n, points: null, grid: null,
-      };
-      const queried = results.runs.map((run) => run.rounds.map((r) => queriedRows(ds, r.selected)));
+      const ds = await getDataset({ dataset, seed });
+      const queried = selected.map((run) => run.map((r) => queriedRows(ds, r)));
       const transfer = queried.flat().flatMap((q) => (q.pixels ? [q.labels.buffer, q.pixels.buffer] : [q.labels.buffer]));
-      post({ type: 'opened', id, results, info, queried }, transfer);
+      post({ type: 'rows', id, queried }, transfer);
     } catch (err) {
-      const message = err instanceof ResultsFileError || !(err instanceof Error) ? String(err instanceof Error ? err.message : err) : `${err.name}: ${err.message}`;
-      post({ type: 'openFailed', id, message });
+      post({ type: 'rowsFailed', id, message: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -302,20 +272,9 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       case 'exportModel':
         exportModel(msg);
         break;
-      case 'open':
-        void open(msg.id, msg.file);
+      case 'rows':
+        void rows(msg.id, msg.dataset, msg.seed, msg.selected);
         break;
-      case 'validate': {
-        let error: FieldError | null = null;
-        let config: ExperimentConfig | null = null;
-        try {
-          config = resolveConfig(msg.config as Partial<ExperimentConfig>);
-        } catch (err) {
-          error = fieldError(err);
-        }
-        post({ type: 'validated', id: msg.id, error, config });
-        break;
-      }
       case 'backend':
         if (!running) switchBackend(msg.name).catch(() => undefined);
         break;
