@@ -17,7 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidProbabilitiesError } from './errors.ts';
-import { entropyNats, logFloor, probsOf, type MeasureOptions } from './measures/_shared.ts';
+import { logFloor } from '../backend/precision.ts';
+import { entropyNats, probsOf, type MeasureOptions } from './measures/_shared.ts';
 
 export interface MaxDisagreementOptions extends MeasureOptions {
   /** Mean over members (Settles, the default) or max (modAL's KL_max_disagreement). @default 'mean' */
