@@ -85,6 +85,10 @@ export const RUN_FLAGS = {
     kind: 'string',
     help: 'results JSON path; the CSV and SVG chart are written beside it (default results/run.json). Checked before any work: missing folders are created, and a path that cannot be written is refused',
   },
+  saveModels: {
+    kind: 'string',
+    help: 'write the final model of every run finished here as TensorFlow.js files, DIR/<strategy>-r<repeat>/model.json + weights.bin (load with tf.loadLayersModel). Checked before any work like --out',
+  },
   help: { kind: 'bool', help: 'show this help (also -h)' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -115,6 +119,8 @@ export interface RunOptions {
   /** --resume: the results JSON of the run to continue. */
   resume: string | null;
   preset: string | null;
+  /** --save-models: the folder for every run's final model (null: none saved). */
+  saveModels: string | null;
   help: boolean;
 }
 
@@ -130,7 +136,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   );
   const { tokens } = tokenize({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const given: Partial<Record<keyof ExperimentConfig, unknown>> = {};
-  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, preset: null, help: false };
+  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, preset: null, saveModels: null, help: false };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.kind === 'option-terminator') throw new UsageError(`unexpected argument '--'; flags take the form --name value`);

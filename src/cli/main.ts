@@ -11,15 +11,16 @@
 import { readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { DataFileError, loadDataset } from '../../datasets/index.ts';
+import { exportFiles, type ModelExport } from '../../models/export.ts';
 import { nodeSource } from '../../datasets/source-node.ts';
 import { BackendUnavailableError, backendInfo, useBackend } from '../backend/index.ts';
 import { trackPeakMemory } from '../backend/memory.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
-import { ExperimentError, ResumeError, runExperiment } from '../engine/loop.ts';
+import { ExperimentError, ResumeError, runExperiment, type FinalModelRun } from '../engine/loop.ts';
 import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
 import { MAX_RESULTS_FILE_BYTES, parseResultsFile, ResultsFileError } from '../engine/results-file.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
-import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeOutputFile, type OutputFs, type RunOutputs } from './outputs.ts';
+import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeModelFolder, writeOutputFile, type OutputFs, type OutputTarget, type RunOutputs } from './outputs.ts';
 import { formatDuration, ProgressBar, type TextOut } from './progress.ts';
 import { renderChartSvg, summaryTable } from './report.ts';
 
@@ -91,7 +92,7 @@ async function saveResults(results: ExperimentResults, outputs: RunOutputs, io: 
   const written: string[] = [];
   const failures: string[] = [];
   const text = JSON.stringify(results, null, 1) + '\n';
-  const save = async (target: RunOutputs[keyof RunOutputs], data: () => string | Promise<string>): Promise<boolean> => {
+  const save = async (target: OutputTarget, data: () => string | Promise<string>): Promise<boolean> => {
     try {
       writeOutputFile(target.path, await data(), io.fs);
       written.push(target.path);
@@ -120,6 +121,23 @@ function refusedResume(err: ExperimentError, prior: ExperimentResults, resume: s
   if (computed > 0) lines.push(`the ${computed} round${computed === 1 ? '' : 's'} computed before the refusal ${keep(err.results, io)}`);
   io.stderr.write(`${lines.join('\n')}\n`);
   return 2;
+}
+
+/**
+ * --save-models: writes each run's final model into its folder as soon as the run finishes, so a
+ * later failure keeps it. A write that fails is kept for the end (exit code 1); the runs go on.
+ */
+function modelSaver(folder: string, io: CliIo) {
+  const written: string[] = [];
+  const failures: string[] = [];
+  const onFinalModel = (run: FinalModelRun, model: ModelExport) => {
+    try {
+      written.push(`${writeModelFolder(folder, run, exportFiles(model), io.fs)} (model.json, weights.bin)`);
+    } catch (err) {
+      failures.push(`could not write the final model of ${run.strategy}, repeat ${run.repeat} to ${folder}: ${fsReason(err)}`);
+    }
+  };
+  return { written, failures, onFinalModel };
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -171,10 +189,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   process.once('SIGINT', onSigint);
   let results: ExperimentResults;
   let code = 0;
+  const models = outputs.models ? modelSaver(outputs.models.path, io) : null;
   const peak = trackPeakMemory();
   let memory;
   try {
-    results = await runExperiment(config, dataset, { signal: ctrl.signal, onEvent: (e) => bar.onEvent(e), ...(prior ? { resume: prior } : {}) });
+    results = await runExperiment(config, dataset, {
+      signal: ctrl.signal, onEvent: (e) => bar.onEvent(e), ...(prior ? { resume: prior } : {}), ...(models ? { onFinalModel: models.onFinalModel } : {}),
+    });
   } catch (err) {
     if (err instanceof ResumeError) err.message = `${opts.resume}: ${err.message}`;
     if (err instanceof ExperimentError && err.cause instanceof ResumeError && prior) return refusedResume(err, prior, opts.resume!, io);
@@ -187,7 +208,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     process.off('SIGINT', onSigint);
   }
   results.memory = memory;
-  const { written, failures } = await saveResults(results, outputs, io);
+  const saved = await saveResults(results, outputs, io);
+  const written = [...saved.written, ...(models?.written ?? [])];
+  const failures = [...saved.failures, ...(models?.failures ?? [])];
   say(`\n${summaryTable(results)}\n`);
   say(`${results.status}: ${results.runs.reduce((a, r) => a + r.rounds.length, 0)} rounds in ${formatDuration(results.elapsedMs)}`);
   say(`peak tensor memory: ${(results.memory.peakBytes / 2 ** 20).toFixed(1)} MiB in ${results.memory.peakTensors} tensors`);
