@@ -3,6 +3,9 @@
  * back, predicts exactly what the run's model predicted; the loader names the file that is wrong.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchTensor, loadDataset } from '../../datasets/index.ts';
 import { exportFiles, exportModel, loadExportedModel, ModelFileError, WEIGHTS_FILE, type ExportedFiles, type ModelExport } from '../../models/export.ts';
@@ -135,10 +138,17 @@ describe('exportModel / loadExportedModel (wasm)', () => {
     const x = tf.randomUniform([5, 28, 28, 1], 0, 1, 'float32', 3);
     const { exp, probs } = await exported('cnn', [28, 28, 1], 10, 7, x);
     const files = exportFiles(exp);
-    // What the README shows for Node: parse model.json, hand its manifest and the weights to fromMemory.
-    const json = JSON.parse(files.modelJson) as tf.io.ModelJSON;
-    const bin = new Uint8Array(files.weights);
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData: bin.buffer }));
+    // What the README shows for Node: read the files, parse model.json, hand its manifest and the weights to fromMemory.
+    const folder = mkdtempSync(join(tmpdir(), 'activelab-export-'));
+    writeFileSync(join(folder, 'model.json'), files.modelJson);
+    writeFileSync(join(folder, 'weights.bin'), new Uint8Array(files.weights));
+    const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+    const bin = readFileSync(join(folder, 'weights.bin'));
+    const model = await tf.loadLayersModel(tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0]!.weights,
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    }));
     expect(await predicted(model, x)).toEqual(probs);
     // The chunked predictor on the loaded model agrees too.
     const p = predictProbs(model, (idx) => tf.gather(x, idx), range(5), { chunkSize: 5 });
