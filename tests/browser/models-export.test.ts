@@ -9,8 +9,9 @@ import { batchTensor, loadDataset } from '../../datasets/index.ts';
 import { exportFiles, exportModel, loadExportedModel, ModelFileError, type ExportedFiles } from '../../models/export.ts';
 import { createModel, disposeModel } from '../../models/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
-import { resolveConfig, runExperiment, tfLearner, type LearnerFactory } from '../../src/engine/index.ts';
+import { resolveConfig, runExperiment } from '../../src/engine/index.ts';
 import { Rng } from '../../src/rng.ts';
+import { recordingLearner } from '../support/export.ts';
 
 /** Same backend, same kernels: equal up to float32 rounding of a different program order, if any. */
 const SAME_BACKEND = 1e-6;
@@ -47,22 +48,7 @@ describe('model export on webgl', () => {
     });
     const ds = await loadDataset('moons', { seed: 6, params: { n: 300 } });
     const testIdx = Int32Array.from({ length: ds.test.n }, (_, i) => i);
-    const real = tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: false, chunkSize: config.chunkSize });
-    let reference: Float32Array | null = null;
-    const learner: LearnerFactory = (ctx) => {
-      const l = real(ctx);
-      return {
-        ...l,
-        async exportModel(meta) {
-          const x = batchTensor(ds.test, testIdx, { shape: ds.shape });
-          const p = l.predictOn(x);
-          x.dispose();
-          reference = (await p.data()) as Float32Array;
-          p.dispose();
-          return l.exportModel!(meta);
-        },
-      };
-    };
+    const { learner, reference: recorded } = recordingLearner(config, ds);
     let files: ExportedFiles | null = null;
     const res = await runExperiment(config, ds, { learner, onFinalModel: (_run, model) => void (files = exportFiles(model, 'entropy-r0.weights.bin')) });
     expect(res.environment.backend).toBe('webgl');
@@ -71,12 +57,12 @@ describe('model export on webgl', () => {
 
     // As another tfjs app would: the two downloaded files, through tf.io.browserFiles.
     const model = await tf.loadLayersModel(tf.io.browserFiles(asFiles(files!, 'entropy-r0')));
-    expect(maxAbsDiff(await predicted(model, x), reference!)).toBeLessThanOrEqual(SAME_BACKEND);
+    expect(maxAbsDiff(await predicted(model, x), recorded.get('entropy#0')!)).toBeLessThanOrEqual(SAME_BACKEND);
     model.dispose();
     // Through the checked loader, from the same Files.
     const [json, bin] = asFiles(files!, 'entropy-r0');
     const checked = await loadExportedModel({ modelJson: json, weights: bin }, { inputShape: ds.shape, numClasses: ds.numClasses });
-    expect(maxAbsDiff(await predicted(checked, x), reference!)).toBeLessThanOrEqual(SAME_BACKEND);
+    expect(maxAbsDiff(await predicted(checked, x), recorded.get('entropy#0')!)).toBeLessThanOrEqual(SAME_BACKEND);
     disposeModel(checked);
     x.dispose();
     expect(tf.getBackend()).toBe('webgl');

@@ -14,6 +14,7 @@ import { predictProbs } from '../../models/predict.ts';
 import { useBackend } from '../../src/backend/index.ts';
 import { resolveConfig, runExperiment, tfLearner, type FinalModelRun, type LearnerFactory } from '../../src/engine/index.ts';
 import { Rng } from '../../src/rng.ts';
+import { recordingLearner } from '../support/export.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -50,23 +51,8 @@ describe('a run\'s final model, exported and loaded back (wasm)', () => {
     });
     const ds = await loadDataset('classification', { seed: config.seed });
     const testIdx = range(ds.test.n);
-    const real = tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
     // The run's own final model's probabilities on the test rows, taken when the engine exports it.
-    const reference = new Map<string, Float32Array>();
-    const learner: LearnerFactory = (ctx) => {
-      const l = real(ctx);
-      return {
-        ...l,
-        async exportModel(meta) {
-          const x = batchTensor(ds.test, testIdx, { shape: ds.shape });
-          const p = l.predictOn(x);
-          x.dispose();
-          reference.set(`${ctx.strategy}#${ctx.repeat}`, (await p.data()) as Float32Array);
-          p.dispose();
-          return l.exportModel!(meta);
-        },
-      };
-    };
+    const { learner, reference } = recordingLearner(config, ds);
     const got: { run: FinalModelRun; files: ExportedFiles }[] = [];
     const res = await runExperiment(config, ds, { learner, onFinalModel: (run, model) => void got.push({ run, files: exportFiles(model) }) });
     expect(res.status).toBe('complete');
