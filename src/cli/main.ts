@@ -126,8 +126,10 @@ function refusedResume(err: ExperimentError, prior: ExperimentResults, resume: s
 /**
  * --save-models: writes each run's final model into its folder as soon as the run finishes, so a
  * later failure keeps it. A write that fails is kept for the end (exit code 1); the runs go on.
+ * Each run writes only its own `<strategy>-r<repeat>` folder, so processes that run different
+ * cells can share one DIR.
  */
-function modelSaver(folder: string, io: CliIo) {
+export function modelSaver(folder: string, io: CliIo) {
   const written: string[] = [];
   const failures: string[] = [];
   const onFinalModel = (run: FinalModelRun, model: ModelExport) => {
