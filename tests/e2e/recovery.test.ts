@@ -12,9 +12,11 @@ import { describe, expect, it } from 'vitest';
 import type { ExperimentResults, RoundRecord } from '../../src/engine/results.ts';
 import { appQuery, buildSession, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
 
-const SMALL = { ...SMALL_RUN, seed: 11 };
+// What these cases test is the bookkeeping around faults, not what the model learns: one epoch and
+// 100-row pool and test subsets keep SwiftShader's WebGL rounds short.
+const SMALL = { ...SMALL_RUN, seed: 11, epochs: 1, poolSubset: 100, testSubset: 100 };
 /** Smaller still, on wasm (a CPU backend, much faster here than SwiftShader's WebGL). */
-const TINY_WASM = { ...SMALL, model: 'logreg', poolSubset: 100, testSubset: 100, epochs: 1, backend: 'wasm' };
+const TINY_WASM = { ...SMALL, model: 'logreg', backend: 'wasm' };
 const app = buildSession();
 const openApp = (query: string) => app.open(query);
 
