@@ -49,6 +49,12 @@ export interface RunOptions {
    * scores exactly as an uninterrupted one would.
    */
   resume?: Pick<ExperimentResults, 'config' | 'runs'>;
+  /**
+   * Run only these (strategy, repeat) cells of the configuration (default: every one); the others
+   * are left out of the results. Each cell's randomness derives from the seed by name, so a cell
+   * run alone (in another process, on another machine) gives what it gives in the full run.
+   */
+  cells?: readonly { strategy: string; repeat: number }[];
 }
 
 /** The earlier results handed to `RunOptions.resume` do not belong to this configuration. */
@@ -164,6 +170,12 @@ export function initialSet(y: Uint8Array, candidates: Int32Array, size: number, 
 export async function runExperiment(config: ExperimentConfig, dataset: Dataset<string>, options: RunOptions = {}): Promise<ExperimentResults> {
   const { signal, onEvent, waitIfPaused } = options;
   const prior = options.resume ? resumable(config, options.resume) : null;
+  const only = options.cells ? new Set(options.cells.map((c) => `${c.strategy}#${c.repeat}`)) : null;
+  for (const c of options.cells ?? []) {
+    if (!config.strategies.includes(c.strategy as ExperimentConfig['strategies'][number]) || !Number.isInteger(c.repeat) || c.repeat < 0 || c.repeat >= config.repeats) {
+      throw new RangeError(`cells: (${c.strategy}, repeat ${c.repeat}) is not a cell of this configuration`);
+    }
+  }
   const learnerFactory =
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
@@ -171,7 +183,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   const t0 = performance.now();
   const env = backendInfo();
   const runs: RunRecord[] = [];
-  const totalRounds = config.strategies.length * config.repeats * (config.rounds + 1);
+  const totalRounds = (only?.size ?? config.strategies.length * config.repeats) * (config.rounds + 1);
   let done = 0;
   const progress = (): Progress => ({ done, total: totalRounds, elapsedMs: performance.now() - t0 });
   const emit = async (e: ExperimentEvent) => {
@@ -216,6 +228,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
     const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, stream(config.seed, rep, 'initial'));
 
     for (const strategyName of config.strategies) {
+      if (only && !only.has(`${strategyName}#${repeat}`)) continue;
       if (signal?.aborted) return await finish('aborted');
       const strategy = getStrategy(strategyName);
       const earlier = prior?.get(`${strategyName}#${repeat}`);
