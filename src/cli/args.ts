@@ -1,7 +1,18 @@
 /**
  * Command-line flags of `npm run experiment`, parsed into a config. A bad flag or value throws
  * `UsageError` (exit code 2) with a message that names the flag, the value and what is allowed.
+ *
+ * Tokenizing is node's `util.parseArgs` (no dependency; commander would bring its own messages,
+ * help layout and process.exit calls that we would have to override one by one). It runs in its
+ * non-strict token mode so that today's forms keep working: `--balanced false` and `--balanced=false`
+ * (node 20 has no `--no-x`), negative numbers as values (`--seed -1`), and our own messages for an
+ * unknown flag or a missing value. This module only checks and converts each token.
+ *
+ * Every `ExperimentConfig` field has a flag: `CONFIG_FLAGS` is typed by the config's keys, so a new
+ * field without a flag does not compile, and `tests/node/cli-args.test.ts` checks it against
+ * `DEFAULT_CONFIG`'s keys.
  */
+import { parseArgs as tokenize } from 'node:util';
 import { DATASET_NAMES } from '../../datasets/index.ts';
 import { MODELS } from '../../models/index.ts';
 import { STRATEGY_NAMES } from '../acquisition/strategies.ts';
@@ -13,44 +24,90 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'intOrAll';
-interface Flag {
-  key: keyof ExperimentConfig | 'out' | 'preset' | 'resume' | 'help';
+/**
+ * How a flag's value is read: `int`/`number` optionally take a word meaning null (`all` for the
+ * subsets, `default` for the learning rate); `bool` flags may stand alone (true).
+ */
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'list';
+export interface FlagSpec {
   kind: Kind;
   help: string;
+  /** The word that stands for null (int and number flags whose config field may be null). */
+  nullWord?: 'all' | 'default';
+  /** Replaces the "(default …)" that --help derives from DEFAULT_CONFIG. */
+  defaultText?: string;
 }
 
-const d = DEFAULT_CONFIG;
-export const FLAGS: Record<string, Flag> = {
-  '--preset': { key: 'preset', kind: 'string', help: `a named setup (${PRESET_NAMES.join(', ')}); other flags override it` },
-  '--dataset': { key: 'dataset', kind: 'string', help: `${DATASET_NAMES.join(' | ')} (default ${d.dataset})` },
-  '--model': { key: 'model', kind: 'string', help: `${Object.keys(MODELS).join(' | ')} (default ${d.model})` },
-  '--strategies': { key: 'strategies', kind: 'list', help: `comma-separated, from: ${STRATEGY_NAMES.join(', ')} (default ${d.strategies.join(',')})` },
-  '--initial': { key: 'initial', kind: 'int', help: `initial labeled set size (default ${d.initial})` },
-  '--balanced': { key: 'balanced', kind: 'bool', help: `initial set balanced per class; --balanced=false draws it at random (default ${d.balanced})` },
-  '--query': { key: 'query', kind: 'int', help: `labels queried per round (default ${d.query})` },
-  '--rounds': { key: 'rounds', kind: 'int', help: `acquisition rounds after the initial training (default ${d.rounds})` },
-  '--repeats': { key: 'repeats', kind: 'int', help: `repeats per strategy, each with its own initial set (default ${d.repeats})` },
-  '--epochs': { key: 'epochs', kind: 'int', help: `training epochs per round (default ${d.epochs})` },
-  '--pool-subset': { key: 'poolSubset', kind: 'intOrAll', help: `score a random subset of this many unlabeled rows per round, or 'all' (default ${d.poolSubset})` },
-  '--mc-samples': { key: 'mcSamples', kind: 'int', help: `MC-dropout passes T for bald, predictiveEntropy, variationRatio, meanStd (default ${d.mcSamples})` },
-  '--target': { key: 'target', kind: 'number', help: `test accuracy for the "labels to target" column, in (0, 1] (default ${d.target})` },
-  '--test-subset': { key: 'testSubset', kind: 'intOrAll', help: `evaluate on a fixed seeded subset of the test set, or 'all' (default ${d.testSubset})` },
-  '--validation': { key: 'validation', kind: 'int', help: `rows held out of the pool as validation (default ${d.validation})` },
-  '--batch-size': { key: 'batchSize', kind: 'int', help: `training batch size (default ${d.batchSize})` },
-  '--warm-start': { key: 'warmStart', kind: 'bool', help: `keep the weights between rounds instead of retraining from scratch (default ${d.warmStart})` },
-  '--calibrate': { key: 'calibrate', kind: 'bool', help: `temperature-scale the probabilities each round on the validation rows (needs --validation) and score the calibrated ones; ECE is reported either way (default ${d.calibrate})` },
-  '--seed': { key: 'seed', kind: 'int', help: `seed of every random choice (default ${d.seed})` },
-  '--backend': { key: 'backend', kind: 'string', help: `${BACKEND_NAMES.filter((b) => b !== 'webgl').join(' | ')} (default wasm; webgl exists only in the browser)` },
-  '--resume': { key: 'resume', kind: 'string', help: 'continue the run whose results JSON this is (a stopped or failed run): its completed rounds are kept and its configuration used; only --backend and --out may be given with it (--out defaults to the same file)' },
-  '--out': { key: 'out', kind: 'string', help: 'results JSON path; the CSV and SVG chart are written beside it (default results/run.json)' },
-  '--help': { key: 'help', kind: 'bool', help: 'show this help' },
+/** One flag per config field, named by the field in kebab case (`poolSubset` -> `--pool-subset`). */
+export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } = {
+  dataset: { kind: 'string', help: DATASET_NAMES.join(' | ') },
+  model: { kind: 'string', help: Object.keys(MODELS).join(' | ') },
+  strategies: { kind: 'list', help: `comma-separated, from: ${STRATEGY_NAMES.join(', ')}` },
+  initial: { kind: 'int', help: 'initial labeled set size' },
+  balanced: { kind: 'bool', help: 'initial set balanced per class; --balanced=false draws it at random' },
+  query: { kind: 'int', help: 'labels queried per round' },
+  rounds: { kind: 'int', help: 'acquisition rounds after the initial training' },
+  repeats: { kind: 'int', help: 'repeats per strategy, each with its own initial set' },
+  epochs: { kind: 'int', help: 'training epochs per round' },
+  batchSize: { kind: 'int', help: 'training batch size' },
+  learningRate: { kind: 'number', nullWord: 'default', help: "Adam learning rate, in (0, 10), or 'default' for the model's own", defaultText: "the model's own" },
+  poolSubset: { kind: 'int', nullWord: 'all', help: "score a random subset of this many unlabeled rows per round, or 'all'" },
+  mcSamples: { kind: 'int', help: 'MC-dropout passes T for bald, predictiveEntropy, variationRatio, meanStd' },
+  validation: { kind: 'int', help: 'rows held out of the pool as validation' },
+  testSubset: { kind: 'int', nullWord: 'all', help: "evaluate on a fixed seeded subset of the test set, or 'all'" },
+  target: { kind: 'number', help: 'test accuracy for the "labels to target" column, in (0, 1]' },
+  warmStart: { kind: 'bool', help: 'keep the weights between rounds instead of retraining from scratch' },
+  calibrate: {
+    kind: 'bool',
+    help: 'temperature-scale the probabilities each round on the validation rows (needs --validation) and score the calibrated ones; ECE is reported either way',
+  },
+  chunkSize: { kind: 'int', help: 'rows per forward pass when predicting' },
+  seed: { kind: 'int', help: 'seed of every random choice' },
+  backend: {
+    kind: 'string',
+    help: BACKEND_NAMES.filter((b) => b !== 'webgl').join(' | '),
+    defaultText: 'wasm; webgl exists only in the browser',
+  },
 };
 
-export interface CliOptions {
-  config: Partial<ExperimentConfig>;
-  /** The config fields given as flags (not from a preset). */
-  given: (keyof ExperimentConfig)[];
+/**
+ * Flags that are not config fields. A new one (say `--jobs`) is one entry here, one field in
+ * `CliOptions.run` and, if it names an output, one entry in `plannedOutputs` (outputs.ts).
+ */
+export const RUN_FLAGS = {
+  preset: { kind: 'string', help: `a named setup (${PRESET_NAMES.join(', ')}); other flags override it` },
+  resume: {
+    kind: 'string',
+    help: 'continue the run whose results JSON this is (a stopped or failed run): its completed rounds are kept and its configuration used; only --backend and --out may be given with it (--out defaults to the same file)',
+  },
+  out: {
+    kind: 'string',
+    help: 'results JSON path; the CSV and SVG chart are written beside it (default results/run.json). Checked before any work: missing folders are created, and a path that cannot be written is refused',
+  },
+  help: { kind: 'bool', help: 'show this help (also -h)' },
+} as const satisfies Record<string, FlagSpec>;
+
+type RunKey = keyof typeof RUN_FLAGS;
+
+/** `poolSubset` -> `--pool-subset`. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+interface Flag extends FlagSpec {
+  key: keyof ExperimentConfig | RunKey;
+  config: boolean;
+}
+
+/** Every flag by its name, in --help order: --preset, the config fields, then the other run flags. */
+export const FLAGS: ReadonlyMap<string, Flag> = new Map<string, Flag>([
+  ['--preset', { ...RUN_FLAGS.preset, key: 'preset', config: false }],
+  ...(Object.entries(CONFIG_FLAGS) as [keyof ExperimentConfig, FlagSpec][]).map(([key, spec]): [string, Flag] => [flagName(key), { ...spec, key, config: true }]),
+  ...(Object.entries(RUN_FLAGS) as [RunKey, FlagSpec][]).filter(([key]) => key !== 'preset').map(([key, spec]): [string, Flag] => [flagName(key), { ...spec, key, config: false }]),
+]);
+
+export interface RunOptions {
+  /** Results JSON path (default results/run.json; with --resume, the resumed file). */
   out: string;
   /** Whether --out was given (with --resume it defaults to the resumed file). */
   outGiven: boolean;
@@ -60,62 +117,71 @@ export interface CliOptions {
   help: boolean;
 }
 
+export interface CliOptions extends RunOptions {
+  config: Partial<ExperimentConfig>;
+  /** The config fields given as flags (not from a preset). */
+  given: (keyof ExperimentConfig)[];
+}
+
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const given: Partial<Record<string, unknown>> = {};
-  let out = 'results/run.json';
-  let outGiven = false;
-  let resume: string | null = null;
-  let preset: string | null = null;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h') { help = true; continue; }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    const flag = FLAGS[name];
+  const options = Object.fromEntries(
+    [...FLAGS].map(([name, f]) => [name.slice(2), f.kind === 'bool' ? { type: 'boolean' as const, ...(f.key === 'help' ? { short: 'h' } : {}) } : { type: 'string' as const }]),
+  );
+  const { tokens } = tokenize({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const given: Partial<Record<keyof ExperimentConfig, unknown>> = {};
+  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, preset: null, help: false };
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'option-terminator') throw new UsageError(`unexpected argument '--'; flags take the form --name value`);
+    if (t.kind === 'positional') throw new UsageError(`unexpected argument '${t.value}'; flags take the form --name value`);
+    const name = t.rawName.startsWith('--') ? t.rawName : null;
+    const flag = name === null ? (t.rawName === '-h' ? FLAGS.get('--help') : undefined) : FLAGS.get(name);
     if (!flag) {
-      const known = Object.keys(FLAGS).join(', ');
-      throw new UsageError(arg.startsWith('--') ? `unknown flag ${name}; known flags: ${known}` : `unexpected argument '${arg}'; flags take the form --name value`);
+      const arg = argv[t.index]!;
+      throw new UsageError(name !== null ? `unknown flag ${name}; known flags: ${[...FLAGS.keys()].join(', ')}` : `unexpected argument '${arg}'; flags take the form --name value`);
     }
-    let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const shown = name ?? t.rawName;
+    let raw = t.value;
     if (flag.kind === 'bool') {
-      if (raw === undefined && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) raw = argv[++i];
-      if (raw === undefined) raw = 'true';
-      if (raw !== 'true' && raw !== 'false') throw new UsageError(`${name} takes true or false, got '${raw}'`);
-    } else if (raw === undefined) {
-      raw = argv[++i];
-      if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${name} needs a value: ${flag.help}`);
+      const next = tokens[i + 1];
+      if (raw === undefined && next?.kind === 'positional' && next.index === t.index + 1 && (next.value === 'true' || next.value === 'false')) {
+        raw = next.value;
+        i++;
+      }
+      raw ??= 'true';
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`${shown} takes true or false, got '${raw}'`);
+    } else if (raw === undefined || (!t.inlineValue && raw.startsWith('--'))) {
+      throw new UsageError(`${shown} needs a value: ${flag.help}`);
     }
-    const value = convert(name, flag.kind, raw);
-    if (flag.key === 'out') {
-      out = value as string;
-      outGiven = true;
-    } else if (flag.key === 'resume') resume = value as string;
-    else if (flag.key === 'preset') preset = value as string;
-    else if (flag.key === 'help') help = value as boolean;
-    else given[flag.key] = value;
+    const value = convert(shown, flag, raw);
+    if (flag.config) given[flag.key as keyof ExperimentConfig] = value;
+    else if (flag.key === 'out') {
+      run.out = value as string;
+      run.outGiven = true;
+    } else if (flag.key === 'resume') run.resume = value as string;
+    else if (flag.key === 'preset') run.preset = value as string;
+    else if (flag.key === 'help') run.help = value as boolean;
   }
   let config: Partial<ExperimentConfig> = {};
-  if (preset !== null) {
-    const p = PRESETS[preset as keyof typeof PRESETS];
-    if (!p) throw new UsageError(`unknown preset '${preset}'; known presets: ${PRESET_NAMES.join(', ')}`);
+  if (run.preset !== null) {
+    const p = PRESETS[run.preset as keyof typeof PRESETS];
+    if (!p) throw new UsageError(`unknown preset '${run.preset}'; known presets: ${PRESET_NAMES.join(', ')}`);
     config = { ...p.config };
   }
-  if (resume !== null) {
-    const extra = [...(preset !== null ? ['--preset'] : []), ...Object.keys(given).filter((k) => k !== 'backend').map(flagOf)];
+  const givenKeys = Object.keys(given) as (keyof ExperimentConfig)[];
+  if (run.resume !== null) {
+    const extra = [...(run.preset !== null ? ['--preset'] : []), ...givenKeys.filter((k) => k !== 'backend').map(flagName)];
     if (extra.length > 0) {
-      throw new UsageError(`--resume takes the configuration from ${resume}; ${extra.join(', ')} cannot be given with it (only --backend and --out)`);
+      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend and --out)`);
     }
   }
-  return { config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: Object.keys(given) as (keyof ExperimentConfig)[], out, outGiven, resume, preset, help };
+  return { ...run, config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: givenKeys };
 }
 
-function flagOf(key: string): string {
-  return Object.entries(FLAGS).find(([, f]) => f.key === key)?.[0] ?? key;
-}
-
-function convert(name: string, kind: Kind, raw: string): unknown {
-  switch (kind) {
+function convert(name: string, flag: FlagSpec, raw: string): unknown {
+  if (flag.nullWord !== undefined && raw === flag.nullWord) return null;
+  const or = flag.nullWord !== undefined ? ` or '${flag.nullWord}'` : '';
+  switch (flag.kind) {
     case 'string':
       return raw;
     case 'bool':
@@ -125,19 +191,33 @@ function convert(name: string, kind: Kind, raw: string): unknown {
       if (items.length === 0) throw new UsageError(`${name} needs a comma-separated list, got '${raw}'`);
       return items;
     }
-    case 'intOrAll':
     case 'int': {
-      if (kind === 'intOrAll' && raw === 'all') return null;
       const v = Number(raw);
-      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`${name} takes a whole number${kind === 'intOrAll' ? " or 'all'" : ''}, got '${raw}'`);
+      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`${name} takes a whole number${or}, got '${raw}'`);
       return v;
     }
     case 'number': {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${name} takes a number, got '${raw}'`);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${name} takes a number${or}, got '${raw}'`);
       return v;
     }
   }
+}
+
+/** "(default …)" for a config flag, read from DEFAULT_CONFIG. */
+function defaultOf(key: keyof ExperimentConfig, spec: FlagSpec): string {
+  if (spec.defaultText !== undefined) return spec.defaultText;
+  const v = DEFAULT_CONFIG[key];
+  if (v === null) return spec.nullWord ?? 'none';
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+/** The --help line of each flag, in order: the flag with its value placeholder, then its help. */
+export function flagHelpLines(): string[] {
+  return [...FLAGS].map(([name, f]) => {
+    const help = f.config ? `${f.help} (default ${defaultOf(f.key as keyof ExperimentConfig, f)})` : f.help;
+    return `  ${(name + (f.kind === 'bool' ? '' : ' <value>')).padEnd(24)} ${help}`;
+  });
 }
 
 export function helpText(): string {
@@ -150,7 +230,7 @@ export function helpText(): string {
     'curves and an SVG chart, and prints a summary table.',
     '',
     'Flags:',
-    ...Object.entries(FLAGS).map(([f, { kind, help }]) => `  ${(f + (kind === 'bool' ? '' : ' <value>')).padEnd(24)} ${help}`),
+    ...flagHelpLines(),
     '',
     'Presets:',
     ...Object.entries(PRESETS).map(([n, p]) => `  ${n.padEnd(24)} ${p.description}`),
@@ -159,7 +239,8 @@ export function helpText(): string {
     '  npm run experiment -- --dataset mnist --model cnn --strategies bald,entropy,margin,random \\',
     '    --initial 20 --query 10 --rounds 20 --repeats 3 --seed 1 --out results/run.json',
     '',
-    'Exit codes: 0 done, 1 the run failed (completed rounds are still written), 2 bad flags or config.',
+    'Exit codes: 0 done, 1 the run failed (completed rounds are still written, to a file in the',
+    "system's temporary folder if --out can no longer be written), 2 bad flags, config or output path.",
   ];
   return lines.join('\n');
 }

@@ -8,6 +8,13 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
+/** Where the bar draws: process.stderr, or anything with a write (tests). */
+export interface TextOut {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
 export class ProgressBar {
   private done = 0;
   private total = 1;
@@ -15,7 +22,7 @@ export class ProgressBar {
   private status = 'starting';
   private lastDraw = 0;
 
-  constructor(private readonly stream: NodeJS.WriteStream, private readonly tty = !!stream.isTTY) {}
+  constructor(private readonly stream: TextOut, private readonly tty = !!stream.isTTY) {}
 
   onEvent(e: ExperimentEvent): void {
     switch (e.type) {
