@@ -15,7 +15,7 @@
  */
 import { DATASETS } from '../../datasets/index.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
-import type { ExperimentResults, LabelsToTarget, RoundRecord, RunRecord, RunStatus, StrategySummary } from './results.ts';
+import type { CellRef, ExperimentResults, LabelsToTarget, RoundRecord, RunRecord, RunStatus, StrategySummary, WorkerReport } from './results.ts';
 
 /** The largest results file accepted: 20 MB (MiB), far above a real one (a 4-strategy x 3-repeat x 100-round MNIST run is under 1 MB). */
 export const MAX_RESULTS_FILE_BYTES = 20 * 1024 * 1024;
@@ -354,6 +354,37 @@ export function validateResults(value: unknown): ExperimentResults {
       peakBytes: num(field(m, 'peakBytes'), 'results.memory.peakBytes', 0, Infinity, 'a byte count (a finite number at least 0)'),
       peakTensors: int(field(m, 'peakTensors'), 'results.memory.peakTensors', 0, Number.MAX_SAFE_INTEGER),
     };
+  }
+  const shardRaw = field(o, 'shard');
+  if (shardRaw !== undefined) {
+    const sh = object(shardRaw, 'results.shard');
+    const count = int(field(sh, 'count'), 'results.shard.count', 1, maxRuns);
+    results.shard = { index: int(field(sh, 'index'), 'results.shard.index', 0, count - 1), count };
+  }
+  const cell = (v: unknown, path: string): CellRef => {
+    const c = object(v, path);
+    return { strategy: oneOf(field(c, 'strategy'), `${path}.strategy`, config.strategies), repeat: int(field(c, 'repeat'), `${path}.repeat`, 0, config.repeats - 1) };
+  };
+  const absentRaw = field(o, 'absent');
+  if (absentRaw !== undefined) results.absent = array(absentRaw, 'results.absent', maxRuns, 'cells').map((c, i) => cell(c, `results.absent[${i}]`));
+  const workersRaw = field(o, 'workers');
+  if (workersRaw !== undefined) {
+    results.workers = array(workersRaw, 'results.workers', 10_000, 'worker reports').map((v, i): WorkerReport => {
+      const p = `results.workers[${i}]`;
+      const w = object(v, p);
+      const shard = field(w, 'shard');
+      const exit = field(w, 'exit');
+      return {
+        worker: int(field(w, 'worker'), `${p}.worker`, 1, Number.MAX_SAFE_INTEGER),
+        pid: int(field(w, 'pid'), `${p}.pid`, 0, Number.MAX_SAFE_INTEGER),
+        ...(shard === undefined ? {} : { shard: int(shard, `${p}.shard`, 0, maxRuns - 1) }),
+        cells: array(field(w, 'cells'), `${p}.cells`, maxRuns, 'cells').map((c, j) => cell(c, `${p}.cells[${j}]`)),
+        peakRssBytes: num(field(w, 'peakRssBytes'), `${p}.peakRssBytes`, 0, Infinity, 'a byte count (a finite number at least 0)'),
+        peakTensorBytes: num(field(w, 'peakTensorBytes'), `${p}.peakTensorBytes`, 0, Infinity, 'a byte count (a finite number at least 0)'),
+        peakTensors: int(field(w, 'peakTensors'), `${p}.peakTensors`, 0, Number.MAX_SAFE_INTEGER),
+        exit: exit === null || exit === undefined ? null : str(exit, `${p}.exit`, 200),
+      };
+    });
   }
   return results;
 }
