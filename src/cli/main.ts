@@ -8,20 +8,23 @@
  * error (bad flag, config, resumed file or output path, a backend that cannot start, a missing
  * data file) prints `error: …` without a stack trace; anything else is a bug and keeps its stack.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { DataFileError, loadDataset } from '../../datasets/index.ts';
-import { nodeSource } from '../../datasets/source-node.ts';
-import { BackendUnavailableError, backendInfo, useBackend } from '../backend/index.ts';
-import { trackPeakMemory } from '../backend/memory.ts';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { DataFileError } from '../../datasets/index.ts';
+import { BackendUnavailableError } from '../backend/index.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
-import { ExperimentError, ResumeError, runExperiment } from '../engine/loop.ts';
-import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
+import { ResumeError } from '../engine/loop.ts';
+import { resultsToCsv, summarize, type ExperimentResults, type RunRecord } from '../engine/results.ts';
 import { MAX_RESULTS_FILE_BYTES, parseResultsFile, ResultsFileError } from '../engine/results-file.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
+import { CellRunner } from './cell-runner.ts';
+import { isJournalText, Journal, parseJournal, readJournal, resultsPathFor } from './journal.ts';
 import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeOutputFile, type OutputFs, type RunOutputs } from './outputs.ts';
-import { formatDuration, ProgressBar, type TextOut } from './progress.ts';
+import { formatDuration, SweepProgress, type TextOut } from './progress.ts';
 import { renderChartSvg, summaryTable } from './report.ts';
+import { allCells, cellKey, cellName, inCellOrder, parseShard, shardCells, type Shard } from './shard.ts';
+import { Sweep } from './sweep.ts';
 
 export interface CliIo {
   stdout: TextOut;
@@ -30,6 +33,8 @@ export interface CliIo {
   fs: OutputFs;
   /** Where the results go when their own path cannot be written at the end; default os.tmpdir(). */
   fallbackFolder?: string;
+  /** Environment variables (`--shard env/N` reads JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr, fs: nodeFs };
@@ -48,19 +53,35 @@ export function userError(err: unknown): { message: string; code: number } | nul
   return null;
 }
 
-/** A results JSON to resume, size-checked before it is read and validated field by field. */
-function readResults(path: string): ExperimentResults {
+/** A results JSON or a journal read back, checked field by field. */
+export interface RunFile {
+  results: ExperimentResults;
+  journal: boolean;
+  warnings: string[];
+}
+
+/**
+ * A results JSON or journal (told apart by its first line), size-checked before it is read and
+ * validated field by field. `flag` prefixes the message when the file cannot be read.
+ */
+export function readRunFile(path: string, flag = '--resume'): RunFile {
   let size: number;
   try {
     size = statSync(path).size;
   } catch (err) {
-    throw new UsageError(`--resume ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`${flag ? `${flag} ` : ''}${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (size > MAX_RESULTS_FILE_BYTES) {
     throw new ResultsFileError(path, `a file of ${size} bytes`, `a results file of at most ${MAX_RESULTS_FILE_BYTES} bytes`);
   }
+  const bytes = readFileSync(path);
+  const text = bytes.toString('utf8');
+  if (isJournalText(text)) {
+    const j = parseJournal(text, path);
+    return { results: j.results, journal: true, warnings: j.warnings };
+  }
   try {
-    return parseResultsFile(readFileSync(path));
+    return { results: parseResultsFile(bytes), journal: false, warnings: [] };
   } catch (err) {
     if (err instanceof ResultsFileError) err.message = `${path}: ${err.message}`;
     throw err;
@@ -68,11 +89,32 @@ function readResults(path: string): ExperimentResults {
 }
 
 /**
+ * The journal beside a resumed results file, if there is one of the same run: a run resumed from
+ * its results file and then killed leaves its newer rounds there only.
+ */
+function journalBeside(path: string, config: ExperimentConfig, warn: (line: string) => void): ExperimentResults | null {
+  if (!existsSync(path)) return null;
+  try {
+    const j = readJournal(path);
+    for (const w of j.warnings) warn(`warning: ${w}`);
+    return JSON.stringify({ ...j.results.config, backend: null }) === JSON.stringify({ ...config, backend: null }) ? j.results : null;
+  } catch (err) {
+    warn(`warning: ignored the journal ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_CODE: Record<(typeof SIGNALS)[number], number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
  * Writes the results JSON, the CSV and the chart. Each failure is a line of the returned
  * `failures`; when the results JSON itself cannot be written it goes to a fallback file in the
  * temporary folder (or, if even that fails, to stdout), so no computed round is lost.
  */
-async function saveResults(results: ExperimentResults, outputs: RunOutputs, io: CliIo): Promise<{ written: string[]; failures: string[] }> {
+export async function saveResults(results: ExperimentResults, outputs: Omit<RunOutputs, 'journal'>, io: CliIo): Promise<{ written: string[]; failures: string[] }> {
   const written: string[] = [];
   const failures: string[] = [];
   const text = JSON.stringify(results, null, 1) + '\n';
@@ -122,54 +164,151 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   let config: ExperimentConfig;
   let prior: ExperimentResults | null = null;
+  let shard: Shard | null = null;
   if (opts.resume !== null) {
-    prior = readResults(opts.resume);
+    const resumed = readRunFile(opts.resume);
+    for (const w of resumed.warnings) warn(`warning: ${w}`);
+    prior = resumed.results;
+    shard = prior.shard ?? null;
     config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? null } : {}) });
-    if (!opts.outGiven) opts.out = opts.resume;
+    if (!opts.outGiven) opts.out = resumed.journal ? resultsPathFor(opts.resume) : opts.resume;
   } else {
     config = resolveConfig(opts.config);
+    shard = opts.shard === null ? null : parseShard(opts.shard, io.env ?? process.env);
   }
   if (config.backend === 'webgl') throw new UsageError('--backend webgl exists only in the browser (npm start); use wasm or cpu in Node');
   const outputs = plannedOutputs(opts);
   checkOutputs(Object.values(outputs), io.fs);
 
-  await useBackend(config.backend ?? 'wasm');
-  const info = backendInfo();
-  warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${info.backend}${info.wasmSimd ? ' (SIMD)' : ''}, seed ${config.seed}`);
+  // The cells of this run (a shard's, or all), and what an earlier run of them left.
+  const cells = shardCells(allCells(config), shard);
+  const inShard = new Set(cells.map(cellKey));
+  const kept = new Map<string, RunRecord>();
   if (prior) {
-    const kept = prior.runs.reduce((a, r) => a + r.rounds.length, 0);
-    warn(`resuming ${opts.resume}: ${kept} completed round${kept === 1 ? '' : 's'} kept (status ${prior.status})`);
+    const outside = prior.runs.filter((r) => !inShard.has(cellKey(r)));
+    if (outside.length > 0) throw new UsageError(`--resume ${opts.resume}: it holds ${outside.map(cellName).join(', ')}, which shard ${shard!.index}/${shard!.count} does not have`);
+    for (const r of prior.runs) kept.set(cellKey(r), r);
+    // A journal beside the resumed results file may hold rounds completed after it was written.
+    const beside = resolve(opts.resume!) === outputs.journal.path ? null : journalBeside(outputs.journal.path, config, warn);
+    let more = 0;
+    for (const r of beside?.runs ?? []) {
+      const k = kept.get(cellKey(r));
+      if (inShard.has(cellKey(r)) && r.rounds.length > (k?.rounds.length ?? 0)) {
+        more += r.rounds.length - (k?.rounds.length ?? 0);
+        kept.set(cellKey(r), r);
+      }
+    }
+    if (more > 0) warn(`the journal ${outputs.journal.path} holds ${more} completed round${more === 1 ? '' : 's'} more than ${opts.resume}: they are kept too`);
   }
-  const dataset = await loadDataset(config.dataset, { source: nodeSource(), seed: config.seed });
-  const bar = new ProgressBar(io.stderr);
-  const ctrl = new AbortController();
-  const onSigint = () => {
-    warn('\nstopping after the current step (Ctrl-C again to kill)…');
-    ctrl.abort();
+  const bar = new SweepProgress(io.stderr);
+  let journal: Journal | null = null;
+  let journalFailed = false;
+  const journaled = (f: (j: Journal) => void) => {
+    try {
+      if (journal && !journalFailed) f(journal);
+    } catch (err) {
+      journalFailed = true;
+      bar.log(`warning: cannot write the journal ${outputs.journal.path} (${fsReason(err)}): the rounds from here on are kept in memory only until the results are written`);
+    }
   };
-  process.once('SIGINT', onSigint);
-  let results: ExperimentResults;
-  let code = 0;
-  const peak = trackPeakMemory();
-  let memory;
+  const sweep = new Sweep({
+    config, cells, prior: kept, jobs: opts.jobs ?? availableParallelism(),
+    hooks: {
+      cellStarted: (w, cell) => {
+        const k = kept.get(cellKey(cell))?.rounds.length ?? 0;
+        bar.log(`worker ${w.worker} (pid ${w.pid}): ${cellName(cell)}${k > 0 ? `, continuing after round ${k - 1}` : ''}`);
+      },
+      round: (w, cell, record) => {
+        journaled((j) => j.appendRound(cell, record));
+        bar.round(w.worker, cell, record);
+      },
+      event: (w, _cell, e) => bar.event(w.worker, e),
+      cellEnded: (w, r) => {
+        journaled((j) => j.appendRun(r));
+        bar.idle(w.worker);
+        if (r.status === 'failed') bar.log(`error: ${cellName(r)}: ${r.error ?? 'failed'}`);
+      },
+      log: (w, line) => bar.log(`worker ${w.worker}: ${line}`),
+    },
+  });
+  const toRun = new Set(sweep.toRun.map(cellKey));
+  const where = sweep.inProcess ? 'in this process' : `in ${sweep.workerCount} worker processes`;
+  const keptRounds = [...kept.values()].reduce((a, r) => a + r.rounds.length, 0);
+  warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${config.backend ?? 'wasm'}, seed ${config.seed}: ` +
+    `${cells.length} cell${cells.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${toRun.size} to run ${where}`);
+  if (prior) warn(`resuming ${opts.resume}: ${keptRounds} completed round${keptRounds === 1 ? '' : 's'} kept (status ${prior.status})`);
+  if (cells.length === 0) warn(`warning: shard ${shard!.index}/${shard!.count} has no cells: the configuration has ${allCells(config).length}`);
+
+  // One worker: the backend and data are set up here, so that their errors are reported as such.
+  await sweep.prepare();
+  const started = new Date();
+  const t0 = performance.now();
+  journal = Journal.create(outputs.journal.path, { config, shard, startedAt: started.toISOString() }, inCellOrder(config, [...kept.values()]), io.fs);
+  const total = cells.reduce((a, c) => a + (toRun.has(cellKey(c)) ? config.rounds + 1 : (kept.get(cellKey(c))?.rounds.length ?? 0)), 0);
+  bar.start(total, keptRounds);
+
+  // SIGINT, SIGTERM, SIGHUP: stop after the current step and write what is done; a second one
+  // stops at once (worker processes are killed; in this process, the journal keeps the rounds).
+  let stoppedBy: (typeof SIGNALS)[number] | null = null;
+  const onSignal = (sig: (typeof SIGNALS)[number]) => {
+    if (stoppedBy === null) {
+      stoppedBy = sig;
+      bar.log(`\n${sig}: stopping after the current step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)…`);
+      sweep.stop();
+    } else if (!sweep.inProcess) {
+      bar.log(`${sig}: killing the workers; the rounds they completed are kept`);
+      sweep.kill();
+    } else {
+      bar.end();
+      warn(`${sig}: stopped at once; the completed rounds are in ${outputs.journal.path} (continue with --resume ${outputs.journal.path})`);
+      journal?.close();
+      process.exit(SIGNAL_CODE[stoppedBy]);
+    }
+  };
+  const handlers = SIGNALS.map((sig) => [sig, () => onSignal(sig)] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  let outcome;
   try {
-    results = await runExperiment(config, dataset, { signal: ctrl.signal, onEvent: (e) => bar.onEvent(e), ...(prior ? { resume: prior } : {}) });
-  } catch (err) {
-    if (err instanceof ResumeError) err.message = `${opts.resume}: ${err.message}`;
-    if (!(err instanceof ExperimentError)) throw err;
-    warn(`\nerror: ${err.message}\nthe rounds completed before it are written below.`);
-    results = err.results;
-    code = 1;
+    outcome = await sweep.start();
   } finally {
-    memory = peak.stop();
-    process.off('SIGINT', onSigint);
+    for (const [sig, h] of handlers) process.off(sig, h);
+    bar.end();
   }
-  results.memory = memory;
+  if (outcome.fatal) warn(`error: ${outcome.fatal}`);
+
+  const runs = outcome.runs;
+  const failed = runs.filter((r) => r.status === 'failed');
+  const status: ExperimentResults['status'] = outcome.fatal || failed.length > 0 ? 'failed' : stoppedBy !== null || runs.length < cells.length || runs.some((r) => r.status === 'aborted') ? 'aborted' : 'complete';
+  const workers = outcome.workers;
+  const results: ExperimentResults = {
+    version: 1,
+    config,
+    environment: outcome.environment,
+    status,
+    startedAt: started.toISOString(),
+    elapsedMs: Math.round(performance.now() - t0),
+    runs,
+    summary: summarize(runs, config.target),
+    memory: {
+      peakBytes: Math.max(0, ...workers.map((w) => w.peakTensorBytes), prior?.memory?.peakBytes ?? 0),
+      peakTensors: Math.max(0, ...workers.map((w) => w.peakTensors), prior?.memory?.peakTensors ?? 0),
+    },
+    ...(shard ? { shard } : {}),
+    workers,
+  };
   const { written, failures } = await saveResults(results, outputs, io);
+  if (written.includes(outputs.json.path)) journal.remove();
+  else journal.close();
   say(`\n${summaryTable(results)}\n`);
-  say(`${results.status}: ${results.runs.reduce((a, r) => a + r.rounds.length, 0)} rounds in ${formatDuration(results.elapsedMs)}`);
-  say(`peak tensor memory: ${(results.memory.peakBytes / 2 ** 20).toFixed(1)} MiB in ${results.memory.peakTensors} tensors`);
+  const roundsDone = runs.reduce((a, r) => a + r.rounds.length, 0);
+  say(`${results.status}: ${roundsDone} rounds${cells.length > 1 ? ` of ${cells.length} cells` : ''} in ${formatDuration(results.elapsedMs)}${failed.length ? `; failed: ${failed.map(cellName).join(', ')}` : ''}`);
+  for (const w of workers) {
+    say(`worker ${w.worker} (pid ${w.pid}): ${w.cells.length} cell${w.cells.length === 1 ? '' : 's'}, peak RSS ${mib(w.peakRssBytes)}, peak tensor memory ${mib(w.peakTensorBytes)} in ${w.peakTensors} tensors${w.exit ? `; ${w.exit}` : ''}`);
+  }
+  if (!sweep.inProcess) say(`main process (pid ${process.pid}): peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
   for (const f of written) say(`wrote ${f}`);
   for (const f of failures) warn(`error: ${f}`);
-  return failures.length > 0 ? 1 : code;
+  if (!written.includes(outputs.json.path)) warn(`the journal ${outputs.journal.path} keeps the completed rounds too`);
+  if (stoppedBy !== null) return SIGNAL_CODE[stoppedBy];
+  return failures.length > 0 || status === 'failed' ? 1 : 0;
 }
