@@ -7,8 +7,8 @@ import type { PredictOptions, TrainOptions } from './model-bench.ts';
 import type { BenchConfig } from './round-bench.ts';
 
 export type Where = 'node' | 'chromium';
-export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak';
-export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak'];
+export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak' | 'sweep';
+export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak', 'sweep'];
 
 export interface Plan {
   kernels: KernelBenchOptions;
@@ -69,4 +69,26 @@ export function planFor(where: Where, backend: string, quick: boolean): Plan {
     // The soak runs where the brief asks for it: wasm in Node, webgl in the page.
     soak: (where === 'node' && backend === 'wasm') || (where === 'chromium' && webgl) ? (quick ? SOAK_QUICK : SOAK_FULL) : null,
   };
+}
+
+/**
+ * The sweep suite (Node only, not per backend): one sweep of 4 cells (2 strategies x 2 repeats) run
+ * with `--jobs 1` and `--jobs 2`, `pairs` times in turn. MNIST and the Gal CNN as the issue asks,
+ * made small enough (2 epochs, 500 candidates, 500 test rows, 3 rounds) that a cell takes ~10 s
+ * here and the whole suite a few minutes; a cell still takes several times a worker's start-up
+ * (tsx, tfjs, the MNIST arrays: ~2-3 s), which --jobs 2 pays in parallel.
+ */
+export interface SweepPlan {
+  /** The flags of `npm run experiment` (without --jobs and --out). */
+  args: string[];
+  cells: number;
+  pairs: number;
+}
+
+const SWEEP_ARGS = ['--dataset', 'mnist', '--model', 'cnn', '--strategies', 'entropy,random', '--repeats', '2', '--initial', '20', '--query', '10'];
+
+export function sweepPlan(quick: boolean): SweepPlan {
+  return quick
+    ? { args: [...SWEEP_ARGS, '--rounds', '1', '--epochs', '1', '--pool-subset', '200', '--test-subset', '200', '--seed', '1'], cells: 4, pairs: 1 }
+    : { args: [...SWEEP_ARGS, '--rounds', '3', '--epochs', '2', '--pool-subset', '500', '--test-subset', '500', '--seed', '1'], cells: 4, pairs: 2 };
 }
