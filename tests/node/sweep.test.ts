@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/index.ts';
 import { main, type CliIo } from '../../src/cli/main.ts';
+import { Journal } from '../../src/cli/journal.ts';
 import { nodeFs } from '../../src/cli/outputs.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -162,6 +163,21 @@ describe('npm run experiment -- --jobs', () => {
     expect(r.stderr).toMatch(new RegExp(`resuming ${journal}: ${lines.filter((l) => l.includes('"type":"round"')).length} completed rounds kept`));
     expect(comparable(read(out))).toEqual(comparable(full));
     expect(existsSync(journal)).toBe(false);
+  });
+
+  it('--resume of a results file also keeps the newer rounds of the journal beside it (a resumed run that was killed)', async () => {
+    const out = join(dir, 'again.json');
+    // The results file of a run stopped after entropy #0 and 2 rounds of random #0 ...
+    const stopped: ExperimentResults = { ...structuredClone(full), status: 'aborted', runs: [structuredClone(full.runs[0]!), { ...structuredClone(full.runs[1]!), status: 'aborted', rounds: full.runs[1]!.rounds.slice(0, 2) }] };
+    writeFileSync(out, JSON.stringify(stopped));
+    // ... then resumed and killed after 2 more rounds of random #0: those are in the journal only.
+    Journal.create(join(dir, 'again.journal.jsonl'), { config: full.config, shard: null, startedAt: full.startedAt },
+      [stopped.runs[0]!, { ...stopped.runs[1]!, rounds: full.runs[1]!.rounds.slice(0, 4) }]).close();
+    const r = await cli(['--resume', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`the journal ${join(dir, 'again.journal.jsonl')} holds 2 completed rounds more than ${out}: they are kept too`);
+    expect(r.stderr).toContain('random #0, continuing after round 3');
+    expect(comparable(read(out))).toEqual(comparable(full));
   });
 
   it.each([
