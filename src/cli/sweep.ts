@@ -254,7 +254,9 @@ export class Sweep {
   /** A worker process. */
   private child(worker: number): Host {
     const { config, hooks } = this.opts;
-    const execArgv = process.execArgv.includes('tsx') ? [...process.execArgv] : [...process.execArgv, '--import', 'tsx'];
+    // tsx for the TypeScript sources, and this process's memory limits; nothing else of its
+    // flags (a test runner's or a debugger's would not fit a worker).
+    const execArgv = ['--import', 'tsx', ...process.execArgv.filter((a) => /^--(max-old-space-size|max-semi-space-size|stack-size)=/.test(a))];
     const proc: ChildProcess = fork(WORKER_SCRIPT, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const report: WorkerReport = { worker, pid: proc.pid ?? 0, cells: [], peakRssBytes: 0, peakTensorBytes: 0, peakTensors: 0, exit: null };
     const stderrTail: string[] = [];
