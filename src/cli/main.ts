@@ -144,12 +144,20 @@ export async function saveResults(results: ExperimentResults, outputs: Omit<RunO
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  return reportingUserErrors(io, () => run(argv, io));
+}
+
+/**
+ * Runs a command, turning a user error into its message on stderr (no stack) and its exit code;
+ * `help` replaces the pointer to --help at the end of a usage error's message.
+ */
+export async function reportingUserErrors(io: CliIo, command: () => Promise<number>, help?: string): Promise<number> {
   try {
-    return await run(argv, io);
+    return await command();
   } catch (err) {
     const known = userError(err);
     if (!known) throw err;
-    io.stderr.write(`${known.message}\n`);
+    io.stderr.write(`${help === undefined ? known.message : known.message.replace('(run with --help for every flag)', help)}\n`);
     return known.code;
   }
 }

@@ -12,7 +12,7 @@ import { parseArgs as tokenize } from 'node:util';
 import type { ExperimentConfig } from '../engine/config.ts';
 import { summarize, type ExperimentResults, type RunRecord, type WorkerReport } from '../engine/results.ts';
 import { UsageError } from './args.ts';
-import { processIo, readRunFile, saveResults, userError, type CliIo } from './main.ts';
+import { processIo, readRunFile, reportingUserErrors, saveResults, type CliIo } from './main.ts';
 import { checkOutputs, plannedOutputs } from './outputs.ts';
 import { summaryTable } from './report.ts';
 import { allCells, cellKey, cellName, inCellOrder, type Cell } from './shard.ts';
@@ -108,14 +108,7 @@ export function mergeHelp(): string {
 
 /** `npm run merge` as a function: returns the exit code. */
 export async function mergeMain(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  try {
-    return await merge(argv, io);
-  } catch (err) {
-    const known = userError(err);
-    if (!known) throw err;
-    io.stderr.write(`${known.message.replace('(run with --help for every flag)', '(npm run merge -- --help)')}\n`);
-    return known.code;
-  }
+  return reportingUserErrors(io, () => merge(argv, io), '(npm run merge -- --help)');
 }
 
 async function merge(argv: readonly string[], io: CliIo): Promise<number> {

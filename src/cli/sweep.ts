@@ -146,7 +146,8 @@ export class Sweep {
             const env = await host.ready;
             this.environment ??= env;
           } catch (err) {
-            fatal ??= err instanceof Error ? err.message : String(err);
+            // Killed on purpose (a second signal) is no failure to start.
+            if (!this.killing) fatal ??= err instanceof Error ? err.message : String(err);
             this.stop();
             break;
           }
