@@ -71,8 +71,9 @@ export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } 
 };
 
 /**
- * Flags that are not config fields. A new one (say `--jobs`) is one entry here, one field in
- * `CliOptions.run` and, if it names an output, one entry in `plannedOutputs` (outputs.ts).
+ * Flags that are not config fields; each sets the `RunOptions` field of its name. A new one (say
+ * `--jobs`) is one entry here, one field in `RunOptions` with its default in `parseArgs` and, if it
+ * names an output, one entry in `plannedOutputs` (outputs.ts).
  */
 export const RUN_FLAGS = {
   preset: { kind: 'string', help: `a named setup (${PRESET_NAMES.join(', ')}); other flags override it` },
@@ -167,18 +168,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
     const value = convert(shown, flag, raw);
     if (flag.config) given[flag.key as keyof ExperimentConfig] = value;
-    else if (flag.key === 'out') {
-      run.out = value as string;
-      run.outGiven = true;
-    } else if (flag.key === 'resume') run.resume = value as string;
-    else if (flag.key === 'preset') run.preset = value as string;
-    else if (flag.key === 'shard') run.shard = value as string;
-    else if (flag.key === 'jobs') {
-      if ((value as number) < 1) throw new UsageError(`${shown} takes a whole number of worker processes, at least 1, got '${raw}'`);
-      run.jobs = value as number;
+    else {
+      (run as unknown as Record<RunKey, unknown>)[flag.key as RunKey] = value;
+      if (flag.key === 'out') run.outGiven = true;
     }
-    else if (flag.key === 'help') run.help = value as boolean;
   }
+  if (run.jobs !== null && run.jobs < 1) throw new UsageError(`--jobs takes a whole number of worker processes, at least 1, got '${run.jobs}'`);
   let config: Partial<ExperimentConfig> = {};
   if (run.preset !== null) {
     const p = PRESETS[run.preset as keyof typeof PRESETS];

@@ -110,6 +110,21 @@ const SIGNAL_CODE: Record<(typeof SIGNALS)[number], number> = { SIGHUP: 129, SIG
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /**
+ * Keeps results whose own path failed: in a new file in the temporary folder or, if even that
+ * cannot be written, on stdout. Returns the end of the sentence that says where they are.
+ */
+function keep(results: ExperimentResults, io: CliIo, text = JSON.stringify(results, null, 1) + '\n'): string {
+  const folder = io.fallbackFolder ?? tmpdir();
+  try {
+    const path = writeFallback(text, 'activelab-results', io.fs, folder);
+    return `are in ${path} instead (continue or re-export with --resume ${path} --out <path>)`;
+  } catch (err) {
+    io.stdout.write(text);
+    return `could not be written to ${folder} either (${fsReason(err)}); their results JSON follows on stdout`;
+  }
+}
+
+/**
  * Writes the results JSON, the CSV and the chart. Each failure is a line of the returned
  * `failures`; when the results JSON itself cannot be written it goes to a fallback file in the
  * temporary folder (or, if even that fails, to stdout), so no computed round is lost.
@@ -128,19 +143,30 @@ export async function saveResults(results: ExperimentResults, outputs: Omit<RunO
       return false;
     }
   };
-  if (!(await save(outputs.json, () => text))) {
-    const folder = io.fallbackFolder ?? tmpdir();
-    try {
-      const path = writeFallback(text, 'activelab-results', io.fs, folder);
-      failures.push(`the results are in ${path} instead (continue or re-export with --resume ${path} --out <path>)`);
-    } catch (err) {
-      failures.push(`could not write them to ${folder} either (${fsReason(err)}); the results JSON follows on stdout`);
-      io.stdout.write(text);
-    }
-  }
+  if (!(await save(outputs.json, () => text))) failures.push(`the results ${keep(results, io, text)}`);
   await save(outputs.csv, () => resultsToCsv(results));
   await save(outputs.svg, () => renderChartSvg(results));
   return { written, failures };
+}
+
+/** The ResumeError a cell's run failed with (its error names the error class; it crossed a process), or null. */
+function refusal(run: RunRecord): string | null {
+  return run.status === 'failed' && run.error?.startsWith(`${ResumeError.name}: `) ? run.error.slice(ResumeError.name.length + 2) : null;
+}
+
+/**
+ * A resumed run whose kept rounds do not fit this configuration (the engine refuses it when it
+ * reaches that run): the resumed file is left as it was, since writing the results over it would
+ * drop the refused run's rounds; rounds computed in this process (by the other cells, or before
+ * the refusal) go to a fallback file. Exit code 2.
+ */
+function refusedResume(results: ExperimentResults, prior: ExperimentResults, resume: string, io: CliIo): number {
+  const before = new Map(prior.runs.map((r) => [cellKey(r), r.rounds.length]));
+  const computed = results.runs.reduce((a, r) => a + Math.max(0, r.rounds.length - (before.get(cellKey(r)) ?? 0)), 0);
+  const lines = [...results.runs.map(refusal).filter((m) => m !== null).map((m) => `error: ${resume}: ${m}`), `${resume} is left as it was; nothing is written over it.`];
+  if (computed > 0) lines.push(`the ${computed} round${computed === 1 ? '' : 's'} computed before the refusal ${keep(results, io)}`);
+  io.stderr.write(`${lines.join('\n')}\n`);
+  return 2;
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -251,7 +277,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   await sweep.prepare();
   const started = new Date();
   const t0 = performance.now();
-  journal = Journal.create(outputs.journal.path, { config, shard, startedAt: started.toISOString() }, inCellOrder(config, [...kept.values()]), io.fs);
+  try {
+    journal = Journal.create(outputs.journal.path, { config, shard, startedAt: started.toISOString() }, inCellOrder(config, [...kept.values()]), io.fs);
+  } catch (err) {
+    warn(`warning: cannot write the journal ${outputs.journal.path} (${fsReason(err)}): the completed rounds are kept in memory only until the results are written`);
+  }
   const total = cells.reduce((a, c) => a + (toRun.has(cellKey(c)) ? config.rounds + 1 : (kept.get(cellKey(c))?.rounds.length ?? 0)), 0);
   bar.start(total, keptRounds);
 
@@ -304,9 +334,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     ...(shard ? { shard } : {}),
     workers,
   };
+  if (prior && runs.some((r) => refusal(r) !== null)) {
+    journal?.close();
+    return refusedResume(results, prior, opts.resume!, io);
+  }
   const { written, failures } = await saveResults(results, outputs, io);
-  if (written.includes(outputs.json.path)) journal.remove();
-  else journal.close();
+  if (written.includes(outputs.json.path)) journal?.remove();
+  else journal?.close();
   say(`\n${summaryTable(results)}\n`);
   const roundsDone = runs.reduce((a, r) => a + r.rounds.length, 0);
   say(`${results.status}: ${roundsDone} rounds${cells.length > 1 ? ` of ${cells.length} cells` : ''} in ${formatDuration(results.elapsedMs)}${failed.length ? `; failed: ${failed.map(cellName).join(', ')}` : ''}`);
@@ -316,7 +350,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   if (!sweep.inProcess) say(`main process (pid ${process.pid}): peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
   for (const f of written) say(`wrote ${f}`);
   for (const f of failures) warn(`error: ${f}`);
-  if (!written.includes(outputs.json.path)) warn(`the journal ${outputs.journal.path} keeps the completed rounds too`);
+  if (!written.includes(outputs.json.path) && journal) warn(`the journal ${outputs.journal.path} keeps the completed rounds too`);
   if (stoppedBy !== null) return SIGNAL_CODE[stoppedBy];
   return failures.length > 0 || status === 'failed' ? 1 : 0;
 }
