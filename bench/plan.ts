@@ -73,10 +73,11 @@ export function planFor(where: Where, backend: string, quick: boolean): Plan {
 
 /**
  * The sweep suite (Node only, not per backend): one sweep of 4 cells (2 strategies x 2 repeats) run
- * with `--jobs 1` and `--jobs 2`, `pairs` times in turn. MNIST and the Gal CNN as the issue asks,
- * made small enough (2 epochs, 500 candidates, 500 test rows, 3 rounds) that a cell takes ~10 s
- * here and the whole suite a few minutes; a cell still takes several times a worker's start-up
- * (tsx, tfjs, the MNIST arrays: ~2-3 s), which --jobs 2 pays in parallel.
+ * with `--jobs 1` and `--jobs 2`, `pairs` times in turn. MNIST and the Gal CNN as the issue asks
+ * (5 rounds, 3 epochs, 1,000 candidates, 1,000 test rows): a cell took 9-21 s here alone (load
+ * 4-6), several times a worker's start-up (tsx, tfjs, the MNIST arrays: ~2 s, which --jobs 2 pays
+ * once per worker, in parallel), and the suite 4 minutes. (With 3 rounds of 2 epochs over 500 rows
+ * a cell took 3-4 s and start-up weighed too much.)
  */
 export interface SweepPlan {
   /** The flags of `npm run experiment` (without --jobs and --out). */
@@ -90,5 +91,5 @@ const SWEEP_ARGS = ['--dataset', 'mnist', '--model', 'cnn', '--strategies', 'ent
 export function sweepPlan(quick: boolean): SweepPlan {
   return quick
     ? { args: [...SWEEP_ARGS, '--rounds', '1', '--epochs', '1', '--pool-subset', '200', '--test-subset', '200', '--seed', '1'], cells: 4, pairs: 1 }
-    : { args: [...SWEEP_ARGS, '--rounds', '3', '--epochs', '2', '--pool-subset', '500', '--test-subset', '500', '--seed', '1'], cells: 4, pairs: 2 };
+    : { args: [...SWEEP_ARGS, '--rounds', '5', '--epochs', '3', '--pool-subset', '1000', '--test-subset', '1000', '--seed', '1'], cells: 4, pairs: 2 };
 }
