@@ -4,6 +4,7 @@ import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
 import { datasetsPlugin } from './datasets/vite-plugin.ts';
 import { cspPlugin } from './src/security/csp.ts';
+import { wasmThreadsPlugin } from './src/backend/wasm-threads-plugin.ts';
 
 /**
  * Debian's Chromium, never a downloaded browser (none can be downloaded here).
@@ -48,12 +49,14 @@ export const ISOLATION_HEADERS = {
 
 export default defineConfig({
   // Serves the dataset files at /data/ in dev and emits them into the build; puts the
-  // Content-Security-Policy on the page (meta tag) and on every dev / preview response (header).
-  plugins: [datasetsPlugin(), cspPlugin()],
+  // Content-Security-Policy on the page (meta tag) and on every dev / preview response (header);
+  // in the build, serves the threaded wasm glue as the unbundled asset its pthread workers load.
+  plugins: [datasetsPlugin(), cspPlugin(), wasmThreadsPlugin()],
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
-  // The app's compute worker (src/app/worker.ts) is an ES module worker, in dev and in the build.
-  worker: { format: 'es' },
+  // The app's compute worker (src/app/host/worker.ts) is an ES module worker, in dev and in the build.
+  // Vite bundles it on its own: `plugins` does not reach it in the build, `worker.plugins` does.
+  worker: { format: 'es', plugins: () => [wasmThreadsPlugin()] },
   // tfjs (in the worker, and in the page-thread fallback chunk) and vega are large by nature.
   build: { chunkSizeWarningLimit: 2000 },
   test: {
@@ -65,9 +68,23 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
+          include: ['tests/kernels/**/*.test.ts', 'tests/node/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // The app in Chromium (dev server and built site), driven by Playwright from Node. One
+        // file at a time: each file drives SwiftShader (the CPU-emulated GPU) or the wasm backend
+        // with a Chromium of its own, and two at once would only fight over the cores.
+        extends: true,
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['tests/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
         },
       },
       {

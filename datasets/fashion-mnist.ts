@@ -26,23 +26,13 @@
  *
  * Browser-safe: reads through a `DataSource`.
  */
+import { FASHION_MNIST_CLASS_NAMES } from './catalog.ts';
 import type { DataSource } from './files.ts';
 import { FASHION_MNIST_FILES } from './files.ts';
 import { loadIdxImageSplit } from './mnist.ts';
 import type { Dataset } from './types.ts';
 
-export const FASHION_MNIST_CLASS_NAMES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
+export { FASHION_MNIST_CLASS_NAMES };
 
 /** The split the prepare step writes. Changing any field changes `version`, which rebuilds the cache. */
 export const FASHION_MNIST_SPLIT = {

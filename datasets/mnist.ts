@@ -4,12 +4,13 @@
  *
  * Browser-safe: reads through a `DataSource`.
  */
+import { MNIST_CLASS_NAMES } from './catalog.ts';
 import type { DataFileName, DataSource } from './files.ts';
 import { MNIST_FILES } from './files.ts';
 import { DataFileError, readIdx } from './idx.ts';
 import type { Dataset, Split } from './types.ts';
 
-export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
+export { MNIST_CLASS_NAMES };
 
 /**
  * Read an images + labels pair of ubyte IDX files into a Split, checking both files' headers and

@@ -9,9 +9,11 @@
  * Browser-safe.
  */
 import { Rng } from '../src/rng.ts';
+import { BLOBS_DEFAULTS, CLASSIFICATION_DEFAULTS, DEFAULT_TEST_FRACTION, MOONS_DEFAULTS } from './catalog.ts';
 import type { Dataset, Split } from './types.ts';
 
-export const DEFAULT_TEST_FRACTION = 0.2;
+// The generators' defaults are catalog data (datasets/catalog.ts): the split sizes follow from them.
+export { BLOBS_DEFAULTS, CLASSIFICATION_DEFAULTS, DEFAULT_TEST_FRACTION, MOONS_DEFAULTS };
 
 /** Stratified split into train/test; both are returned in a random (seeded) order. */
 export function stratifiedSplit(
@@ -72,8 +74,6 @@ export interface MoonsOptions {
   testFraction?: number;
 }
 
-export const MOONS_DEFAULTS = { n: 1000, noise: 0.2, testFraction: DEFAULT_TEST_FRACTION } as const;
-
 /** sklearn.datasets.make_moons: two interleaving half circles, 2-D, 2 classes. */
 export function makeMoons(opts: MoonsOptions): Dataset<'moons'> {
   const { n, noise, testFraction } = withDefaults(MOONS_DEFAULTS, opts);
@@ -113,8 +113,6 @@ export interface BlobsOptions {
   box?: number;
   testFraction?: number;
 }
-
-export const BLOBS_DEFAULTS = { n: 1000, k: 3, std: 1, box: 10, testFraction: DEFAULT_TEST_FRACTION } as const;
 
 /** sklearn.datasets.make_blobs with random centres: 2-D, k classes. */
 export function makeBlobs(opts: BlobsOptions): Dataset<'blobs'> {
@@ -164,28 +162,6 @@ export interface ClassificationOptions {
   shuffle?: boolean;
   testFraction?: number;
 }
-
-/**
- * The setup of seed 001: make_classification(n_samples=600, n_features=6, n_informative=3,
- * n_redundant=1, n_clusters_per_class=2, flip_y=0.15, class_sep=0.6); n_classes is sklearn's
- * default 2, n_repeated 0, so 2 features are pure noise.
- */
-export const CLASSIFICATION_DEFAULTS = {
-  nSamples: 600,
-  nFeatures: 6,
-  nInformative: 3,
-  nRedundant: 1,
-  nRepeated: 0,
-  nClasses: 2,
-  nClustersPerClass: 2,
-  flipY: 0.15,
-  classSep: 0.6,
-  hypercube: true,
-  shift: 0,
-  scale: 1,
-  shuffle: true,
-  testFraction: DEFAULT_TEST_FRACTION,
-} as const;
 
 export type FeatureRole = 'informative' | 'redundant' | 'repeated' | 'noise';
 

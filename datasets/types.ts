@@ -5,7 +5,9 @@
  * building the batch, in a single `tf.tensor` call (no intermediate tensors, nothing to leak).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetName } from './index.ts';
+import type { DatasetKind, DatasetName } from './catalog.ts';
+
+export type { DatasetKind };
 
 export interface Split {
   /** Row-major `[n, ...shape]`. Images: Uint8Array 0..255; synthetic data: Float32Array. */
@@ -14,8 +16,6 @@ export interface Split {
   y: Uint8Array;
   n: number;
 }
-
-export type DatasetKind = 'image' | 'points' | 'tabular';
 
 export interface Dataset<N extends string = DatasetName> {
   name: N;

@@ -12,10 +12,16 @@
  * Re-creating is cheaper to get right than resetting weights in place: it also resets Adam's
  * moment estimates, which live in the optimizer, not the model.
  *
- * Layering: imports tfjs and `src/rng.ts` only.
+ * What each model is (description, input kinds, dropout, learning rate) is plain data in
+ * `models/catalog.ts`; this registry adds the factory. Layering: imports tfjs, `src/rng.ts` and
+ * the catalog only.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../src/rng.ts';
+import { isModelName, MODEL_CATALOG, MODEL_NAMES, type InputKind, type ModelDescription, type ModelName, type TrainingDefaults } from './catalog.ts';
+
+export { isModelName, MODEL_CATALOG, MODEL_NAMES };
+export type { InputKind, ModelDescription, ModelName, TrainingDefaults };
 
 type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
 
@@ -25,17 +31,6 @@ export const EMBEDDING_LAYER = 'embedding';
 export const LOGITS_LAYER = 'logits';
 /** Name of the final softmax layer. */
 export const PROBS_LAYER = 'probs';
-
-/** `'image'`: inputShape [H, W, C]; `'vector'`: inputShape [D]. */
-export type InputKind = 'image' | 'vector';
-
-/** Suggested training settings for a model (the engine may override any of them). */
-export interface TrainingDefaults {
-  epochs: number;
-  batchSize: number;
-  /** Adam learning rate. */
-  learningRate: number;
-}
 
 /** Options every factory accepts. */
 export interface BaseModelOptions {
@@ -52,18 +47,12 @@ export interface BaseModelOptions {
 export interface MlpOptions extends BaseModelOptions {
   /** Width of the hidden (embedding) layer. @default 128 */
   hidden?: number;
-  /** Dropout rate after the hidden layer. @default 0.5 */
+  /** Dropout rate after the hidden layer. @default the catalog's (0.5) */
   dropout?: number;
 }
 
-/** A registered model: metadata the UI and engine can read without building anything. */
-export interface ModelSpec<O extends BaseModelOptions = BaseModelOptions> {
-  readonly description: string;
-  readonly defaults: Readonly<TrainingDefaults>;
-  /** Which input kinds the architecture suits. */
-  readonly inputKinds: readonly InputKind[];
-  /** Whether the model has dropout layers, i.e. whether MC dropout gives more than one answer. */
-  readonly hasDropout: boolean;
+/** A registered model: its catalog entry (plain data), plus the factory. */
+export interface ModelSpec<O extends BaseModelOptions = BaseModelOptions> extends ModelDescription {
   /** Builds and compiles a fresh model. The caller owns it: release it with `disposeModel`. */
   create(options: O): tf.Sequential;
 }
@@ -72,7 +61,7 @@ export interface ModelSpec<O extends BaseModelOptions = BaseModelOptions> {
 export class UnknownModelError extends Error {
   override readonly name = 'UnknownModelError';
   constructor(readonly model: string) {
-    super(`unknown model '${model}'; known: ${Object.keys(MODELS).join(', ')}`);
+    super(`unknown model '${model}'; known: ${MODEL_NAMES.join(', ')}`);
   }
 }
 
@@ -123,10 +112,7 @@ function flattenInput(name: string, inputShape: readonly number[]): tf.layers.La
 }
 
 const logreg: ModelSpec = {
-  description: 'Multinomial logistic regression: flatten + dense softmax. No dropout.',
-  defaults: { epochs: 30, batchSize: 32, learningRate: 0.01 },
-  inputKinds: ['image', 'vector'],
-  hasDropout: false,
+  ...MODEL_CATALOG.logreg,
   create(o) {
     const lr = o.learningRate ?? logreg.defaults.learningRate;
     checkCommon('logreg', o, lr);
@@ -139,14 +125,11 @@ const logreg: ModelSpec = {
 };
 
 const mlp: ModelSpec<MlpOptions> = {
-  description: 'One-hidden-layer perceptron: flatten, dense(hidden, relu), dropout, dense softmax.',
-  defaults: { epochs: 30, batchSize: 64, learningRate: 1e-3 },
-  inputKinds: ['image', 'vector'],
-  hasDropout: true,
+  ...MODEL_CATALOG.mlp,
   create(o) {
     const lr = o.learningRate ?? mlp.defaults.learningRate;
     const hidden = o.hidden ?? 128;
-    const rate = o.dropout ?? 0.5;
+    const rate = o.dropout ?? mlp.dropout[0]!;
     checkCommon('mlp', o, lr);
     check(Number.isInteger(hidden) && hidden > 0, 'mlp', `hidden must be a positive integer, got ${hidden}`);
     check(rate >= 0 && rate < 1, 'mlp', `dropout must be in [0, 1), got ${rate}`);
@@ -160,14 +143,7 @@ const mlp: ModelSpec<MlpOptions> = {
 };
 
 const cnn: ModelSpec = {
-  description:
-    'Gal, Islam & Ghahramani (2017) MNIST CNN: conv 32@4x4 relu, conv 32@4x4 relu, maxpool 2x2, ' +
-    'dropout 0.25, dense 128 relu, dropout 0.5, dense softmax.',
-  // Adam at Keras' default rate 1e-3, batch 128 and 50 epochs, as in the paper's Keras setup.
-  // The paper also adds an L2 weight decay scaled by the labeled-set size; omitted here.
-  defaults: { epochs: 50, batchSize: 128, learningRate: 1e-3 },
-  inputKinds: ['image'],
-  hasDropout: true,
+  ...MODEL_CATALOG.cnn,
   create(o) {
     const lr = o.learningRate ?? cnn.defaults.learningRate;
     checkCommon('cnn', o, lr);
@@ -185,25 +161,20 @@ const cnn: ModelSpec = {
     model.add(conv('conv1', { inputShape: [...o.inputShape] }));
     model.add(conv('conv2', {}));
     model.add(tf.layers.maxPooling2d({ name: 'pool', poolSize: 2 }));
-    model.add(tf.layers.dropout({ name: 'dropout1', rate: 0.25 }));
+    const [rate1, rate2] = cnn.dropout as [number, number];
+    model.add(tf.layers.dropout({ name: 'dropout1', rate: rate1 }));
     model.add(tf.layers.flatten({ name: 'flatten' }));
     model.add(tf.layers.dense({ name: EMBEDDING_LAYER, units: 128, activation: 'relu', kernelInitializer: kernel(), biasInitializer: 'zeros' }));
-    model.add(tf.layers.dropout({ name: 'dropout2', rate: 0.5 }));
+    model.add(tf.layers.dropout({ name: 'dropout2', rate: rate2 }));
     return finish(model, o.numClasses, kernel, lr);
   },
 };
 
-/** All registered models, by name. */
-export const MODELS = { logreg, mlp, cnn } satisfies Record<string, ModelSpec>;
-
-export type ModelName = keyof typeof MODELS;
+/** All registered models, by name: one factory per catalog entry. */
+export const MODELS = { logreg, mlp, cnn } satisfies Record<ModelName, ModelSpec>;
 
 /** The options `createModel(name, ...)` accepts for that model. */
 export type ModelOptions<N extends ModelName> = Parameters<(typeof MODELS)[N]['create']>[0];
-
-export function isModelName(name: string): name is ModelName {
-  return Object.hasOwn(MODELS, name);
-}
 
 /**
  * Build and compile a fresh model. Throws `UnknownModelError` (listing the known names) for an

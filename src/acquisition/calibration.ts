@@ -8,7 +8,8 @@
  * accuracy over equal-width confidence bins.
  *
  * Inputs follow the measures' convention: probabilities by default, logits with
- * `{fromLogits: true}`. From probabilities the logits are taken as log max(p, 1e-30), which
+ * `{fromLogits: true}`. From probabilities the logits are taken as log max(p, floor), with the
+ * floor of src/backend/precision.ts (1e-30, or 1e-4 where WebGL stores float16 textures), which
  * softmax maps back to p, so T applies the same way (pass logits when you have them: they keep
  * the tail that float32 probabilities round away).
  *
@@ -16,6 +17,7 @@
  * 3 x bins numbers, `negativeLogLikelihood` one. Memory: O(N C) on the backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { logFloor } from '../backend/precision.ts';
 import { InvalidProbabilitiesError } from './errors.ts';
 import { checkShape, type MeasureOptions } from './measures/_shared.ts';
 
@@ -27,23 +29,9 @@ export class CalibrationError extends Error {
   override readonly name = 'CalibrationError';
 }
 
-/**
- * The smallest probability whose log is taken as it is: 1e-30, or 1e-4 where WebGL stores
- * float16 textures. Not the backend's `epsilon()`: tfjs-backend-webgl 4.22's `floatPrecision()`
- * reports 16 (epsilon 1e-4) whenever WEBGL_RENDER_FLOAT32_ENABLED is true, i.e. on ordinary
- * float32 WebGL2, and a 1e-4 floor distorts the tail log-probabilities a temperature fit reads
- * (T off by ~10% on the tests' data).
- */
-function probFloor(): number {
-  if (tf.getBackend() !== 'webgl') return 1e-30;
-  const env = tf.env();
-  const f16 = env.getBool('WEBGL_FORCE_F16_TEXTURES') || !env.getBool('WEBGL_RENDER_FLOAT32_ENABLED');
-  return f16 ? 1e-4 : 1e-30;
-}
-
 /** [N, C] logits: `x` itself, or log(max(p, floor)) for probabilities. Call inside a tidy. */
 function logitsOf(x: tf.Tensor, fromLogits: boolean | undefined): tf.Tensor2D {
-  return (fromLogits ? x : tf.log(tf.maximum(x, probFloor()))) as tf.Tensor2D;
+  return (fromLogits ? x : tf.log(tf.maximum(x, logFloor()))) as tf.Tensor2D;
 }
 
 /** An int32 [N] labels tensor the caller must dispose when `owned`. */
@@ -285,7 +273,7 @@ export async function expectedCalibrationError(x: tf.Tensor, labels: Labels, opt
       const correct = tf.cast(tf.equal(tf.argMax(p, 1), y), 'float32'); // [N]
       // bin = ceil(conf * B) - 1, clamped to [0, B - 1]: (b/B, (b+1)/B] -> b
       const bin = tf.cast(tf.clipByValue(tf.sub(tf.ceil(tf.mul(conf, nBins)), 1), 0, nBins - 1), 'int32');
-      const oh = tf.cast(tf.oneHot(bin, nBins, 1, 0, 'int32'), 'float32'); // [N, B]
+      const oh = tf.oneHot(bin, nBins, 1, 0, 'float32'); // [N, B]
       const row = (v: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(v, [1, n]), oh), [nBins]); // [1, N] x [N, B] -> [B]
       return tf.stack([tf.sum(oh, 0), row(conf), row(correct)]); // [3, B]
     });

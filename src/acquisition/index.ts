@@ -4,6 +4,12 @@ export { InvalidProbabilitiesError, SelectionError } from './errors.ts';
 export { validateProbabilities, type ValidateOptions } from './validate.ts';
 export { selectTopK, topKIndices, type SelectOptions } from './select.ts';
 export {
+  MARGIN_DIVERSE_BETA,
+  STRATEGY_CATALOG,
+  type StrategyDescription,
+  type StrategyKind,
+} from './catalog.ts';
+export {
   STRATEGIES,
   STRATEGY_NAMES,
   UnknownStrategyError,

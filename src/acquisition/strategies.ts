@@ -10,7 +10,7 @@
  * `kind: 'set'` and a `select` method with the same inputs; `acquire` runs either kind.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../rng.ts';
+import { isStrategyName, STRATEGY_CATALOG, STRATEGY_NAMES, type Need, type StrategyName } from './catalog.ts';
 import { SelectionError } from './errors.ts';
 import { bald, entropy, leastConfidence, margin, meanStd, predictiveEntropy, ratio, variance, variationRatio } from './measures/index.ts';
 import { checkK, exclusionMask, topKIndices, type SelectOptions } from './select.ts';
@@ -18,63 +18,10 @@ import { badgeStrategy } from './diversity/badge.ts';
 import { coresetStrategy } from './diversity/coreset.ts';
 import { kmeansDiversityStrategy } from './diversity/kmeans.ts';
 import { marginDiverseStrategy } from './diversity/margin-diverse.ts';
+import type { AcquisitionInputs, ScoringStrategy, SetStrategy, Strategy } from './types.ts';
 
-/** What a strategy needs the loop to compute over the candidate rows. */
-export type Need = 'probs' | 'mcSamples' | 'embeddings' | 'inputs' | 'labeledEmbeddings';
-
-/** The inputs a strategy sees. Tensors are owned by the caller; a strategy never disposes them. */
-export interface AcquisitionInputs {
-  /** Number of candidate rows N. */
-  n: number;
-  /** [N, C] softmax probabilities, when the strategy needs 'probs'. */
-  probs?: tf.Tensor2D;
-  /** [T, N, C] MC-dropout probabilities, when it needs 'mcSamples'. */
-  mcSamples?: tf.Tensor3D;
-  /** [N, D] model embeddings (penultimate activations), when it needs 'embeddings'. */
-  embeddings?: tf.Tensor2D;
-  /** [N, D] raw inputs, flattened, when it needs 'inputs' (model-free strategies). */
-  inputs?: tf.Tensor2D;
-  /**
-   * [L, D] embeddings of the labeled set (same model, same D as `embeddings`), when it needs
-   * 'labeledEmbeddings' (coreset). [0, D] when nothing is labeled yet.
-   */
-  labeledEmbeddings?: tf.Tensor2D;
-  /**
-   * Number of classes C of the task, optional: clustering strategies use it as their cluster
-   * count when they have no `probs` to read C from (else their default, 10).
-   */
-  numClasses?: number;
-  /** This strategy's own seeded stream. */
-  rng: Rng;
-}
-
-interface StrategyInfo {
-  /** Registry key. */
-  readonly name: string;
-  /** Human label for the UI and tables. */
-  readonly label: string;
-  /** The formula as plain text, e.g. "H = -Σ p log p". */
-  readonly formula: string;
-  /** One line: what asking first by this score means. */
-  readonly description: string;
-  readonly needs: readonly Need[];
-}
-
-/** Scores each row; the selector takes the top k. */
-export interface ScoringStrategy extends StrategyInfo {
-  readonly kind: 'score';
-  /** [N] informativeness, higher = ask first; the caller owns the tensor. */
-  score(inputs: AcquisitionInputs): tf.Tensor1D;
-}
-
-/** Chooses a batch as a set (diversity, batch-aware strategies). */
-export interface SetStrategy extends StrategyInfo {
-  readonly kind: 'set';
-  /** Up to k row indices, in the order they should be labeled. */
-  select(inputs: AcquisitionInputs, k: number, options: SelectOptions): Promise<Int32Array>;
-}
-
-export type Strategy = ScoringStrategy | SetStrategy;
+export { isStrategyName, STRATEGY_NAMES };
+export type { AcquisitionInputs, Need, ScoringStrategy, SetStrategy, Strategy, StrategyName };
 
 function need<K extends keyof AcquisitionInputs>(inputs: AcquisitionInputs, key: K, strategy: string): NonNullable<AcquisitionInputs[K]> {
   const v = inputs[key];
@@ -84,16 +31,12 @@ function need<K extends keyof AcquisitionInputs>(inputs: AcquisitionInputs, key:
   return v as NonNullable<AcquisitionInputs[K]>;
 }
 
-function scoring(
-  name: string,
-  label: string,
-  formula: string,
-  description: string,
-  needs: readonly Need[],
-  score: (inputs: AcquisitionInputs) => tf.Tensor1D,
-): ScoringStrategy {
-  return { kind: 'score', name, label, formula, description, needs, score };
+/** The scoring strategy of catalog entry `name`, with its implementation. */
+function scoring(name: ScoringName, score: (inputs: AcquisitionInputs) => tf.Tensor1D): ScoringStrategy {
+  return { ...STRATEGY_CATALOG[name], score };
 }
+
+type ScoringName = { [N in StrategyName]: (typeof STRATEGY_CATALOG)[N]['kind'] extends 'score' ? N : never }[StrategyName];
 
 const negate = (t: tf.Tensor1D): tf.Tensor1D => tf.tidy(() => tf.neg(t) as tf.Tensor1D);
 const negated = (f: (x: tf.Tensor) => tf.Tensor1D) => (x: tf.Tensor) => {
@@ -104,48 +47,44 @@ const negated = (f: (x: tf.Tensor) => tf.Tensor1D) => (x: tf.Tensor) => {
 };
 
 export const STRATEGIES = {
-  random: scoring('random', 'Random', 'u ~ U(0, 1)', 'Uniformly random rows: the baseline every strategy must beat.', [], (inp) => {
+  random: scoring('random', (inp) => {
     const u = new Float32Array(inp.n);
     for (let i = 0; i < inp.n; i++) u[i] = inp.rng.next();
     return tf.tensor1d(u);
   }),
-  entropy: scoring('entropy', 'Entropy', 'H = -Σ_c p_c log p_c', 'Asks where the whole predicted distribution is most spread out.', ['probs'], (inp) =>
+  entropy: scoring('entropy', (inp) =>
     entropy(need(inp, 'probs', 'entropy')),
   ),
-  margin: scoring('margin', 'Margin', '-(p(1) - p(2))', 'Asks where the top two classes are closest.', ['probs'], (inp) =>
+  margin: scoring('margin', (inp) =>
     negated(margin)(need(inp, 'probs', 'margin')),
   ),
-  leastConfidence: scoring('leastConfidence', 'Least confidence', '1 - p(1)', 'Asks where the most likely class is least likely.', ['probs'], (inp) =>
+  leastConfidence: scoring('leastConfidence', (inp) =>
     leastConfidence(need(inp, 'probs', 'leastConfidence')),
   ),
-  ratio: scoring('ratio', 'Ratio of confidence', 'p(2) / p(1)', 'Asks where the runner-up is nearly as likely as the winner.', ['probs'], (inp) =>
+  ratio: scoring('ratio', (inp) =>
     ratio(need(inp, 'probs', 'ratio')),
   ),
-  variance: scoring('variance', 'Variance', '-(1/C) Σ_c (p_c - 1/C)^2', 'Asks where the probabilities are flattest (lowest variance).', ['probs'], (inp) =>
+  variance: scoring('variance', (inp) =>
     negated(variance)(need(inp, 'probs', 'variance')),
   ),
-  predictiveEntropy: scoring('predictiveEntropy', 'Predictive entropy (MC dropout)', 'H[mean_t p_t]', 'Entropy of the mean of T dropout passes: total uncertainty.', ['mcSamples'], (inp) =>
+  predictiveEntropy: scoring('predictiveEntropy', (inp) =>
     predictiveEntropy(need(inp, 'mcSamples', 'predictiveEntropy')),
   ),
-  bald: scoring('bald', 'BALD (MC dropout)', 'H[mean_t p_t] - mean_t H[p_t]', 'Asks where dropout passes disagree: uncertainty about the model, not the data.', ['mcSamples'], (inp) =>
+  bald: scoring('bald', (inp) =>
     bald(need(inp, 'mcSamples', 'bald')),
   ),
-  variationRatio: scoring('variationRatio', 'Variation ratio (MC dropout)', '1 - (modal votes) / T', 'Asks where dropout passes vote for different classes.', ['mcSamples'], (inp) =>
+  variationRatio: scoring('variationRatio', (inp) =>
     variationRatio(need(inp, 'mcSamples', 'variationRatio')),
   ),
-  meanStd: scoring('meanStd', 'Mean std (MC dropout)', '(1/C) Σ_c std_t(p_c)', 'Asks where class probabilities vary most across dropout passes.', ['mcSamples'], (inp) =>
+  meanStd: scoring('meanStd', (inp) =>
     meanStd(need(inp, 'mcSamples', 'meanStd')),
   ),
-  // Set strategies (diversity, batch-aware): src/acquisition/diversity/.
   kmeansDiversity: kmeansDiversityStrategy({ source: 'embeddings' }),
   kmeansDiversityRaw: kmeansDiversityStrategy({ source: 'inputs' }),
   coreset: coresetStrategy(),
   badge: badgeStrategy(),
   marginDiverse: marginDiverseStrategy(),
-} satisfies Record<string, Strategy>;
-
-export type StrategyName = keyof typeof STRATEGIES;
-export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
+} satisfies Record<StrategyName, Strategy>;
 
 /** Thrown for a strategy name that is not in the registry; lists the known ones. */
 export class UnknownStrategyError extends Error {
@@ -153,10 +92,6 @@ export class UnknownStrategyError extends Error {
   constructor(readonly strategy: string) {
     super(`unknown strategy '${strategy}'; known strategies: ${STRATEGY_NAMES.join(', ')}`);
   }
-}
-
-export function isStrategyName(name: string): name is StrategyName {
-  return Object.prototype.hasOwnProperty.call(STRATEGIES, name);
 }
 
 /** Looks a strategy up by name; an unknown name throws `UnknownStrategyError`. */

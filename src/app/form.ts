@@ -79,7 +79,7 @@ export class ConfigForm {
     }
 
     if (spec.kind === 'dataset' || spec.kind === 'model' || spec.kind === 'backend') {
-      const names = spec.kind === 'dataset' ? Object.keys(this.catalog.datasets) : spec.kind === 'model' ? Object.keys(this.catalog.models) : this.catalog.backends;
+      const names: readonly string[] = spec.kind === 'dataset' ? [...this.catalog.datasets.keys()] : spec.kind === 'model' ? Object.keys(this.catalog.models) : this.catalog.backends;
       const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } },
         ...names.map((n) => h('option', { text: optionText(spec.kind, n, this.catalog), attrs: { value: n } })));
       select.addEventListener('change', changed);
@@ -197,15 +197,18 @@ export class ConfigForm {
     this.element.classList.toggle('locked', disabled);
   }
 
-  /** Descriptions under the dataset and model selects. */
+  /** Descriptions under the dataset and model selects, and the model's learning rate as the blank field's placeholder. */
   updateNotes(): void {
     const { config } = this.read();
-    const ds = this.catalog.datasets[String(config.dataset)];
+    const ds = this.catalog.datasets.get(String(config.dataset));
     const model = this.catalog.models[String(config.model)];
     const dsNote = this.notes.get('dataset');
     if (dsNote) replace(dsNote, ds ? `${ds.description} ${ds.sizes.train.toLocaleString('en')} train / ${ds.sizes.test.toLocaleString('en')} test.` : '');
     const mNote = this.notes.get('model');
     if (mNote) replace(mNote, model?.description ?? '');
+    // A blank learning rate takes the model's: say which.
+    const lr = this.controls.get('learningRate')?.focus;
+    if (lr instanceof HTMLInputElement) lr.placeholder = model ? `${FIELDS.learningRate.nullText} (${model.defaults.learningRate})` : FIELDS.learningRate.nullText;
     const sNote = this.notes.get('strategies');
     const chosen = Array.isArray(config.strategies) ? config.strategies : [];
     if (sNote) replace(sNote, chosen.length > 0 && !chosen.includes('random') ? 'Tip: add Random, the baseline a strategy has to beat to earn its labels.' : '');
@@ -218,10 +221,10 @@ export class ConfigForm {
 
 function optionText(kind: FieldSpec['kind'], name: string, catalog: Catalog): string {
   if (kind === 'dataset') {
-    const d = catalog.datasets[name];
+    const d = catalog.datasets.get(name);
     return d ? `${name} (${d.kind === 'image' ? 'images' : d.kind === 'points' ? '2-D points' : 'tabular'}, ${d.numClasses} classes)` : name;
   }
-  if (kind === 'backend') return name === 'webgl' ? 'webgl (GPU)' : name === 'wasm' ? 'wasm (CPU, SIMD)' : 'cpu (plain JS)';
+  if (kind === 'backend') return catalog.backendInfo[name]?.label ?? name;
   return name;
 }
 

@@ -1,16 +1,22 @@
 /**
  * ActiveLab's page: the configuration form, run controls, and the views of a run. The main thread
- * never touches tensors: the engine runs in a Web Worker (client.ts) and sends plain data.
+ * never touches tensors: the engine runs in a Web Worker (client.ts) and sends plain data. The
+ * page checks configurations (`resolveConfig`) and results files (`readResultsFile`) itself,
+ * against the catalogs (catalog.ts), so the form works before the worker has started.
  */
-import type { BackendInfo } from '../backend/index.ts';
-import type { ExperimentConfig } from '../engine/config.ts';
+import type { BackendInfo } from '../backend/catalog.ts';
+import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
+import { readResultsFile } from '../engine/results-file.ts';
 import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
+import { appCatalog } from './catalog.ts';
 import { EngineClient, type Ready } from './client.ts';
+import { describeCrash, type CrashDecision } from './restart-policy.ts';
 import { setStrategyOrder } from './colors.ts';
 import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
 import { appDefaults, ConfigForm } from './form.ts';
-import type { Catalog, DatasetInfo, FieldError, FromHost, Queried } from './protocol.ts';
+import type { DatasetInfo, FieldError, FromHost } from './protocol.ts';
+import { ModelExports } from './model-export.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { RunRecorder } from './recorder.ts';
 import type { StoredExperiment, StoredRunInfo } from './store.ts';
@@ -23,19 +29,21 @@ import { renderSummary } from './views/summary.ts';
 
 const state = new RunState();
 const link: ParsedLink = parseLink(location.search);
-const client = new EngineClient({ onMessage, onCrash }, { forcePage: link.thread === 'page' });
+const client = new EngineClient({ onMessage, onCrash, onRestarted }, { forcePage: link.thread === 'page' });
 
-let catalog: Catalog | null = null;
+const catalog = appCatalog();
 let form: ConfigForm | null = null;
+/** Whether the compute host has said it is ready (the form works without it). */
+let engineReady = false;
 let thread: Ready['thread'] = 'worker';
 let fallbackReason: string | null = null;
 /** The last configuration resolveConfig accepted (what Run starts). */
 let valid: ExperimentConfig | null = null;
 let formProblems = false;
+/** When the crashed worker's successor starts (null when none is scheduled). */
+let restartNote: string | null = null;
 /** Messages about link values, kept beside their fields until the field is edited. */
 const linkErrors: Partial<Record<ConfigKey, string>> = {};
-const pendingValidations = new Map<number, (r: { error: FieldError | null; config: ExperimentConfig | null }) => void>();
-let validationSeq = 0;
 const selection = { repeat: 0, round: 0, follow: true };
 
 // Every completed round goes to IndexedDB as it arrives (recorder.ts, store.ts).
@@ -91,31 +99,25 @@ const els = {
   openResults: byId<HTMLInputElement>('open-results'),
   openStatus: byId('open-status'),
 };
-/** The results file being opened (replies for older requests are ignored). */
-let opening: { id: number; name: string } | null = null;
+/** The results file being opened, checked, whose rows the host is reading (replies for older requests are ignored). */
+let opening: { id: number; name: string; summary: string } | null = null;
 let openSeq = 0;
 const curves = new CurvesView(byId('curves'));
+// The final model of each finished run, downloadable from the summary panel (model-export.ts).
+const modelExports = new ModelExports({
+  wrap: byId('model-export'), select: byId<HTMLSelectElement>('model-run'), button: byId<HTMLButtonElement>('export-model'), status: byId('model-status'),
+  send: (msg) => client.send(msg), download: (name, blob) => download(name, blob), label: (s) => strategyLabel(s), stem: () => fileStem(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Boot
 
 async function boot(): Promise<void> {
+  // The compute host starts meanwhile: it is needed to run, not to edit or check the form.
+  const starting = client.ensure();
   setupPanels();
   setupControls();
   observeLongTasks();
-  renderStatus();
-  let ready: Ready;
-  try {
-    ready = await client.ensure();
-  } catch (err) {
-    replace(byId('boot-message'), `The engine could not start: ${err instanceof Error ? err.message : String(err)}`);
-    els.statusText.textContent = 'The engine could not start.';
-    return;
-  }
-  catalog = ready.catalog;
-  thread = ready.thread;
-  fallbackReason = ready.fallbackReason;
-  renderThread();
   const defaults = appDefaults(catalog);
   form = new ConfigForm(catalog, onFieldChange);
   replace(els.formSlot, form.element);
@@ -124,12 +126,11 @@ async function boot(): Promise<void> {
   // by the default and its message stays beside the field.
   const fromLink: RawConfig = { ...link.config };
   let candidate: RawConfig = { ...defaults, ...fromLink };
-  const attempts = Object.keys(fromLink).length + 1;
-  for (let i = 0; i < attempts; i++) {
-    const r = await validate(candidate);
-    const field = r.error?.field;
-    if (!r.error || !field || !isConfigKey(field) || !(field in fromLink)) break;
-    linkErrors[field] = `From the link: ${r.error.message}. Using ${formatValue(field, defaults[field]) || 'the default'} instead.`;
+  for (;;) {
+    const { error } = check(candidate);
+    const field = error?.field;
+    if (!error || !field || !isConfigKey(field) || !(field in fromLink)) break;
+    linkErrors[field] = `From the link: ${error.message}. Using ${formatValue(field, defaults[field]) || 'the default'} instead.`;
     delete fromLink[field];
     candidate = { ...defaults, ...fromLink };
   }
@@ -141,36 +142,44 @@ async function boot(): Promise<void> {
     els.linkNotes.appendChild(h('li', { class: 'ok', text: 'Configuration loaded from the link: press Run to reproduce the run.' }));
   }
   form.write(candidate);
-  await validateForm();
-  client.send({ type: 'backend', name: (candidate.backend as ExperimentConfig['backend']) ?? 'webgl' });
+  validateForm();
   state.status = 'idle';
+  renderThread();
   renderAll();
-  await refreshOffer();
+  void refreshOffer();
+
+  let ready: Ready;
+  try {
+    ready = await starting;
+  } catch (err) {
+    state.error = `The engine could not start: ${err instanceof Error ? err.message : String(err)}. The form still checks its values; reload the page to try again.`;
+    renderMessages();
+    return;
+  }
+  engineReady = true;
+  thread = ready.thread;
+  fallbackReason = ready.fallbackReason;
+  renderThread();
+  client.send({ type: 'backend', name: (form.read().config.backend as ExperimentConfig['backend']) ?? 'webgl' });
+  renderAll();
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation (resolveConfig runs in the host: the registries it checks against import tfjs)
+// Validation: resolveConfig, on the page, against the catalogs
 
-function validate(config: RawConfig): Promise<{ error: FieldError | null; config: ExperimentConfig | null }> {
-  const id = ++validationSeq;
-  return new Promise((resolve) => {
-    pendingValidations.set(id, resolve);
-    client.send({ type: 'validate', id, config: { ...config } });
-  });
+function check(config: RawConfig): { error: FieldError | null; config: ExperimentConfig | null } {
+  try {
+    return { error: null, config: resolveConfig(config as Partial<ExperimentConfig>, { datasets: catalog.datasets }) };
+  } catch (err) {
+    if (err instanceof ConfigError) return { error: { field: err.field, message: err.message }, config: null };
+    return { error: { field: null, message: err instanceof Error ? err.message : String(err) }, config: null };
+  }
 }
 
-let validateTimer: ReturnType<typeof setTimeout> | null = null;
-function scheduleValidation(): void {
-  if (validateTimer) clearTimeout(validateTimer);
-  validateTimer = setTimeout(() => void validateForm(), 120);
-}
-
-async function validateForm(): Promise<void> {
+function validateForm(): void {
   if (!form) return;
   const { config, problems } = form.read();
-  const seq = validationSeq + 1;
-  const r = await validate(config);
-  if (seq !== validationSeq) return; // a newer validation is on its way
+  const r = check(config);
   const errors: Partial<Record<ConfigKey, string>> = { ...linkErrors, ...problems };
   let general: string | null = null;
   if (r.error) {
@@ -187,20 +196,20 @@ async function validateForm(): Promise<void> {
 
 function onFieldChange(key: ConfigKey): void {
   delete linkErrors[key];
-  if (!form || !catalog) return;
+  if (!form) return;
   if (key === 'dataset') {
     // Keep the model compatible with the data (cnn takes images only).
     const { config } = form.read();
-    const ds = catalog.datasets[String(config.dataset)];
+    const ds = catalog.datasets.get(String(config.dataset));
     const model = catalog.models[String(config.model)];
     const kind = ds?.kind === 'image' ? 'image' : 'vector';
     if (ds && model && !model.inputKinds.includes(kind)) form.write({ model: 'mlp' });
   }
   if (key === 'backend' && !state.running) {
     const { config } = form.read();
-    if (typeof config.backend === 'string') client.send({ type: 'backend', name: config.backend as ExperimentConfig['backend'] & string });
+    if (typeof config.backend === 'string' && engineReady) client.send({ type: 'backend', name: config.backend as ExperimentConfig['backend'] & string });
   }
-  scheduleValidation();
+  validateForm();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,6 +221,8 @@ function onFieldChange(key: ConfigKey): void {
  */
 async function startRun(from: StoredExperiment | null = null): Promise<void> {
   if (!form || state.running) return;
+  // Run, Continue and Resume are the user's word to go on: earlier crashes no longer count.
+  client.restarts.forget();
   let keep: { runs: RunData[]; startedAt: Date } | undefined;
   let config: ExperimentConfig;
   if (from) {
@@ -229,7 +240,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
       startedAt: new Date(from.startedAt),
     };
     form.write(config as unknown as RawConfig);
-    await validateForm();
+    validateForm();
     if (!valid) {
       state.error = 'The stored run\'s configuration is no longer valid here; it cannot be resumed.';
       renderAll();
@@ -242,6 +253,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
   }
   setStrategyOrder(config.strategies);
   state.reset(config, keep);
+  modelExports.reset();
   if (from) state.dataset = from.dataset;
   selection.repeat = 0;
   selection.round = 0;
@@ -296,15 +308,10 @@ function stopRun(): void {
 // Messages from the host
 
 function onMessage(msg: FromHost): void {
+  if (modelExports.onMessage(msg)) return;
   switch (msg.type) {
     case 'ready':
       break;
-    case 'validated': {
-      const resolve = pendingValidations.get(msg.id);
-      pendingValidations.delete(msg.id);
-      resolve?.({ error: msg.error, config: msg.config });
-      break;
-    }
     case 'backend':
       if (msg.info) state.backend = msg.info;
       renderBackend(msg.info, msg.error);
@@ -370,14 +377,16 @@ function onMessage(msg: FromHost): void {
       recorder.update({ status: 'failed', runs: runInfos() });
       scheduleRender();
       break;
-    case 'opened':
-      if (opening?.id !== msg.id) break;
-      showOpened(msg.results, msg.info, msg.queried, opening.name);
+    case 'rows':
+      if (opening?.id !== msg.id || state.source !== 'file') break;
+      state.setQueried(msg.queried);
+      setOpenStatus('ok', opening.summary);
       opening = null;
+      scheduleRender();
       break;
-    case 'openFailed':
-      if (opening?.id !== msg.id) break;
-      setOpenStatus('error', `Could not open ${opening.name}: ${msg.message}`);
+    case 'rowsFailed':
+      if (opening?.id !== msg.id || state.source !== 'file') break;
+      setOpenStatus('ok', `${opening.summary} Its examples could not be shown: ${msg.message}`);
       opening = null;
       break;
     case 'idle':
@@ -391,19 +400,34 @@ function onMessage(msg: FromHost): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Open results: a results JSON exported by ActiveLab, checked in the host (readResultsFile), shown
-// in the same views as a finished run. File names and contents only ever reach the page as text.
+// Open results: a results JSON exported by ActiveLab, checked here (readResultsFile), shown in the
+// same views as a finished run; the host only reads the labels and pixels of the rows it selected.
+// File names and contents only ever reach the page as text.
 
-function openResultsFile(file: File): void {
+async function openResultsFile(file: File): Promise<void> {
   if (state.running) return;
   const id = ++openSeq;
-  opening = { id, name: file.name };
+  opening = null;
   setOpenStatus('busy', `Checking ${file.name}…`);
+  let results: ExperimentResults;
+  try {
+    results = await readResultsFile(file, { datasets: catalog.datasets });
+  } catch (err) {
+    if (id === openSeq) setOpenStatus('error', `Could not open ${file.name}: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  if (id !== openSeq) return;
+  if (!showOpened(results, file.name)) return;
+  const c = results.config;
+  opening = { id, name: file.name, summary: `Opened ${file.name}: ${c.dataset} · ${c.model}, ${results.runs.length} run${results.runs.length === 1 ? '' : 's'} (${results.status}).` };
+  setOpenStatus('busy', `Opened ${file.name}; loading the examples its rounds selected…`);
+  const selected = results.runs.map((run) => run.rounds.map((r) => r.selected));
   client.ensure().then(
-    () => client.send({ type: 'open', id, file }),
+    () => client.send({ type: 'rows', id, dataset: c.dataset, seed: c.seed, selected }),
     (err: unknown) => {
-      if (opening?.id === id) opening = null;
-      setOpenStatus('error', `Could not open ${file.name}: the engine could not start (${err instanceof Error ? err.message : String(err)})`);
+      if (opening?.id !== id) return;
+      setOpenStatus('ok', `${opening.summary} Its examples could not be shown: the engine could not start (${err instanceof Error ? err.message : String(err)})`);
+      opening = null;
     },
   );
 }
@@ -417,13 +441,20 @@ function setOpenStatus(kind: 'busy' | 'ok' | 'error', text: string): void {
   else els.openStatus.removeAttribute('role');
 }
 
-function showOpened(results: ExperimentResults, info: DatasetInfo, queried: Queried[][], name: string): void {
+/** Shows checked results like a finished run (their selected rows follow from the host). */
+function showOpened(results: ExperimentResults, name: string): boolean {
   if (state.running) {
     setOpenStatus('error', `Could not open ${name}: a run started meanwhile.`);
-    return;
+    return false;
   }
+  const d = catalog.datasets.get(results.config.dataset)!;
+  const info: DatasetInfo = {
+    name: d.name, kind: d.kind, shape: [...d.shape], numClasses: d.numClasses, classNames: [...d.classNames],
+    trainSize: d.sizes.train, testSize: d.sizes.test, points: null, grid: null,
+  };
   setStrategyOrder(results.config.strategies);
-  state.load(results, info, queried, name);
+  state.load(results, info, name);
+  modelExports.reset();
   const last = results.runs.find((r) => r.repeat === 0)?.rounds.length ?? 1;
   selection.repeat = 0;
   selection.round = Math.max(0, last - 1);
@@ -432,21 +463,20 @@ function showOpened(results: ExperimentResults, info: DatasetInfo, queried: Quer
   // A results file keeps no decision-boundary grids.
   els.boundaryPanel.hidden = true;
   curves.empty('Drawing the learning curves of the opened results…');
-  setOpenStatus('ok', `Opened ${name}: ${results.config.dataset} · ${results.config.model}, ${results.runs.length} run${results.runs.length === 1 ? '' : 's'} (${results.status}).`);
   // Its configuration fills the form, so Run repeats it.
   if (form) {
     form.write(results.config as unknown as RawConfig);
-    void validateForm();
+    validateForm();
   }
   renderAll();
+  return true;
 }
 
-function onCrash(message: string): void {
+function onCrash(message: string, next: CrashDecision): void {
+  modelExports.reset(); // the worker's models went with it
   const wasRunning = state.running;
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
-  state.error = wasRunning
-    ? `The compute worker crashed: ${message}. ${rounds === 1 ? 'The completed round stays' : `The ${rounds} completed rounds stay`} on screen and can be exported; press Run to start again.`
-    : `The compute worker crashed: ${message}. A new one starts for the next action.`;
+  ({ error: state.error, note: restartNote } = describeCrash(message, next, rounds));
   if (wasRunning) {
     recorder.ended();
     state.status = 'failed';
@@ -454,24 +484,31 @@ function onCrash(message: string): void {
     void refreshOffer();
   }
   form?.setDisabled(false);
-  for (const [id, resolve] of pendingValidations) {
-    resolve({ error: { field: null, message: 'the engine restarted; edit a field to check again' }, config: null });
-    pendingValidations.delete(id);
-  }
-  renderBackend(null, null);
+  renderBackend(null, next.restart ? null : 'the compute worker stopped after repeated crashes');
   renderAll();
-  // Start a fresh worker so the backend badge and validation work again.
-  client.ensure().then(
-    () => {
-      const backend = form?.read().config.backend;
-      client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
-      void validateForm();
-    },
-    (err: unknown) => {
-      state.error = `${state.error ?? ''} The engine could not restart: ${err instanceof Error ? err.message : String(err)}`;
-      renderMessages();
-    },
-  );
+}
+
+/** A new host is up after a crash (restarted by the policy, or by Continue): the backend badge works again. */
+function onRestarted(result: { ready: Ready } | { error: string }): void {
+  restartNote = null;
+  if ('error' in result) {
+    state.error = `${state.error ?? ''} The engine could not restart: ${result.error}`;
+    renderMessages();
+    return;
+  }
+  thread = result.ready.thread;
+  fallbackReason = result.ready.fallbackReason;
+  renderThread();
+  const backend = form?.read().config.backend;
+  client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
+}
+
+/** Continue, after the restarts were spent and no run is there to resume: start a new worker. */
+function restartEngine(): void {
+  client.restarts.forget();
+  state.error = null;
+  renderAll();
+  client.ensure().then((ready) => onRestarted({ ready }), (err: unknown) => onRestarted({ error: err instanceof Error ? err.message : String(err) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,7 +537,6 @@ function renderAll(): void {
 }
 
 function renderResults(): void {
-  if (!catalog) return;
   const config = state.config;
   const records = state.records();
   if (config && records.length > 0) void curves.update(records, config);
@@ -533,8 +569,7 @@ function renderStatus(): void {
   const st = state.status;
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
   let text: string;
-  if (!catalog) text = 'Loading the engine…';
-  else if (state.source === 'file' && state.results) text = `Opened ${state.fileName ?? 'a results file'}: ${state.results.status === 'complete' ? 'a finished' : `an ${state.results.status === 'aborted' ? 'aborted' : 'failed'}`} run of ${rounds} rounds, started ${state.results.startedAt}.`;
+  if (state.source === 'file' && state.results) text = `Opened ${state.fileName ?? 'a results file'}: ${state.results.status === 'complete' ? 'a finished' : `an ${state.results.status === 'aborted' ? 'aborted' : 'failed'}`} run of ${rounds} rounds, started ${state.results.startedAt}.`;
   else if (st === 'starting') text = `Starting: ${state.statusMessage}…`;
   else if (st === 'complete') text = `Finished: ${rounds} rounds in ${formatDuration(state.results?.elapsedMs ?? performance.now() - state.t0)}.`;
   else if (st === 'aborted') text = `Stopped: the ${rounds} completed round${rounds === 1 ? ' is' : 's are'} kept.`;
@@ -601,8 +636,14 @@ function renderMessages(): void {
   if (state.error) items.push(h('p', { class: 'message error', attrs: { role: 'alert' }, text: state.error }));
   for (const w of state.warnings.slice(-5)) items.push(h('p', { class: 'message warning', text: `Warning: ${w}` }));
   for (const n of state.notes.slice(-3)) items.push(h('p', { class: 'message info', text: n }));
+  if (restartNote) items.push(h('p', { class: 'message info', text: restartNote }));
   if (recorder.problem) items.push(h('p', { class: 'message warning', text: recorder.problem }));
   if (offer && !state.running) items.push(resumeOffer(offer));
+  else if (client.stopped && !state.running) {
+    items.push(h('div', { class: 'message info resume-offer' },
+      h('span', { text: 'The engine is stopped. ' }),
+      h('button', { id: 'restart-engine', attrs: { type: 'button' }, text: 'Continue', on: { click: restartEngine } })));
+  }
   replace(els.messages, ...items);
 }
 
@@ -647,7 +688,7 @@ async function showStored(o: StoredExperiment): Promise<void> {
 
 function renderButtons(): void {
   const running = state.running;
-  els.run.disabled = running || !valid || !catalog;
+  els.run.disabled = running || !valid;
   els.run.textContent = state.runs.length && !running ? 'Run again' : 'Run';
   els.pause.disabled = !running || state.status === 'stopping' || state.status === 'starting';
   els.pause.textContent = state.status === 'paused' || state.status === 'pausing' ? 'Resume' : 'Pause';
@@ -692,8 +733,8 @@ function renderBackend(info: BackendInfo | null, error: string | null): void {
 }
 
 function renderThread(): void {
-  els.threadPill.textContent = thread === 'worker' ? 'in a Web Worker' : 'on the page (fallback)';
-  els.threadPill.dataset.thread = thread;
+  els.threadPill.textContent = !engineReady ? 'engine starting…' : thread === 'worker' ? 'in a Web Worker' : 'on the page (fallback)';
+  els.threadPill.dataset.thread = engineReady ? thread : '';
 }
 
 function renderDiagnosticsPanel(): void {
@@ -704,13 +745,13 @@ function renderDiagnosticsPanel(): void {
     tensors: state.tensors,
     longestTask: state.longestTask,
     runs: state.runs,
-    strategies: catalog?.strategies ?? [],
+    strategies: catalog.strategies,
     running: state.running,
   });
 }
 
 function strategyLabel(name: string): string {
-  return catalog?.strategies.find((s) => s.name === name)?.label ?? name;
+  return catalog.strategies.find((s) => s.name === name)?.label ?? name;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -777,7 +818,7 @@ function setupControls(): void {
     const file = els.openResults.files?.[0];
     // Cleared, so choosing the same file again opens it again.
     els.openResults.value = '';
-    if (file) openResultsFile(file);
+    if (file) void openResultsFile(file);
   });
   let resizeTimer: ReturnType<typeof setTimeout> | null = null;
   new ResizeObserver(() => {
@@ -825,6 +866,10 @@ declare global {
       status: () => string;
       tensors: () => { before: number | null; after: number | null };
       crashWorker: () => void;
+      /** Diagnostics: every new worker crashes as soon as it is ready (tests the bounded restarts). */
+      crashEveryStart: (on: boolean) => void;
+      /** Diagnostics: the delays before the automatic restarts (default 1 s, 5 s, 25 s). */
+      setRestartDelays: (ms: number[]) => void;
       loseContext: () => void;
     };
   }
@@ -834,6 +879,10 @@ window.activelab = {
   status: () => state.status,
   tensors: () => ({ ...state.tensors }),
   crashWorker: () => client.send({ type: 'crash' }),
+  crashEveryStart: (on) => {
+    client.crashEveryStart = on;
+  },
+  setRestartDelays: (ms) => client.restarts.setDelays(ms),
   loseContext: () => client.send({ type: 'lose-context' }),
 };
 

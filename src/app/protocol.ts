@@ -2,44 +2,16 @@
  * The messages between the page and the compute host (a Web Worker, or the in-page fallback).
  * Plain data only: numbers, strings, arrays and typed arrays, never tensors. Type-only imports,
  * so the page can use these types without loading tfjs.
+ *
+ * The page validates configurations and results files itself (catalog.ts, `resolveConfig`,
+ * `validateResults`): no message asks the host whether something is valid.
  */
-import type { BackendInfo, BackendName } from '../backend/index.ts';
+import type { BackendInfo, BackendName } from '../backend/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { ExperimentEvent } from '../engine/events.ts';
 import type { ExperimentResults, RunRecord } from '../engine/results.ts';
 
-/** Registry metadata the page needs to build its form (the registries themselves import tfjs). */
-export interface Catalog {
-  datasets: Record<string, DatasetMeta>;
-  models: Record<string, ModelMeta>;
-  strategies: StrategyMeta[];
-  backends: BackendName[];
-  /** The engine's defaults (`DEFAULT_CONFIG`). */
-  defaults: ExperimentConfig;
-}
-
-export interface DatasetMeta {
-  kind: 'image' | 'points' | 'tabular';
-  description: string;
-  shape: number[];
-  numClasses: number;
-  classNames: string[];
-  sizes: { train: number; test: number };
-}
-
-export interface ModelMeta {
-  description: string;
-  inputKinds: string[];
-  hasDropout: boolean;
-}
-
-export interface StrategyMeta {
-  name: string;
-  label: string;
-  formula: string;
-  description: string;
-  needs: string[];
-}
+export type { Catalog, DatasetMeta, ModelMeta, StrategyMeta } from './catalog.ts';
 
 /** What the page learns about the loaded dataset before the first event. */
 export interface DatasetInfo {
@@ -82,23 +54,30 @@ export interface FieldError {
 }
 
 export type ToHost =
-  | { type: 'validate'; id: number; config: Record<string, unknown> }
   | { type: 'backend'; name: BackendName }
   /** Start a run; with `resume`, continue that earlier run of the same config from its completed rounds. */
   | { type: 'run'; config: Record<string, unknown>; resume?: { config: ExperimentConfig; runs: RunRecord[] } }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
-  /** Open a results file (checked by readResultsFile in the host; nothing is read past the size limit). */
-  | { type: 'open'; id: number; file: Blob }
+  /**
+   * The labels (and pixels, for images) of rows of a dataset's train split, e.g. those a results
+   * file the page has checked selected: `selected[run][round]` lists row indices.
+   */
+  | { type: 'rows'; id: number; dataset: string; seed: number; selected: number[][][] }
+  /**
+   * The final model of a finished run of the current experiment (see `modelReady`), as the files
+   * `<name>.json` and `<name>.weights.bin` (a plain file stem: model.json's manifest names the
+   * weights file, and tf.io.browserFiles matches it by that name).
+   */
+  | { type: 'exportModel'; id: number; strategy: string; repeat: number; name: string }
   /** Diagnostics: throw an uncaught error in the host (tests the crash path). */
   | { type: 'crash' }
   /** Diagnostics: lose the WebGL context (`WEBGL_lose_context`), as a GPU reset would. */
   | { type: 'lose-context' };
 
 export type FromHost =
-  | { type: 'ready'; catalog: Catalog; offscreenWebgl: boolean | null }
-  | { type: 'validated'; id: number; error: FieldError | null; config: ExperimentConfig | null }
+  | { type: 'ready'; offscreenWebgl: boolean | null }
   | { type: 'backend'; info: BackendInfo | null; error: string | null }
   | { type: 'status'; message: string }
   /** Something the user should know that is not an engine event (e.g. the GPU context was lost and the run continues). */
@@ -114,10 +93,19 @@ export type FromHost =
   | { type: 'failed'; message: string; results: ExperimentResults | null }
   /** The host is idle again (after end, failure or rejection). */
   | { type: 'idle' }
-  /**
-   * A results file, checked: its results, the dataset they refer to, and the rows each round
-   * selected (`queried[run][round]`, runs in the order of `results.runs`).
-   */
-  | { type: 'opened'; id: number; results: ExperimentResults; info: DatasetInfo; queried: Queried[][] }
-  /** A results file refused (the ResultsFileError's message) or unreadable. */
-  | { type: 'openFailed'; id: number; message: string };
+  /** The rows asked for: `queried[run][round]`, in the order of the request. */
+  | { type: 'rows'; id: number; queried: Queried[][] }
+  /** The rows could not be read (e.g. the dataset failed to load). */
+  | { type: 'rowsFailed'; id: number; message: string }
+  /** A run of the current experiment finished: its final model is kept in the host, `bytes` of weights, until the next run starts. */
+  | { type: 'modelReady'; strategy: string; repeat: number; bytes: number }
+  /** The answer to `exportModel`: the two files (the weights' buffer transferred), or why not. */
+  | { type: 'model'; id: number; files: ModelFiles | null; error: string | null };
+
+/** A final model as TensorFlow.js files: model.json's text and the weights file it names. */
+export interface ModelFiles {
+  jsonName: string;
+  modelJson: string;
+  weightsName: string;
+  weights: ArrayBuffer;
+}

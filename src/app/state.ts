@@ -3,7 +3,7 @@
  * every completed round (with the extras the views need), so a stop or a crash of the worker
  * leaves everything on screen and exportable.
  */
-import type { BackendInfo } from '../backend/index.ts';
+import type { BackendInfo } from '../backend/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { Phase } from '../engine/events.ts';
 import { summarize, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus, type StrategySummary } from '../engine/results.ts';
@@ -94,11 +94,11 @@ export class RunState {
   }
 
   /**
-   * Shows checked results from a file as a finished run: every round with its selected rows.
-   * What a results file does not keep (every candidate's score, confusion matrices, the
-   * decision-boundary grid) stays empty.
+   * Shows checked results from a file as a finished run: every round, its selected rows' labels
+   * and pixels once `setQueried` brings them. What a results file does not keep (every
+   * candidate's score, confusion matrices, the decision-boundary grid) stays empty.
    */
-  load(results: ExperimentResults, dataset: DatasetInfo, queried: Queried[][], fileName: string): void {
+  load(results: ExperimentResults, dataset: DatasetInfo, fileName: string): void {
     this.reset(results.config);
     this.status = results.status;
     this.dataset = dataset;
@@ -112,9 +112,17 @@ export class RunState {
       repeat: run.repeat,
       status: run.status,
       ...(run.error ? { error: run.error } : {}),
-      rounds: run.rounds.map((record, j) => ({ record, scores: null, confusion: [], grid: null, queried: queried[i]?.[j] ?? { labels: new Uint8Array(0), pixels: null } })),
+      rounds: run.rounds.map((record) => ({ record, scores: null, confusion: [], grid: null, queried: { labels: new Uint8Array(0), pixels: null } })),
     }));
     this.done = this.runs.reduce((a, r) => a + r.rounds.length, 0);
+  }
+
+  /** The selected rows of loaded results, `queried[run][round]` (runs in the order of the results). */
+  setQueried(queried: Queried[][]): void {
+    this.runs.forEach((run, i) => run.rounds.forEach((round, j) => {
+      const q = queried[i]?.[j];
+      if (q) round.queried = q;
+    }));
   }
 
   get running(): boolean {

@@ -6,8 +6,12 @@
  * Storage can be missing or refuse writes (private windows, quota, a blocked upgrade): every
  * method then rejects with a `StoreError` saying why, and the caller runs on without saving.
  */
+import * as v from 'valibot';
+import { BUILTIN_DATASETS, DATASET_KINDS, type DatasetCatalog } from '../../datasets/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { RunStatus } from '../engine/results.ts';
+import { configSchema, recordContext, RUN_STATUSES, runInfoEntries, runList, validRounds } from '../engine/results-schema.ts';
+import { check, int, list, nestedInto, num, obj, oneOf, onePer, str } from '../schema.ts';
 import type { DatasetInfo } from './protocol.ts';
 import type { RoundData } from './state.ts';
 
@@ -18,7 +22,9 @@ const ROUNDS = 'rounds';
 /** Experiments kept; older ones are deleted when a new one starts. */
 export const KEEP_EXPERIMENTS = 5;
 
-export type StoredStatus = 'running' | 'complete' | 'aborted' | 'failed';
+export const STORED_STATUSES = ['running', 'complete', 'aborted', 'failed'] as const;
+export type StoredStatus = (typeof STORED_STATUSES)[number];
+const STORED_RUN_STATUSES: readonly (RunStatus | 'running')[] = [...RUN_STATUSES, 'running'];
 
 export interface StoredRunInfo {
   strategy: string;
@@ -71,30 +77,105 @@ function done(tx: IDBTransaction): Promise<void> {
   });
 }
 
-/** Checks the shape of what was read back: storage is outside our control (other versions, edits). */
-function isStoredExperiment(v: unknown): v is StoredExperiment {
-  if (typeof v !== 'object' || v === null) return false;
-  const e = v as Record<string, unknown>;
-  return (
-    typeof e.id === 'string' && typeof e.config === 'object' && e.config !== null && typeof e.startedAt === 'string' &&
-    typeof e.status === 'string' && Number.isInteger(e.total) && Number.isInteger(e.done) && Array.isArray(e.runs) &&
-    e.runs.every((r: unknown) => typeof r === 'object' && r !== null && typeof (r as StoredRunInfo).strategy === 'string' && Number.isInteger((r as StoredRunInfo).repeat))
+// ---------------------------------------------------------------------------------------------
+// What is read back is checked: storage is outside our control (other versions, edits). The
+// configuration, the runs and their rounds pass the results schema (src/engine/results-schema.ts),
+// the same checks as a results file; the store adds its envelope (ids, progress, display data).
+
+const COUNT = Number.MAX_SAFE_INTEGER;
+const anyNumber = num(-Infinity, Infinity);
+
+const datasetInfoSchema = obj({
+  name: str(100),
+  kind: oneOf(DATASET_KINDS),
+  shape: list(int(1, 100_000), 3, 'positive integers (the shape of one example)'),
+  numClasses: int(2, 256),
+  classNames: list(str(100), 256, 'class names'),
+  trainSize: int(0, COUNT),
+  testSize: int(0, COUNT),
+  points: v.nullable(obj({ x: v.instance(Float32Array, 'a Float32Array'), y: v.instance(Uint8Array, 'a Uint8Array') })),
+  grid: v.nullable(obj({ size: int(1, 4096), x0: anyNumber, x1: anyNumber, y0: anyNumber, y1: anyNumber })),
+});
+
+/** A stored experiment record, its configuration and runs checked as a results file's are. */
+export function storedExperimentSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
+  return v.pipe(
+    obj({
+      id: str(100),
+      config: configSchema(datasets),
+      dataset: v.nullable(datasetInfoSchema),
+      startedAt: str(100),
+      updatedAt: str(100),
+      status: oneOf(STORED_STATUSES),
+      total: int(0, COUNT),
+      done: int(0, COUNT),
+      // Checked against the configuration below.
+      runs: v.optional(v.unknown()),
+    }),
+    v.rawTransform(({ dataset, addIssue, NEVER }): StoredExperiment => {
+      const ctx = recordContext(dataset.value.config, datasets);
+      const runs = nestedInto(runList(ctx, obj(runInfoEntries(ctx, STORED_RUN_STATUSES))), dataset.value, 'runs', addIssue);
+      if (!runs.ok) return NEVER;
+      return { ...dataset.value, runs: runs.value.map(({ error, ...r }) => (error === undefined ? r : { ...r, error })) };
+    }),
   );
 }
 
-function isStoredRound(v: unknown): v is StoredRound {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  const data = r.data as Record<string, unknown> | undefined;
-  const record = data?.record as Record<string, unknown> | undefined;
-  return (
-    typeof r.strategy === 'string' && Number.isInteger(r.repeat) && Number.isInteger(r.round) && !!record &&
-    record.round === r.round && Number.isFinite(record.accuracy) && Array.isArray(record.selected) && Array.isArray(data?.confusion)
-  );
+/** A stored round: its key, and the display data beside its record (checked with the run, `storedRuns`). */
+const storedRoundSchema = obj({
+  id: str(100),
+  strategy: str(100),
+  repeat: int(0, COUNT),
+  round: int(0, COUNT),
+  data: obj({
+    record: v.unknown(),
+    scores: v.nullable(v.instance(Float32Array, 'a Float32Array')),
+    confusion: v.array(int(0, COUNT)),
+    grid: v.nullable(obj({ predicted: v.instance(Uint8Array, 'a Uint8Array'), confidence: v.instance(Float32Array, 'a Float32Array') })),
+    queried: obj({ labels: v.instance(Uint8Array, 'a Uint8Array'), pixels: v.nullable(v.instance(Uint8Array, 'a Uint8Array')) }),
+  }),
+});
+
+const experimentSchemaOf = onePer((datasets: DatasetCatalog) => storedExperimentSchema(datasets));
+
+/** The stored experiment `value` as checked, or null for a record that is not (or no longer) valid here. */
+export function checkStoredExperiment(value: unknown, datasets: DatasetCatalog = BUILTIN_DATASETS): StoredExperiment | null {
+  const r = check(experimentSchemaOf(datasets), value, 'experiment');
+  return r.ok ? r.value : null;
+}
+
+/**
+ * An experiment's runs from its stored round rows: each run's rounds in round order, kept up to
+ * the first missing or invalid one (a resume continues from the last of an unbroken, checked
+ * sequence). Rows that are not rounds of one of the configuration's runs are skipped.
+ */
+export function storedRuns(exp: StoredExperiment, rows: readonly unknown[], datasets: DatasetCatalog = BUILTIN_DATASETS): LoadedRun[] {
+  const ctx = recordContext(exp.config, datasets);
+  const key = (strategy: string, repeat: number) => `${strategy}#${repeat}`;
+  const found = new Map<string, { info: StoredRunInfo; rows: { round: number; data: RoundData }[] }>();
+  for (const info of exp.runs) found.set(key(info.strategy, info.repeat), { info, rows: [] });
+  for (const raw of rows) {
+    const r = check(storedRoundSchema, raw, 'round');
+    if (!r.ok) continue;
+    const { strategy, repeat, round, data } = r.value;
+    if (!exp.config.strategies.includes(strategy as ExperimentConfig['strategies'][number]) || repeat >= exp.config.repeats) continue;
+    const k = key(strategy, repeat);
+    const run = found.get(k) ?? { info: { strategy, repeat, status: 'aborted' as const }, rows: [] };
+    run.rows.push({ round, data: data as RoundData });
+    found.set(k, run);
+  }
+  return [...found.values()].map(({ info, rows: rs }) => {
+    rs.sort((a, b) => a.round - b.round);
+    const records = validRounds(ctx, rs.map((r) => r.data.record));
+    return { ...info, rounds: records.map((record, i) => ({ ...rs[i]!.data, record })) };
+  });
 }
 
 export class ExperimentStore {
   private db: Promise<IDBDatabase> | null = null;
+
+  /** @param datasets the datasets a stored configuration may name */
+  constructor(private readonly datasets: DatasetCatalog = BUILTIN_DATASETS) {}
 
   private open(): Promise<IDBDatabase> {
     this.db ??= new Promise<IDBDatabase>((resolve, reject) => {
@@ -137,7 +218,8 @@ export class ExperimentStore {
     const tx = db.transaction(EXPERIMENTS, 'readwrite');
     const os = tx.objectStore(EXPERIMENTS);
     const cur: unknown = await request(os.get(id));
-    if (isStoredExperiment(cur)) os.put({ ...cur, ...patch, id, updatedAt: new Date().toISOString() });
+    const exp = checkStoredExperiment(cur, this.datasets);
+    if (exp) os.put({ ...exp, ...patch, id, updatedAt: new Date().toISOString() });
     await done(tx);
   }
 
@@ -149,15 +231,16 @@ export class ExperimentStore {
     tx.objectStore(ROUNDS).put(row);
     const os = tx.objectStore(EXPERIMENTS);
     const cur: unknown = await request(os.get(id));
-    if (isStoredExperiment(cur)) os.put({ ...cur, ...progress, id, updatedAt: new Date().toISOString() });
+    const exp = checkStoredExperiment(cur, this.datasets);
+    if (exp) os.put({ ...exp, ...progress, id, updatedAt: new Date().toISOString() });
     await done(tx);
   }
 
-  /** All experiments, newest first (records that do not look like ours are skipped). */
+  /** All experiments, newest first (records that are not valid here are skipped). */
   async list(): Promise<StoredExperiment[]> {
     const db = await this.open();
     const all: unknown[] = await request(db.transaction(EXPERIMENTS, 'readonly').objectStore(EXPERIMENTS).getAll());
-    return all.filter(isStoredExperiment).sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    return all.flatMap((x) => checkStoredExperiment(x, this.datasets) ?? []).sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 
   /** The newest experiment that did not finish and has at least one completed round. */
@@ -167,31 +250,15 @@ export class ExperimentStore {
     return last && last.status !== 'complete' && last.done > 0 && last.done < last.total ? last : null;
   }
 
-  /** An experiment's runs with their completed rounds, in round order. */
+  /** An experiment's runs with their completed rounds, in round order (see `storedRuns`). */
   async load(id: string): Promise<LoadedRun[]> {
     const db = await this.open();
     const tx = db.transaction([EXPERIMENTS, ROUNDS], 'readonly');
-    const exp: unknown = await request(tx.objectStore(EXPERIMENTS).get(id));
-    if (!isStoredExperiment(exp)) throw new StoreError(`no stored experiment ${id}`);
+    const exp = checkStoredExperiment(await request(tx.objectStore(EXPERIMENTS).get(id)), this.datasets);
+    if (!exp) throw new StoreError(`no stored experiment ${id}`);
     const range = IDBKeyRange.bound([id], [id, []]);
     const rows: unknown[] = await request(tx.objectStore(ROUNDS).getAll(range));
-    const runs = new Map<string, LoadedRun>();
-    for (const info of exp.runs) runs.set(`${info.strategy}#${info.repeat}`, { ...info, rounds: [] });
-    for (const row of rows) {
-      if (!isStoredRound(row)) continue;
-      const k = `${row.strategy}#${row.repeat}`;
-      const run = runs.get(k) ?? { strategy: row.strategy, repeat: row.repeat, status: 'aborted' as const, rounds: [] };
-      run.rounds.push(row.data);
-      runs.set(k, run);
-    }
-    const out = [...runs.values()];
-    for (const r of out) {
-      r.rounds.sort((a, b) => a.record.round - b.record.round);
-      // Keep rounds 0..k without gaps: a resume continues from the last of an unbroken sequence.
-      const cut = r.rounds.findIndex((d, i) => d.record.round !== i);
-      if (cut >= 0) r.rounds = r.rounds.slice(0, cut);
-    }
-    return out;
+    return storedRuns(exp, rows, this.datasets);
   }
 
   async remove(id: string): Promise<void> {

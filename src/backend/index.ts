@@ -3,16 +3,18 @@
  *
  * Importing this module registers the cpu, webgl and wasm backends and ActiveLab's
  * wasm kernels (see `wasm-kernels.ts`). `useBackend` never falls back silently: if the
- * requested backend cannot start, it throws `BackendUnavailableError`.
+ * requested backend cannot start, it throws `BackendUnavailableError`. The names and the
+ * `BackendInfo` shape are plain data in `catalog.ts`, which loads nothing.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { BACKEND_CATALOG, BACKEND_NAMES, isBackendName, type BackendInfo, type BackendName } from './catalog.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
 registerWasmKernels();
 
-export const BACKEND_NAMES = ['webgl', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_CATALOG, BACKEND_NAMES, isBackendName };
+export type { BackendInfo, BackendName };
 
 /** Thrown when a requested backend cannot be initialised (no WebGL, wasm not loadable...). */
 export class BackendUnavailableError extends Error {
@@ -23,10 +25,6 @@ export class BackendUnavailableError extends Error {
   ) {
     super(`backend '${backend}' is unavailable: ${reason}`);
   }
-}
-
-export function isBackendName(name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name);
 }
 
 /**
@@ -49,16 +47,6 @@ export async function useBackend(name: BackendName): Promise<void> {
   if (!ok || tf.getBackend() !== name) {
     throw new BackendUnavailableError(name, `tfjs could not initialise it (active: ${tf.getBackend()})`);
   }
-}
-
-/** Plain facts about the active backend, for the UI, logs and benchmark records. */
-export interface BackendInfo {
-  backend: string;
-  /** WebGL: the unmasked renderer string, e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader ...))". */
-  renderer: string | null;
-  webglVersion: number | null;
-  wasmSimd: boolean | null;
-  wasmThreads: boolean | null;
 }
 
 export function backendInfo(): BackendInfo {

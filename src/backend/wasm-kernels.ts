@@ -3,6 +3,8 @@ import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-backprop-filter.
 import { registerWasmConv2DBackpropInput } from './wasm-conv2d-backprop-input.ts';
 import { registerWasmIdentity } from './wasm-identity.ts';
 import { registerWasmMaxPoolGrad } from './wasm-maxpool-grad.ts';
+import { registerWasmOneHot } from './wasm-one-hot.ts';
+import { registerWasmSlice } from './wasm-slice.ts';
 import { registerWasmSum } from './wasm-sum.ts';
 
 /**
@@ -13,6 +15,8 @@ import { registerWasmSum } from './wasm-sum.ts';
  * - `BatchMatMul` (transposes first when transposeA/B is set: the original is ~9x slower with them).
  * - `Sum` (over leading axes, e.g. bias gradients, without the original's transpose).
  * - `Identity` (shares the input's buffer, as cpu and webgl do, instead of copying it).
+ * - `OneHot` (tfjs-backend-wasm's writes int32 bits into a float32 output).
+ * - `Slice` (copies only the slice; tfjs-backend-wasm's copies its whole input first).
  */
 export function registerWasmKernels(): void {
   registerWasmConv2DBackpropFilter();
@@ -21,4 +25,6 @@ export function registerWasmKernels(): void {
   registerWasmBatchMatMul();
   registerWasmSum();
   registerWasmIdentity();
+  registerWasmOneHot();
+  registerWasmSlice();
 }

@@ -2,7 +2,7 @@
  * WebGL context loss: the browser may take the GPU context away at any time (a GPU reset, a
  * driver update, too many contexts, a laptop switching GPUs). Every tensor on the webgl backend
  * is gone with it. These helpers notice the loss and give tfjs a fresh webgl backend, so a run
- * can continue from its last completed round (see engine-host.ts).
+ * can continue from its last completed round (see src/app/host/engine-host.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 

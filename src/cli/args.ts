@@ -13,10 +13,10 @@
  * `DEFAULT_CONFIG`'s keys.
  */
 import { parseArgs as tokenize } from 'node:util';
-import { DATASET_NAMES } from '../../datasets/index.ts';
-import { MODELS } from '../../models/index.ts';
-import { STRATEGY_NAMES } from '../acquisition/strategies.ts';
-import { BACKEND_NAMES } from '../backend/index.ts';
+import { DATASET_NAMES } from '../../datasets/catalog.ts';
+import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
+import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
+import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
 import { PRESETS, PRESET_NAMES } from './presets.ts';
 
@@ -79,7 +79,7 @@ export const RUN_FLAGS = {
   preset: { kind: 'string', help: `a named setup (${PRESET_NAMES.join(', ')}); other flags override it` },
   resume: {
     kind: 'string',
-    help: 'continue the run whose results JSON or journal (<out>.journal.jsonl, left by a run that was killed) this is: its completed rounds are kept and its configuration (and shard) used; only --backend, --jobs and --out may be given with it (--out defaults to the results file)',
+    help: 'continue the run whose results JSON or journal (<out>.journal.jsonl, left by a run that was killed) this is: its completed rounds are kept and its configuration (and shard) used; only --backend, --jobs, --out and --save-models may be given with it (--out defaults to the results file)',
   },
   jobs: {
     kind: 'int',
@@ -92,6 +92,10 @@ export const RUN_FLAGS = {
   out: {
     kind: 'string',
     help: 'results JSON path; the CSV, the SVG chart and, while it runs, the journal of completed rounds (<out>.journal.jsonl) are written beside it (default results/run.json). Checked before any work: missing folders are created, and a path that cannot be written is refused',
+  },
+  saveModels: {
+    kind: 'string',
+    help: 'write the final model of every run finished here as TensorFlow.js files, DIR/<strategy>-r<repeat>/model.json + weights.bin (load with tf.loadLayersModel). Checked before any work like --out',
   },
   help: { kind: 'bool', help: 'show this help (also -h)' },
 } as const satisfies Record<string, FlagSpec>;
@@ -127,6 +131,8 @@ export interface RunOptions {
   /** --shard as given (I/N or env/N), resolved by `parseShard`. */
   shard: string | null;
   preset: string | null;
+  /** --save-models: the folder for every run's final model (null: none saved). */
+  saveModels: string | null;
   help: boolean;
 }
 
@@ -142,7 +148,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   );
   const { tokens } = tokenize({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const given: Partial<Record<keyof ExperimentConfig, unknown>> = {};
-  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, jobs: null, shard: null, preset: null, help: false };
+  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, jobs: null, shard: null, preset: null, saveModels: null, help: false };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.kind === 'option-terminator') throw new UsageError(`unexpected argument '--'; flags take the form --name value`);
@@ -184,7 +190,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (run.resume !== null) {
     const extra = [...(run.preset !== null ? ['--preset'] : []), ...givenKeys.filter((k) => k !== 'backend').map(flagName), ...(run.shard !== null ? ['--shard'] : [])];
     if (extra.length > 0) {
-      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend, --jobs and --out)`);
+      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend, --jobs, --out and --save-models)`);
     }
   }
   return { ...run, config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: givenKeys };

@@ -3,16 +3,19 @@
  * and the dataset are set up once, then `run` takes cell after cell. Used in the CLI's process
  * with `--jobs 1` and in each worker process (`sweep-worker.ts`) otherwise; both run the same
  * `runExperiment(config, dataset, { cells: [cell], resume })`, so where a cell runs does not
- * change what it computes.
+ * change what it computes. With `--save-models` each cell writes its run's final model into its
+ * own `<strategy>-r<repeat>` folder of the one DIR (`modelSaver`), so processes can share it.
  */
 import { loadDataset, type Dataset } from '../../datasets/index.ts';
+import { exportFiles, type ModelExport } from '../../models/export.ts';
 import { nodeSource } from '../../datasets/source-node.ts';
 import { backendInfo, useBackend } from '../backend/index.ts';
 import { trackPeakMemory, type PeakTracker } from '../backend/memory.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { ExperimentEvent } from '../engine/events.ts';
-import { ExperimentError, runExperiment } from '../engine/loop.ts';
+import { ExperimentError, runExperiment, type FinalModelRun } from '../engine/loop.ts';
 import type { ExperimentResults, RoundRecord, RunRecord } from '../engine/results.ts';
+import { fsReason, nodeFs, writeModelFolder, type OutputFs } from './outputs.ts';
 import type { Cell } from './shard.ts';
 
 export type Environment = ExperimentResults['environment'] & { wasmSimd: boolean | null };
@@ -31,6 +34,37 @@ export interface CellHooks {
   event(event: Extract<ExperimentEvent, { type: 'phase' | 'epoch' | 'warning' | 'resume' }>): void;
 }
 
+/** The final models written (`<folder> (model.json, weights.bin)`) and those that could not be (why). */
+export interface ModelsReport {
+  written: string[];
+  failures: string[];
+}
+
+/**
+ * --save-models: writes each run's final model into its folder as soon as the run finishes, so a
+ * later failure keeps it. A write that fails is kept for the end (exit code 1); the runs go on.
+ * Each run writes only its own `<strategy>-r<repeat>` folder, so processes that run different
+ * cells can share one DIR.
+ */
+export function modelSaver(folder: string, io: { fs: OutputFs } = { fs: nodeFs }) {
+  const written: string[] = [];
+  const failures: string[] = [];
+  const onFinalModel = (run: FinalModelRun, model: ModelExport) => {
+    try {
+      written.push(`${writeModelFolder(folder, run, exportFiles(model), io.fs)} (model.json, weights.bin)`);
+    } catch (err) {
+      failures.push(`could not write the final model of ${run.strategy}, repeat ${run.repeat} to ${folder}: ${fsReason(err)}`);
+    }
+  };
+  return { written, failures, onFinalModel };
+}
+
+/** Where a cell runner writes its runs' final models (`--save-models`); `fs` defaults to node's. */
+export interface ModelsTarget {
+  folder: string;
+  fs?: OutputFs;
+}
+
 export function memoryReport(peak: PeakTracker): MemoryReport {
   const p = peak.read();
   return { peakRssBytes: process.resourceUsage().maxRSS * 1024, peakTensorBytes: p.peakBytes, peakTensors: p.peakTensors };
@@ -38,19 +72,28 @@ export function memoryReport(peak: PeakTracker): MemoryReport {
 
 export class CellRunner {
   private readonly peak = trackPeakMemory();
+  private readonly saver: ReturnType<typeof modelSaver> | null;
 
   private constructor(
     readonly config: ExperimentConfig,
     private readonly dataset: Dataset<string>,
     readonly environment: Environment,
-  ) {}
+    models: ModelsTarget | null,
+  ) {
+    this.saver = models ? modelSaver(models.folder, { fs: models.fs ?? nodeFs }) : null;
+  }
 
-  /** Starts the backend and loads the dataset of `config`. */
-  static async open(config: ExperimentConfig): Promise<CellRunner> {
+  /** Starts the backend and loads the dataset of `config`; with `models`, each run's final model is written there. */
+  static async open(config: ExperimentConfig, models: ModelsTarget | null = null): Promise<CellRunner> {
     await useBackend(config.backend ?? 'wasm');
     const info = backendInfo();
     const dataset = await loadDataset(config.dataset, { source: nodeSource(), seed: config.seed });
-    return new CellRunner(config, dataset, { backend: info.backend, renderer: info.renderer, userAgent: null, wasmSimd: info.wasmSimd });
+    return new CellRunner(config, dataset, { backend: info.backend, renderer: info.renderer, userAgent: null, wasmSimd: info.wasmSimd }, models);
+  }
+
+  /** The final models written, and the failures, since the last call (empty without `--save-models`). */
+  takeModels(): ModelsReport {
+    return { written: this.saver?.written.splice(0) ?? [], failures: this.saver?.failures.splice(0) ?? [] };
   }
 
   /**
@@ -65,7 +108,9 @@ export class CellRunner {
       else if (e.type === 'phase' || e.type === 'epoch' || e.type === 'warning' || e.type === 'resume') hooks.event(e);
     };
     try {
-      const res = await runExperiment(config, this.dataset, { cells: [cell], signal, onEvent, ...(prior ? { resume: { config, runs: [prior] } } : {}) });
+      const res = await runExperiment(config, this.dataset, {
+        cells: [cell], signal, onEvent, ...(prior ? { resume: { config, runs: [prior] } } : {}), ...(this.saver ? { onFinalModel: this.saver.onFinalModel } : {}),
+      });
       return res.runs[0] ?? { ...cell, status: 'aborted', rounds: prior?.rounds ?? [] };
     } catch (err) {
       if (err instanceof ExperimentError && err.results.runs[0]) return err.results.runs[0];

@@ -18,13 +18,15 @@ import { ResumeError } from '../engine/loop.ts';
 import { resultsToCsv, summarize, type ExperimentResults, type RunRecord } from '../engine/results.ts';
 import { MAX_RESULTS_FILE_BYTES, parseResultsFile, ResultsFileError } from '../engine/results-file.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
-import { CellRunner } from './cell-runner.ts';
 import { isJournalText, Journal, parseJournal, readJournal, resultsPathFor } from './journal.ts';
-import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeOutputFile, type OutputFs, type RunOutputs } from './outputs.ts';
+import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeOutputFile, type OutputFs, type OutputTarget, type RunOutputs } from './outputs.ts';
 import { formatDuration, SweepProgress, type TextOut } from './progress.ts';
 import { renderChartSvg, summaryTable } from './report.ts';
 import { allCells, cellKey, cellName, inCellOrder, parseShard, shardCells, type Shard } from './shard.ts';
 import { Sweep } from './sweep.ts';
+
+/** --save-models' writer of each run's final model (in cell-runner.ts: the sweep's worker processes write with it too). */
+export { modelSaver } from './cell-runner.ts';
 
 export interface CliIo {
   stdout: TextOut;
@@ -133,7 +135,7 @@ export async function saveResults(results: ExperimentResults, outputs: Omit<RunO
   const written: string[] = [];
   const failures: string[] = [];
   const text = JSON.stringify(results, null, 1) + '\n';
-  const save = async (target: RunOutputs[keyof RunOutputs], data: () => string | Promise<string>): Promise<boolean> => {
+  const save = async (target: OutputTarget, data: () => string | Promise<string>): Promise<boolean> => {
     try {
       writeOutputFile(target.path, await data(), io.fs);
       written.push(target.path);
@@ -246,7 +248,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
   };
   const sweep = new Sweep({
-    config, cells, prior: kept, jobs: opts.jobs ?? availableParallelism(),
+    config, cells, prior: kept, jobs: opts.jobs ?? availableParallelism(), models: outputs.models ? { folder: outputs.models.path, fs: io.fs } : null,
     hooks: {
       cellStarted: (w, cell) => {
         const k = kept.get(cellKey(cell))?.rounds.length ?? 0;
@@ -338,9 +340,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     journal?.close();
     return refusedResume(results, prior, opts.resume!, io);
   }
-  const { written, failures } = await saveResults(results, outputs, io);
-  if (written.includes(outputs.json.path)) journal?.remove();
+  const saved = await saveResults(results, outputs, io);
+  if (saved.written.includes(outputs.json.path)) journal?.remove();
   else journal?.close();
+  const written = [...saved.written, ...outcome.models.written];
+  const failures = [...saved.failures, ...outcome.models.failures];
   say(`\n${summaryTable(results)}\n`);
   const roundsDone = runs.reduce((a, r) => a + r.rounds.length, 0);
   say(`${results.status}: ${roundsDone} rounds${cells.length > 1 ? ` of ${cells.length} cells` : ''} in ${formatDuration(results.elapsedMs)}${failed.length ? `; failed: ${failed.map(cellName).join(', ')}` : ''}`);

@@ -37,7 +37,7 @@ export interface OutputFs {
   /** Creates one folder; its parent must exist. */
   mkdir(path: string): void;
   /** Creates `path` with `data`; fails if it exists. */
-  create(path: string, data: string): void;
+  create(path: string, data: string | Uint8Array): void;
   rename(from: string, to: string): void;
   remove(path: string): void;
 }
@@ -84,10 +84,15 @@ export interface RunOutputs {
   svg: OutputTarget;
   /** The journal of completed rounds (journal.ts), removed once the results JSON is written. */
   journal: OutputTarget;
+  /** With --save-models: the folder of the runs' final models. */
+  models?: OutputTarget;
 }
 
-/** The results JSON at --out and, beside it, the CSV, the SVG chart and the journal (`run.json` -> `run.journal.jsonl`). */
-export function plannedOutputs(run: Pick<RunOptions, 'out'>): RunOutputs {
+/**
+ * The results JSON at --out and, beside it, the CSV, the SVG chart and the journal (`run.json` ->
+ * `run.journal.jsonl`); with --save-models, its folder.
+ */
+export function plannedOutputs(run: Pick<RunOptions, 'out'> & Partial<Pick<RunOptions, 'saveModels'>>): RunOutputs {
   const json = resolve(run.out);
   const stem = json.replace(/\.json$/i, '');
   return {
@@ -95,7 +100,21 @@ export function plannedOutputs(run: Pick<RunOptions, 'out'>): RunOutputs {
     csv: { what: 'CSV', flag: '--out', path: `${stem}.csv`, kind: 'file' },
     svg: { what: 'SVG chart', flag: '--out', path: `${stem}.svg`, kind: 'file' },
     journal: { what: 'journal', flag: '--out', path: `${stem}.journal.jsonl`, kind: 'file' },
+    ...(run.saveModels != null ? { models: { what: 'final models', flag: '--save-models', path: resolve(run.saveModels), kind: 'folder' as const } } : {}),
   };
+}
+
+/**
+ * Writes one run's final model into `<folder>/<strategy>-r<repeat>/` (created if missing) as
+ * model.json and weights.bin, each atomically, the weights first. Returns that folder.
+ * @throws the file system's error.
+ */
+export function writeModelFolder(folder: string, run: { strategy: string; repeat: number }, files: { modelJson: string; weights: ArrayBuffer }, io: OutputFs = nodeFs): string {
+  const dir = join(folder, `${run.strategy}-r${run.repeat}`);
+  if (io.isFolder(dir) !== true) io.mkdir(dir);
+  writeOutputFile(join(dir, 'weights.bin'), new Uint8Array(files.weights), io);
+  writeOutputFile(join(dir, 'model.json'), files.modelJson, io);
+  return dir;
 }
 
 function codeOf(err: unknown): string | undefined {
@@ -194,7 +213,7 @@ export function checkOutputs(targets: readonly OutputTarget[], io: OutputFs = no
  * target, so a reader sees the old file or the new one, never half of one.
  * @throws the file system's error (the temporary file is removed).
  */
-export function writeOutputFile(path: string, data: string, io: OutputFs = nodeFs): void {
+export function writeOutputFile(path: string, data: string | Uint8Array, io: OutputFs = nodeFs): void {
   const tmp = besideName(path, 'tmp');
   try {
     io.create(tmp, data);

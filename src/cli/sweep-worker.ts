@@ -4,6 +4,8 @@
  * time, reporting each completed round and waiting for the parent's acknowledgement (the round is
  * in the journal) before the next round starts. A stop message, SIGINT, SIGTERM or SIGHUP stops
  * the cell after its current step; losing the parent (the channel closes) ends the process.
+ * With `--save-models` it writes each finished run's final model itself and reports the folders
+ * (or the failures) with the cell's end.
  */
 import { CellRunner } from './cell-runner.ts';
 import type { ToWorker, FromWorker } from './sweep.ts';
@@ -31,7 +33,7 @@ process.on('disconnect', () => process.exit(busy ? 1 : 0));
 process.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'init':
-      CellRunner.open(m.config).then(
+      CellRunner.open(m.config, m.models === null ? null : { folder: m.models }).then(
         (r) => {
           runner = r;
           send({ type: 'ready', environment: r.environment, memory: r.memory() });
@@ -55,7 +57,7 @@ process.on('message', (m: ToWorker) => {
         })
         .then((run) => {
           busy = false;
-          send({ type: 'done', run, memory: r.memory() });
+          send({ type: 'done', run, memory: r.memory(), models: r.takeModels() });
         });
       break;
     }

@@ -11,19 +11,23 @@
  * worker waits for it before the next round. `stop()` stops every worker after its current step;
  * `kill()` kills the worker processes at once. A worker that dies fails its cell, which keeps the
  * rounds it completed and its error; a new worker takes the remaining cells.
+ *
+ * With `models` (`--save-models DIR`), every worker writes the final model of each run it
+ * finishes into that run's own `DIR/<strategy>-r<repeat>` folder, and reports what it wrote (or
+ * could not write) with the cell's end; worker processes write through node's file system.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { ExperimentResults, RoundRecord, RunRecord, WorkerReport } from '../engine/results.ts';
-import { CellRunner, type CellHooks, type Environment, type MemoryReport } from './cell-runner.ts';
+import { CellRunner, type CellHooks, type Environment, type MemoryReport, type ModelsReport, type ModelsTarget } from './cell-runner.ts';
 import { cellKey, cellName, type Cell } from './shard.ts';
 
 export type CellEvent = Parameters<CellHooks['event']>[0];
 
 /** Messages to a worker process. */
 export type ToWorker =
-  | { type: 'init'; config: ExperimentConfig }
+  | { type: 'init'; config: ExperimentConfig; models: string | null }
   | { type: 'run'; cell: Cell; prior: RunRecord | null }
   | { type: 'ack' }
   | { type: 'stop' };
@@ -34,7 +38,7 @@ export type FromWorker =
   | { type: 'init-error'; message: string }
   | { type: 'round'; record: RoundRecord; memory: MemoryReport }
   | { type: 'event'; event: CellEvent }
-  | { type: 'done'; run: RunRecord; memory: MemoryReport };
+  | { type: 'done'; run: RunRecord; memory: MemoryReport; models: ModelsReport };
 
 export interface SweepHooks {
   /** A worker took a cell. */
@@ -63,6 +67,8 @@ export interface SweepOptions {
    */
   jobs: number;
   hooks: SweepHooks;
+  /** `--save-models`: where each finished run's final model is written (`fs` used in this process only). */
+  models?: ModelsTarget | null;
 }
 
 export interface SweepOutcome {
@@ -72,6 +78,8 @@ export interface SweepOutcome {
   environment: ExperimentResults['environment'];
   /** Set when the workers could not start (e.g. the dataset failed to load): the sweep stopped. */
   fatal: string | null;
+  /** With `models`: the final models the workers wrote, and those they could not write. */
+  models: ModelsReport;
 }
 
 /** Whether a prior run is finished (kept as it is), by the loop's own rule. */
@@ -102,6 +110,7 @@ export class Sweep {
   private killing = false;
   private environment: Environment | null = null;
   private runner: CellRunner | null = null;
+  private readonly models: ModelsReport = { written: [], failures: [] };
 
   constructor(private readonly opts: SweepOptions) {
     if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new RangeError(`jobs must be a whole number of at least 1, got ${opts.jobs}`);
@@ -129,7 +138,7 @@ export class Sweep {
    * `SweepOutcome.fatal`.
    */
   async prepare(): Promise<void> {
-    if (this.inProcess && this.toRun.length > 0) this.runner ??= await CellRunner.open(this.opts.config);
+    if (this.inProcess && this.toRun.length > 0) this.runner ??= await CellRunner.open(this.opts.config, this.opts.models ?? null);
   }
 
   /** Runs the cells and resolves when every worker is done (or stopped). */
@@ -172,6 +181,7 @@ export class Sweep {
       workers: this.workers(),
       environment: env ? { backend: env.backend, renderer: env.renderer, userAgent: env.userAgent } : { backend: this.opts.config.backend ?? 'wasm', renderer: null, userAgent: null },
       fatal,
+      models: { written: [...this.models.written], failures: [...this.models.failures] },
     };
   }
 
@@ -214,6 +224,11 @@ export class Sweep {
     return host;
   }
 
+  private addModels(m: ModelsReport): void {
+    this.models.written.push(...m.written);
+    this.models.failures.push(...m.failures);
+  }
+
   private track(cell: Cell, prior: RunRecord | null): RunRecord {
     const run: RunRecord = { ...cell, status: 'aborted', rounds: prior ? [...prior.rounds] : [] };
     this.running.set(cellKey(cell), run);
@@ -225,7 +240,7 @@ export class Sweep {
     const { config, hooks } = this.opts;
     const report: WorkerReport = { worker, pid: process.pid, cells: [], peakRssBytes: 0, peakTensorBytes: 0, peakTensors: 0, exit: null };
     const ctrl = new AbortController();
-    const ready = this.runner ? Promise.resolve(this.runner) : CellRunner.open(config);
+    const ready = this.runner ? Promise.resolve(this.runner) : CellRunner.open(config, this.opts.models ?? null);
     const update = (m: MemoryReport) => Object.assign(report, m);
     return {
       report,
@@ -244,6 +259,7 @@ export class Sweep {
           event: (e) => hooks.event?.(report, cell, e),
         });
         update(r.memory());
+        this.addModels(r.takeModels());
         return run;
       },
       stop: () => ctrl.abort(),
@@ -326,6 +342,7 @@ export class Sweep {
           break;
         case 'done': {
           update(m.memory);
+          this.addModels(m.models);
           const c = current;
           current = null;
           c?.resolve(m.run);
@@ -355,7 +372,7 @@ export class Sweep {
       died(`failed: ${err.message}`);
       proc.kill('SIGKILL');
     });
-    send({ type: 'init', config });
+    send({ type: 'init', config, models: this.opts.models?.folder ?? null });
     return host;
   }
 }

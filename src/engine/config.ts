@@ -2,14 +2,17 @@
  * The experiment configuration: one plain object, fully described here, validated with messages
  * that name the field, the value and what is allowed. Every random choice of a run derives from
  * `seed`.
+ *
+ * Checked against the catalogs only (plain data, no tfjs), so the page validates by itself.
  */
-import { DATASETS, DATASET_NAMES, isDatasetName, type DatasetName } from '../../datasets/index.ts';
-import { isModelName, MODELS, type ModelName } from '../../models/index.ts';
-import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../acquisition/strategies.ts';
-import { BACKEND_NAMES, isBackendName, type BackendName } from '../backend/index.ts';
+import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts';
+import { isModelName, MODEL_CATALOG, MODEL_NAMES, type ModelName } from '../../models/catalog.ts';
+import { isStrategyName, STRATEGY_CATALOG, STRATEGY_NAMES, type StrategyName } from '../acquisition/catalog.ts';
+import { BACKEND_NAMES, isBackendName, type BackendName } from '../backend/catalog.ts';
 
 export interface ExperimentConfig {
-  dataset: DatasetName;
+  /** A dataset of the catalog the config is resolved against: a built-in one, or one described at run time. */
+  dataset: string;
   model: ModelName;
   /** Strategies compared side by side; each runs `repeats` times. */
   strategies: StrategyName[];
@@ -82,7 +85,7 @@ export class ConfigError extends Error {
   constructor(
     readonly field: string,
     readonly value: unknown,
-    allowed: string,
+    readonly allowed: string,
   ) {
     super(`config.${field} = ${show(value)} is not allowed: ${allowed}`);
   }
@@ -103,34 +106,40 @@ function int(field: keyof ExperimentConfig, v: unknown, min: number, max = Numbe
   return v;
 }
 
+export interface ResolveOptions {
+  /** The datasets `dataset` may name; default the built-in ones (`withDataset` adds one described at run time). */
+  datasets?: DatasetCatalog;
+}
+
 /**
- * Fills defaults and checks every field, including what can be checked against the registries
+ * Fills defaults and checks every field, including what can be checked against the catalogs
  * (dataset size and classes, model input kind) before any data is loaded.
  * @throws ConfigError naming the first bad field.
  */
-export function resolveConfig(partial: Partial<ExperimentConfig> = {}): ExperimentConfig {
+export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: ResolveOptions = {}): ExperimentConfig {
+  const datasets = options.datasets ?? BUILTIN_DATASETS;
   for (const k of Object.keys(partial)) {
     if (!KEYS.includes(k as keyof ExperimentConfig)) {
       throw new ConfigError(k, (partial as Record<string, unknown>)[k], `unknown field; known fields: ${KEYS.join(', ')}`);
     }
   }
   const c: ExperimentConfig = { ...DEFAULT_CONFIG, ...partial };
-  if (!isDatasetName(c.dataset)) throw new ConfigError('dataset', c.dataset, `one of ${DATASET_NAMES.join(', ')}`);
-  if (!isModelName(c.model)) throw new ConfigError('model', c.model, `one of ${Object.keys(MODELS).join(', ')}`);
+  const spec = typeof c.dataset === 'string' ? datasets.get(c.dataset) : undefined;
+  if (!spec) throw new ConfigError('dataset', c.dataset, `one of ${[...datasets.keys()].join(', ')}`);
+  if (typeof c.model !== 'string' || !isModelName(c.model)) throw new ConfigError('model', c.model, `one of ${MODEL_NAMES.join(', ')}`);
   if (!Array.isArray(c.strategies) || c.strategies.length === 0) {
     throw new ConfigError('strategies', c.strategies, `a non-empty list of ${STRATEGY_NAMES.join(', ')}`);
   }
   for (const s of c.strategies) {
-    if (!isStrategyName(s)) throw new ConfigError('strategies', s, `each one of ${STRATEGY_NAMES.join(', ')}`);
+    if (typeof s !== 'string' || !isStrategyName(s)) throw new ConfigError('strategies', s, `each one of ${STRATEGY_NAMES.join(', ')}`);
   }
   if (new Set(c.strategies).size !== c.strategies.length) throw new ConfigError('strategies', c.strategies, 'each strategy at most once');
-  const spec = DATASETS[c.dataset];
-  const model = MODELS[c.model];
+  const model = MODEL_CATALOG[c.model];
   const inputKind = spec.kind === 'image' ? 'image' : 'vector';
   if (!(model.inputKinds as readonly string[]).includes(inputKind)) {
     throw new ConfigError('model', c.model, `a model for ${spec.kind} data (${c.dataset}); '${c.model}' takes ${model.inputKinds.join(' or ')} inputs`);
   }
-  const mcStrategies = c.strategies.filter((s) => STRATEGIES[s].needs.includes('mcSamples'));
+  const mcStrategies = c.strategies.filter((s) => (STRATEGY_CATALOG[s].needs as readonly string[]).includes('mcSamples'));
   if (mcStrategies.length > 0 && !model.hasDropout) {
     throw new ConfigError('strategies', mcStrategies, `MC-dropout strategies need a model with dropout; '${c.model}' has none (use mlp or cnn)`);
   }
@@ -162,6 +171,6 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}): Experime
   }
   int('chunkSize', c.chunkSize, 1, 8192);
   if (typeof c.seed !== 'number' || !Number.isFinite(c.seed)) throw new ConfigError('seed', c.seed, 'a finite number');
-  if (c.backend !== null && !isBackendName(c.backend)) throw new ConfigError('backend', c.backend, `null or one of ${BACKEND_NAMES.join(', ')}`);
+  if (c.backend !== null && (typeof c.backend !== 'string' || !isBackendName(c.backend))) throw new ConfigError('backend', c.backend, `null or one of ${BACKEND_NAMES.join(', ')}`);
   return { ...c, strategies: [...c.strategies] };
 }

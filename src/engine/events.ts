@@ -4,7 +4,7 @@ import type { ExperimentResults, RoundRecord, RunRecord } from './results.ts';
 
 export type Phase = 'predict' | 'score' | 'select' | 'train' | 'evaluate';
 
-interface Where {
+export interface Where {
   strategy: string;
   repeat: number;
   round: number;

@@ -1,8 +1,9 @@
 /** The loop layer: configuration, learners, the active-learning loop, results and their summaries. */
-export { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
+export { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig, type ResolveOptions } from './config.ts';
 export type { ExperimentEvent, Phase, Progress } from './events.ts';
 export { tfLearner, type FitContext, type Learner, type LearnerContext, type LearnerFactory, type TestEvaluation, type TfLearnerOptions } from './learner.ts';
-export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type RunOptions } from './loop.ts';
+export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type FinalModelRun, type RunOptions } from './loop.ts';
+export type { DatasetRows, PoolPositions } from './rows.ts';
 export {
   areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, summarize,
   type CurvePoint, type ExperimentResults, type LabelsToTarget, type RoundRecord, type RoundTimes, type RunRecord, type StrategySummary,

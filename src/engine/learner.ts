@@ -7,10 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchTensor, labelsOneHot, type Dataset } from '../../datasets/index.ts';
 import { createModel, disposeModel, MODELS, type ModelName } from '../../models/index.ts';
+import { exportModel, type ModelExport } from '../../models/export.ts';
 import { embed, evaluateProbs, predictLogits, predictMcDropout, predictProbs, type Evaluation } from '../../models/predict.ts';
 import { applyTemperature, expectedCalibrationError } from '../acquisition/calibration.ts';
 import { fitSeeded, type EpochLog } from '../../models/train.ts';
 import type { Rng } from '../rng.ts';
+import type { DatasetRows } from './rows.ts';
 
 export interface FitContext {
   /** This round's training stream (initialisation when training from scratch, shuffles, dropout). */
@@ -21,18 +23,18 @@ export interface FitContext {
 }
 
 export interface Learner {
-  /** Trains on these train-split indices (from scratch, or from the current weights on warm start). */
-  fit(labeled: Int32Array, ctx: FitContext): Promise<void>;
+  /** Trains on these train-split rows (from scratch, or from the current weights on warm start). */
+  fit(labeled: DatasetRows, ctx: FitContext): Promise<void>;
   /** [N, C] softmax probabilities of these train-split rows. */
-  predictProbs(indices: Int32Array): tf.Tensor2D;
+  predictProbs(indices: DatasetRows): tf.Tensor2D;
   /** [N, C] logits (pre-softmax) of these train-split rows, for temperature scaling. */
-  predictLogits(indices: Int32Array): tf.Tensor2D;
+  predictLogits(indices: DatasetRows): tf.Tensor2D;
   /** [T, N, C] MC-dropout probabilities, a fresh mask per pass. */
-  predictMc(indices: Int32Array, samples: number, rng: Rng): tf.Tensor3D;
+  predictMc(indices: DatasetRows, samples: number, rng: Rng): tf.Tensor3D;
   /** [N, D] penultimate activations. */
-  embed(indices: Int32Array): tf.Tensor2D;
+  embed(indices: DatasetRows): tf.Tensor2D;
   /** [N, D] flattened raw inputs, for model-free strategies. */
-  inputs(indices: Int32Array): tf.Tensor2D;
+  inputs(indices: DatasetRows): tf.Tensor2D;
   /** [G, C] probabilities for arbitrary inputs [G, ...shape] (e.g. a grid over a 2-D dataset); x stays the caller's. */
   predictOn(x: tf.Tensor): tf.Tensor2D;
   /**
@@ -40,6 +42,12 @@ export interface Learner {
    * rows of the test split; with `temperature`, also the ECE of the temperature-scaled model.
    */
   evaluate(temperature?: number): Promise<TestEvaluation>;
+  /**
+   * The current model as plain data (TensorFlow.js artifacts, `models/export.ts`), with
+   * `metadata` written into its model.json; creates no tensors. Optional: a learner without it
+   * (a test's mock) has no model to export.
+   */
+  exportModel?(metadata: Record<string, object>): Promise<ModelExport>;
   dispose(): void;
 }
 
@@ -135,6 +143,7 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
           probs.dispose();
         }
       },
+      exportModel: (metadata) => exportModel(current(), metadata),
       dispose() {
         if (model) disposeModel(model);
         model = null;

@@ -47,22 +47,18 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     await page.click('#run-btn');
     await page.waitForFunction(() => document.querySelector('#phases li.active[data-phase="train"]'), undefined, { timeout: 60_000 });
 
-    // The page answers a click while the worker trains: measure the handler's delay in the page
-    // (event creation to handler) and the round trip seen from here.
+    // The page answers a click while the worker trains: the handler runs and the panel opens while
+    // the run is still going. (How fast it answers is a figure for the benchmark, not a test.)
     await page.evaluate(() => {
-      const w = window as unknown as { clickProbe?: { delay: number; status: string } };
-      document.querySelector('#h-diagnostics button')!.addEventListener('click', (e) => {
-        w.clickProbe = { delay: performance.now() - e.timeStamp, status: document.body.dataset.status ?? '' };
+      const w = window as unknown as { clickProbe?: { status: string } };
+      document.querySelector('#h-diagnostics button')!.addEventListener('click', () => {
+        w.clickProbe = { status: document.body.dataset.status ?? '' };
       }, { once: true });
     });
-    const t0 = Date.now();
     await page.click('#h-diagnostics button');
-    await page.waitForFunction(() => document.querySelector('#h-diagnostics button')?.getAttribute('aria-expanded') === 'true', undefined, { timeout: 5_000 });
-    const roundTrip = Date.now() - t0;
-    const probe = await page.evaluate(() => (window as unknown as { clickProbe: { delay: number; status: string } }).clickProbe);
+    await page.waitForFunction(() => document.querySelector('#h-diagnostics button')?.getAttribute('aria-expanded') === 'true');
+    const probe = await page.evaluate(() => (window as unknown as { clickProbe: { status: string } }).clickProbe);
     expect(probe.status).toBe('running');
-    expect(probe.delay).toBeLessThan(500);
-    expect(roundTrip).toBeLessThan(5_000);
     expect(await page.isVisible('#diag-tensors')).toBe(true);
 
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('complete');
@@ -365,7 +361,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= 1, undefined, { timeout: 90_000, polling: 100 });
     await page.evaluate(() => window.activelab!.crashWorker());
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/)).toBe('failed');
-    expect(await page.textContent('#messages')).toMatch(/The compute worker crashed: .*simulated crash.* completed rounds? stays? on screen/);
+    expect(await page.textContent('#messages .message.error')).toMatch(/^The compute worker crashed: .*simulated crash.* The (\d+ )?completed rounds? (is|are) kept\.$/);
     const rows = await page.$$eval('#summary-table tbody tr', (r) => r.length);
     expect(rows).toBeGreaterThanOrEqual(1);
     const results = await exportJson(page);

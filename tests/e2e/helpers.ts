@@ -2,10 +2,13 @@
  * Helpers for the app's end-to-end tests: a Vite server (dev or preview of a build), Debian's
  * Chromium through Playwright with the project's SwiftShader flags, and page utilities.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page, type Response } from 'playwright';
 import { afterAll, beforeAll } from 'vitest';
-import { createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_ARGS, chromiumPath } from '../../vite.config.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -93,7 +96,7 @@ export interface CspViolation {
 /**
  * Records every `securitypolicyviolation` event of the page from its first script on (an init
  * script, so nothing before main.ts is missed). The engine worker's violations do not reach the
- * document: the worker writes them to its console (src/app/csp-report.ts), where
+ * document: the worker writes them to its console (src/app/host/csp-report.ts), where
  * `collectErrors` sees them.
  */
 export async function recordCspViolations(page: Page): Promise<void> {
@@ -207,32 +210,68 @@ export const SMALL_RUN = {
  * and CSP violations, and waits until the engine is ready.
  */
 export function devServerSession() {
-  let server: { url: string; close: () => Promise<void> } | null = null;
+  return serverSession('the dev server', async () => ({ ...(await startDevServer()), outDir: null }));
+}
+
+/**
+ * Like devServerSession, on the production build: `vite build` once into a temporary outDir (with
+ * the ~110 MB of data the datasets plugin emits), served by `vite preview`; removed in afterAll.
+ * `outDir` is where the build lies.
+ */
+export function buildSession() {
+  return serverSession('the built site', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'activelab-build-'));
+    try {
+      await build({ root: ROOT, configFile: CONFIG_FILE, logLevel: 'warn', build: { outDir, emptyOutDir: true, reportCompressedSize: false } });
+      const server = await startPreviewServer(outDir);
+      return {
+        url: server.url,
+        outDir,
+        close: async () => {
+          await server.close();
+          await rm(outDir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      await rm(outDir, { recursive: true, force: true });
+      throw err;
+    }
+  });
+}
+
+function serverSession(what: string, start: () => Promise<{ url: string; outDir: string | null; close: () => Promise<void> }>) {
+  let server: Awaited<ReturnType<typeof start>> | null = null;
   let browser: Browser | null = null;
   beforeAll(async () => {
-    server = await startDevServer();
+    server = await start();
     browser = await launchBrowser();
-  });
+  }, 300_000);
   afterAll(async () => {
     await browser?.close();
     await server?.close();
   });
+  const missing = (thing: string) => new Error(`${thing} is not started (call the session function at the top of the test file)`);
   const session = {
     get url(): string {
-      if (!server) throw new Error('the dev server is not started (call devServerSession() at the top of the test file)');
+      if (!server) throw missing(what);
       return server.url;
     },
+    /** The build's output directory (the built site only). */
+    get outDir(): string {
+      if (!server?.outDir) throw missing(`${what}'s build`);
+      return server.outDir;
+    },
     get browser(): Browser {
-      if (!browser) throw new Error('the browser is not started (call devServerSession() at the top of the test file)');
+      if (!browser) throw missing('the browser');
       return browser;
     },
-    async open(query: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; errors: string[] }> {
+    async open(query: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; errors: string[]; response: Response | null }> {
       const page = await session.browser.newPage({ viewport: opts.viewport ?? { width: 1360, height: 900 }, acceptDownloads: true });
       const errors = collectErrors(page);
       await recordCspViolations(page);
-      await page.goto(`${session.url}${query}`);
+      const response = await page.goto(`${session.url}${query}`);
       await waitForReady(page);
-      return { page, errors };
+      return { page, errors, response };
     },
   };
   return session;

@@ -1,16 +1,21 @@
 /**
  * End to end, the faults a long browser run meets: the GPU's WebGL context lost mid-run (forced
- * with the `WEBGL_lose_context` extension), and the page reloaded mid-run. Every completed round
- * must survive, and the run must continue from the last completed round. Small shapes:
- * WebGL here is SwiftShader, the GPU emulated on the CPU.
+ * with the `WEBGL_lose_context` extension), the compute worker crashing (once, or on every
+ * start), and the page reloaded mid-run. Every completed round must survive, and the run must
+ * continue from the last completed round. On the production build (`vite build` once for this
+ * file, served by `vite preview`), which is what a deployment runs: its threaded wasm backend is
+ * where a run goes after a third lost context. Small shapes: WebGL here is SwiftShader, the GPU
+ * emulated on the CPU.
  */
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResults, RoundRecord } from '../../src/engine/results.ts';
-import { appQuery, devServerSession, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
+import { appQuery, buildSession, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
 
 const SMALL = { ...SMALL_RUN, seed: 11 };
-const app = devServerSession();
+/** Smaller still, on wasm (a CPU backend, much faster here than SwiftShader's WebGL). */
+const TINY_WASM = { ...SMALL, model: 'logreg', poolSubset: 100, testSubset: 100, epochs: 1, backend: 'wasm' };
+const app = buildSession();
 const openApp = (query: string) => app.open(query);
 
 async function waitForDone(page: Page, n: number): Promise<void> {
@@ -22,7 +27,7 @@ const results = (page: Page) => page.evaluate(() => window.activelab!.results())
 const same = ({ ms: _ms, ...rest }: RoundRecord) => rest;
 const backend = (page: Page) => page.getAttribute('#backend-pill', 'data-backend');
 
-describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 300_000 }, () => {
+describe('ActiveLab under faults (the built site under vite preview, Chromium WebGL and wasm)', { timeout: 300_000 }, () => {
   it('WebGL context lost mid-run: reports it, keeps every completed round, continues on a fresh WebGL context', async () => {
     const { page, errors } = await openApp(appQuery(SMALL));
     expect(await backend(page)).toBe('webgl');
@@ -65,6 +70,9 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     expect(await page.textContent('#messages')).toMatch(/continuing from the last completed round on the wasm backend \(CPU\), because the WebGL context was lost 3 times in this run/);
     expect(await backend(page)).toBe('wasm');
+    // The build's threaded wasm backend: its pthread workers started and did not crash.
+    expect(await page.textContent('#backend-pill')).toBe('wasm · SIMD on, threads on');
+    expect(await page.textContent('#messages')).not.toMatch(/crashed/);
     const after = (await results(page))!;
     expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(errors).toEqual([]);
@@ -91,15 +99,105 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await page.close();
   });
 
+  it('a worker that crashes on every start is restarted 3 times, each later, then the page stops with the rounds kept and offers Continue', async () => {
+    const { page, errors } = await openApp(appQuery({ ...TINY_WASM, strategies: 'entropy', rounds: 8, poolSubset: 200, epochs: 5 }));
+    const starts: number[] = [];
+    page.on('worker', (w) => {
+      if (!w.url().startsWith('blob:')) starts.push(Date.now()); // engine workers, not wasm pthreads
+    });
+    // Short delays, the default 1 s, 5 s, 25 s scaled down; the policy is the page's own.
+    const delays = [300, 900, 2_700];
+    await page.evaluate((d) => window.activelab!.setRestartDelays(d), delays);
+    // Paused as soon as two rounds are done, so the crash comes mid-run however fast wasm is.
+    const paused = page.evaluate(() => new Promise<void>((resolve) => {
+      const progress = document.querySelector<HTMLElement>('#progress')!;
+      const observer = new MutationObserver(() => {
+        if (Number(progress.dataset.done) < 2) return;
+        observer.disconnect();
+        document.querySelector<HTMLButtonElement>('#pause-btn')!.click();
+        resolve();
+      });
+      observer.observe(progress, { attributes: true, attributeFilter: ['data-done'] });
+    }));
+    await page.click('#run-btn');
+    await paused;
+    await waitForStatus(page, /^paused$/, 30_000);
+    const t0 = Date.now();
+    await page.evaluate(() => {
+      window.activelab!.crashEveryStart(true);
+      window.activelab!.crashWorker();
+    });
+    await page.waitForFunction(() => /crashed 4 times in a row/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    // Nothing starts another: wait past the longest delay.
+    await page.waitForTimeout(2 * delays[2]!);
+    expect(starts).toHaveLength(3);
+    const gaps = starts.map((t, i) => t - (i === 0 ? t0 : starts[i - 1]!));
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(delays[i]!));
+
+    expect(await status(page)).toBe('failed');
+    const kept = (await results(page))!.runs[0]!.rounds;
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    expect(await page.textContent('#messages')).toContain(
+      `The compute worker crashed 4 times in a row and is not restarted again; the last error: Uncaught Error: simulated crash of the compute host. The ${kept.length} completed rounds are kept. Press Continue to start a new one.`,
+    );
+    expect(await page.getAttribute('#backend-pill', 'data-backend')).toBe('');
+    await page.waitForSelector('#resume-run', { timeout: 30_000 });
+    expect(await page.textContent('.resume-offer')).toMatch(new RegExp(`This run stopped after ${kept.length} of 9 evaluations\\. Continue it from its last completed round\\?`));
+
+    // Continue (with the fault gone) starts a new worker and completes the run from the kept rounds.
+    await page.evaluate(() => window.activelab!.crashEveryStart(false));
+    await page.click('#resume-run');
+    await waitForStatus(page, /^(starting|running)$/, 30_000);
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
+    expect(starts).toHaveLength(4);
+    const after = (await results(page))!;
+    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const r of kept) expect(same(after.runs[0]!.rounds[r.round]!)).toEqual(same(r));
+    expect(await page.textContent('#messages')).not.toMatch(/crashed/);
+    // The only errors are the simulated crashes (the page handles them; nothing else went wrong).
+    expect(errors.filter((e) => !e.includes('simulated crash of the compute host'))).toEqual([]);
+    await page.close();
+  });
+
+  it('idle, a worker that crashes on every start: 3 restarts, then the engine is stopped until Continue', async () => {
+    const { page, errors } = await openApp(appQuery({ ...TINY_WASM, strategies: 'random', rounds: 1 }));
+    let starts = 0;
+    page.on('worker', (w) => {
+      if (!w.url().startsWith('blob:')) starts++;
+    });
+    await page.evaluate(() => {
+      window.activelab!.setRestartDelays([100, 200, 400]);
+      window.activelab!.crashEveryStart(true);
+      window.activelab!.crashWorker();
+    });
+    await page.waitForSelector('#restart-engine', { timeout: 60_000 });
+    await page.waitForTimeout(1_000);
+    expect(starts).toBe(3);
+    expect(await page.textContent('#messages')).toContain('The compute worker crashed 4 times in a row and is not restarted again; the last error: Uncaught Error: simulated crash of the compute host. Press Continue to start a new one.');
+    expect(await page.textContent('#backend-pill')).toBe('backend error: the compute worker stopped after repeated crashes');
+    await page.evaluate(() => window.activelab!.crashEveryStart(false));
+    await page.click('#restart-engine');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'wasm', undefined, { timeout: 60_000 });
+    expect(starts).toBe(4);
+    expect(await page.$('#restart-engine')).toBeNull();
+    expect(await page.textContent('#messages')).not.toMatch(/crashed/);
+    await page.click('#run-btn');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 60_000)).toBe('complete');
+    expect(errors.filter((e) => !e.includes('simulated crash of the compute host'))).toEqual([]);
+    await page.close();
+  });
+
   it('never offers to resume a run that is still going in another tab; offers it once that tab is closed', async () => {
     const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
     const a = await context.newPage();
-    await a.goto(`${app.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 30 })}`);
+    // On wasm (what these tab and storage cases test does not depend on the backend, and wasm is
+    // far faster here than SwiftShader): enough rounds that tab a is still running when b looks.
+    await a.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm', strategies: 'random', rounds: 300 })}`);
     await waitForReady(a);
     await a.click('#run-btn');
     await waitForDone(a, 2);
     const b = await context.newPage();
-    await b.goto(`${app.url}${appQuery(SMALL)}`);
+    await b.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm' })}`);
     await waitForReady(b);
     await b.waitForTimeout(1_500);
     expect(await b.$('#resume-run')).toBeNull();
@@ -107,14 +205,14 @@ describe('ActiveLab under faults (vite dev server, Chromium WebGL)', { timeout: 
     await b.reload();
     await waitForReady(b);
     await b.waitForSelector('#resume-run', { timeout: 30_000 });
-    expect(await b.textContent('.resume-offer')).toMatch(/\(mnist · mlp · random\) stopped after \d+ of 31 evaluations/);
+    expect(await b.textContent('.resume-offer')).toMatch(/\(mnist · mlp · random\) stopped after \d+ of 301 evaluations/);
     await context.close();
   });
 
   it('without IndexedDB: says completed rounds are not being saved, and the run still completes', async () => {
     const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
-    await page.goto(`${app.url}${appQuery({ ...SMALL, strategies: 'random', rounds: 1 })}`);
+    await page.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm', strategies: 'random', rounds: 1 })}`);
     await waitForReady(page);
     await page.click('#run-btn');
     await waitForStatus(page, /^(starting|running)$/, 30_000);

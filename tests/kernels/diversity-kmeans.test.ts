@@ -63,6 +63,33 @@ function samePartition(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
+/**
+ * Float64 Lloyd from the given seed rows with scikit-learn's stopping rule (`_kmeans_single_lloyd`):
+ * stop once the total squared centroid shift sum_k ||c_k' - c_k||^2 is at most tol x the mean
+ * per-feature (population) variance, i.e. `center_shift_tot <= _tolerance(X, tol)`; `rule: 'max'`
+ * compares the largest single shift instead (what kmeans did before), to show the cases tell them apart.
+ */
+function lloydRef(x: number[][], seeds: ArrayLike<number>, tol: number, rule: 'sum' | 'max' = 'sum', maxIter = 100) {
+  const n = x.length, d = x[0]!.length;
+  const mean = Array.from({ length: d }, (_, t) => x.reduce((a, r) => a + r[t]!, 0) / n);
+  const threshold = (tol * mean.reduce((a, m, t) => a + x.reduce((v, r) => v + (r[t]! - m) ** 2, 0) / n, 0)) / d;
+  let c = Array.from(seeds, (i) => [...x[i]!]);
+  for (let it = 1; it <= maxIter; it++) {
+    const sums = c.map(() => new Array<number>(d).fill(0)), counts = c.map(() => 0);
+    for (const r of x) {
+      let best = 0;
+      c.forEach((cc, j) => { if (sq(r, cc) < sq(r, c[best]!)) best = j; });
+      counts[best]!++;
+      r.forEach((v, t) => (sums[best]![t]! += v));
+    }
+    const next = c.map((cc, j) => (counts[j]! > 0 ? sums[j]!.map((v) => v / counts[j]!) : cc));
+    const shifts = next.map((cc, j) => sq(cc, c[j]!));
+    c = next;
+    if ((rule === 'sum' ? shifts.reduce((a, b) => a + b, 0) : Math.max(...shifts)) <= threshold) return { iterations: it, centroids: c };
+  }
+  return { iterations: maxIter, centroids: c };
+}
+
 describe('roundRobinByCluster (pure)', () => {
   it('visits clusters largest first, each nearest-first, in rounds', () => {
     // cluster 0: rows 0 (0.5), 2 (0.2); cluster 1: rows 1 (0.1), 3 (0.3), 4 (0.9)
@@ -109,6 +136,25 @@ describe.each(TEST_BACKENDS)('k-means on %s', (backend) => {
     }
     r.dispose();
     xt.dispose();
+  });
+
+  it('stops as scikit-learn does: on the total squared centroid shift against tol x the mean variance', async () => {
+    // Overlapping Gaussian rows, where the rule matters: each case stops later under the sum of the
+    // squared shifts than it would under their maximum (the sanity check below).
+    for (const [seed, tol] of [[12, 1e-2], [22, 1e-2], [14, 3e-3]] as const) {
+      const rng = new Rng(seed);
+      const x = Array.from({ length: 80 }, () => [Math.fround(rng.normal()), Math.fround(rng.normal())]);
+      const xt = tf.tensor2d(x);
+      const r = await kmeans(xt, 5, { rng: new Rng(seed), tol });
+      const ref = lloydRef(x, r.seeds, tol);
+      expect(lloydRef(x, r.seeds, tol, 'max').iterations).toBeLessThan(ref.iterations);
+      expect(r.converged).toBe(true);
+      expect(r.iterations).toBe(ref.iterations);
+      const c = (await r.centroids.array()) as number[][];
+      c.forEach((row, j) => row.forEach((v, t) => expect(v).toBeCloseTo(ref.centroids[j]![t]!, 4)));
+      r.dispose();
+      xt.dispose();
+    }
   });
 
   it('chunked passes give the same clustering as one pass', async () => {
@@ -302,7 +348,7 @@ describe.each(TEST_BACKENDS)('distance helpers and readback on %s', (backend) =>
     expect(() => passRows(10, 2, 2, 0)).toThrow(SelectionError);
   });
 
-  it('rows() takes the same rows as a slice (gather on wasm)', async () => {
+  it('rows() takes a block of rows (x itself for all of them)', async () => {
     const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
     const v = tf.tensor1d([1, 2, 3, 4]);
     const r = rows(x, 1, 2), s = rows(v, 3, 1);

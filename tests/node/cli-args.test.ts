@@ -124,7 +124,7 @@ describe('flags', () => {
     [['--out', '--help'], '--out needs a value: results JSON path'],
     [['--dataset'], `--dataset needs a value: ${CONFIG_FLAGS.dataset.help}`],
     [['--preset', 'gal2018'], "unknown preset 'gal2018'; known presets: gal2017"],
-    [['--resume', 'a.json', '--seed', '6'], '--resume takes the configuration from a.json; --seed cannot be given with it (only --backend, --jobs and --out)'],
+    [['--resume', 'a.json', '--seed', '6'], '--resume takes the configuration from a.json; --seed cannot be given with it (only --backend, --jobs, --out and --save-models)'],
     [['--resume', 'a.json', '--preset', 'gal2017', '--pool-subset', '5'], '--resume takes the configuration from a.json; --preset, --pool-subset cannot be given with it'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);

@@ -69,8 +69,17 @@ describe('random configs', () => {
         ran++;
         const ds = await loadDataset(config.dataset, { seed: 1 });
         const before = tf.memory().numTensors;
-        try {
-          const res = await runExperiment(config, ds, { learner: mock(ds.numClasses) });
+        // Only the run's own rejection is caught: an assertion below fails as itself.
+        const outcome = await runExperiment(config, ds, { learner: mock(ds.numClasses) }).then(
+          (res) => ({ res }),
+          (err: unknown) => ({ err }),
+        );
+        if ('err' in outcome) {
+          // The one failure allowed: a balanced initial set the split cannot supply, named as such.
+          expect(outcome.err).toBeInstanceOf(RangeError);
+          expect((outcome.err as Error).message).toMatch(/cannot draw a balanced initial set/);
+        } else {
+          const { res } = outcome;
           expect(res.status).toBe('complete');
           for (const run of res.runs) {
             expect(['complete', 'exhausted']).toContain(run.status);
@@ -84,9 +93,6 @@ describe('random configs', () => {
               if (r.selectedScores) for (const s of r.selectedScores) expect(Number.isNaN(s)).toBe(false);
             }
           }
-        } catch (e) {
-          // The one failure allowed: a balanced initial set the split cannot supply, named as such.
-          expect((e as Error).message).toMatch(/cannot draw a balanced initial set/);
         }
         expect(tf.memory().numTensors).toBe(before);
       }),

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../datasets/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
-import { resolveConfig, runExperiment } from '../../src/engine/index.ts';
+import { resolveConfig, runExperiment, tfLearner, type LearnerFactory } from '../../src/engine/index.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -47,8 +47,26 @@ describe('runExperiment on classification with logreg (wasm)', () => {
       epochs: 30, batchSize: 16, validation: 60, calibrate: true, mcSamples: 4, testSubset: null, poolSubset: null, seed: 2,
     });
     const ds = await loadDataset('classification', { seed: 2 });
+    // The real learner, watched: the rows it calibrates on (its logits in the evaluate phase) are
+    // the held-out rows; the rows it trains on, the labeled ones.
+    const watch = new Map<string, { heldOut: number[][]; trained: Set<number> }>();
+    let phase = '';
+    const real = tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
+    const learner: LearnerFactory = (ctx) => {
+      const l = real(ctx);
+      const w = { heldOut: [] as number[][], trained: new Set<number>() };
+      watch.set(`${ctx.strategy}#${ctx.repeat}`, w);
+      return {
+        ...l,
+        fit: (labeled, fitCtx) => (labeled.forEach((i) => w.trained.add(i)), l.fit(labeled, fitCtx)),
+        predictLogits: (idx) => {
+          if (phase === 'evaluate') w.heldOut.push(Array.from(idx));
+          return l.predictLogits(idx);
+        },
+      };
+    };
     const before = tf.memory().numTensors;
-    const res = await runExperiment(config, ds);
+    const res = await runExperiment(config, ds, { learner, onEvent: (e) => { if (e.type === 'phase') phase = e.phase; } });
     expect(tf.memory().numTensors).toBe(before);
     for (const r of res.runs.flatMap((run) => run.rounds)) {
       expect(r.ece).toBeGreaterThanOrEqual(0);
@@ -57,11 +75,17 @@ describe('runExperiment on classification with logreg (wasm)', () => {
       expect(r.calibration!.temperature).toBeGreaterThan(0);
       expect(r.calibration!.validationNll.after).toBeLessThanOrEqual(r.calibration!.validationNll.before + 1e-6);
       expect(r.calibration!.ece).toBeGreaterThanOrEqual(0);
-      // Validation rows are never queried.
     }
+    // Validation rows are never queried, nor trained on: the held-out rows and the queried rows are disjoint.
     for (const run of res.runs) {
       const queried = new Set(run.rounds.flatMap((r) => r.selected));
       expect(queried.size).toBe(20 + 3 * 10);
+      const { heldOut, trained } = watch.get(`${run.strategy}#${run.repeat}`)!;
+      expect(heldOut).toHaveLength(run.rounds.length); // calibrated once per round, on the same 60 rows
+      for (const rows of heldOut) expect(rows).toEqual(heldOut[0]);
+      expect(new Set(heldOut[0]).size).toBe(60);
+      expect(heldOut[0]!.filter((i) => queried.has(i))).toEqual([]);
+      expect(heldOut[0]!.filter((i) => trained.has(i))).toEqual([]);
     }
   });
 

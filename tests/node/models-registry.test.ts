@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
-  createModel, disposeModel, EMBEDDING_LAYER, isModelName, LOGITS_LAYER, ModelOptionsError, MODELS,
+  createModel, disposeModel, EMBEDDING_LAYER, isModelName, LOGITS_LAYER, MODEL_CATALOG, MODEL_NAMES, ModelOptionsError, MODELS,
   PROBS_LAYER, UnknownModelError, type ModelName,
 } from '../../models/index.ts';
 import { Rng } from '../../src/rng.ts';
@@ -15,20 +15,30 @@ async function weightValues(model: tf.LayersModel): Promise<number[][]> {
 describe('models registry', () => {
   onBackend('cpu');
 
-  it('lists logreg, mlp and cnn with usable metadata', () => {
+  it('lists logreg, mlp and cnn, each with its catalog entry (plain data) and a factory', () => {
     expect(Object.keys(MODELS)).toEqual(['logreg', 'mlp', 'cnn']);
-    for (const name of Object.keys(MODELS) as ModelName[]) {
-      const spec = MODELS[name];
-      expect(spec.description.length).toBeGreaterThan(10);
-      expect(spec.defaults.epochs).toBeGreaterThan(0);
-      expect(Number.isInteger(spec.defaults.batchSize)).toBe(true);
-      expect(spec.defaults.learningRate).toBeGreaterThan(0);
-      expect(spec.inputKinds.length).toBeGreaterThan(0);
+    expect(MODEL_NAMES).toEqual(Object.keys(MODELS));
+    for (const name of MODEL_NAMES) {
+      const { create, ...plain } = MODELS[name];
+      expect(typeof create).toBe('function');
+      expect(plain).toEqual(MODEL_CATALOG[name]);
+      expect(plain.description.length).toBeGreaterThan(10);
+      expect(plain.defaults.learningRate).toBeGreaterThan(0);
+      expect(plain.inputKinds.length).toBeGreaterThan(0);
     }
     expect(MODELS.cnn.inputKinds).toEqual(['image']);
-    expect(MODELS.cnn.defaults).toEqual({ epochs: 50, batchSize: 128, learningRate: 1e-3 });
+    // Only the learning rate is a model's default; epochs and batch size are the experiment's.
+    expect(MODELS.cnn.defaults).toEqual({ learningRate: 1e-3 });
     expect(MODELS.logreg.hasDropout).toBe(false);
     expect(MODELS.mlp.hasDropout && MODELS.cnn.hasDropout).toBe(true);
+  });
+
+  it.each(MODEL_NAMES)('%s: the catalog states the dropout rates of the layers the factory builds', (name) => {
+    const model = createModel(name, { inputShape: MODEL_CATALOG[name].inputKinds.includes('image') ? [12, 12, 1] : [4], numClasses: 3, rng: new Rng(1) });
+    const rates = model.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => (l.getConfig() as { rate: number }).rate);
+    disposeModel(model);
+    expect(rates).toEqual(MODEL_CATALOG[name].dropout);
+    expect(MODEL_CATALOG[name].hasDropout).toBe(rates.length > 0);
   });
 
   it('rejects an unknown name with an error listing the known ones', () => {

@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../../datasets/index.ts';
+import { BUILTIN_DATASETS, describeDataset, loadDataset, withDataset } from '../../datasets/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
 import {
-  MAX_RESULTS_FILE_BYTES, parseResultsFile, readResultsFile, resolveConfig, ResultsFileError, runExperiment, validateResults,
+  MAX_RESULTS_FILE_BYTES, parseResultsFile, readResultsFile, resolveConfig, ResultsFileError, runExperiment, summarize, validateResults,
   type ExperimentResults,
 } from '../../src/engine/index.ts';
 
@@ -74,7 +74,45 @@ describe('parseResultsFile: good files', () => {
     f.status = 'aborted';
     f.runs[5].status = 'aborted';
     f.runs[5].rounds = f.runs[5].rounds.slice(0, 1);
-    expect(validateResults(f).runs[5]!.rounds).toHaveLength(1);
+    const r = validateResults(f);
+    expect(r.runs[5]!.rounds).toHaveLength(1);
+    // Its summary is that of the runs it has now, not the one the file carries.
+    expect(r.summary).toEqual(summarize(r.runs, r.config.target));
+    expect(r.summary).not.toEqual(real.summary);
+  });
+
+  it('recomputes the summary from the runs: a summary that contradicts them is never shown', () => {
+    const f = copy();
+    f.summary[0].finalAccuracy.mean = 0.999;
+    f.summary[0].alc = 0.001;
+    f.summary[1].labelsToTarget.perRepeat = [2, 3];
+    f.summary = f.summary.slice(0, 2);
+    const r = validateResults(f);
+    expect(r.summary).toEqual(summarize(r.runs, r.config.target));
+    expect(r.summary).toEqual(JSON.parse(JSON.stringify(real.summary)));
+    expect(r.summary.map((s) => s.strategy)).toEqual(['entropy', 'random', 'coreset']);
+  });
+
+  it('checks a run on a dataset described at run time against that description, as for a built-in one', () => {
+    // The same rows, described as a dataset of 50 training rows: indices past 49 are refused.
+    const small = describeDataset({ name: 'moons-50', kind: 'points', shape: [2], classNames: ['outer', 'inner'], sizes: { train: 50, test: 200 }, hash: '00112233445566778899' });
+    const datasets = withDataset(BUILTIN_DATASETS, small);
+    const f = copy();
+    f.config.dataset = 'moons-50';
+    expect(() => validateResults(f)).toThrow(/^results\.config\.dataset = 'moons-50' is not allowed: one of mnist, fashion-mnist, moons, blobs, classification$/);
+    let message = '';
+    try {
+      validateResults(f, { datasets });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^results\.runs\[\d+\]\.rounds\[\d+\]\.selected\[\d+\] = \d+ is not allowed: an integer from 0 to 49$/);
+    // With every index inside it (each run labels rows 0, 1, 2, ... in turn), the same file passes.
+    for (const run of f.runs) {
+      let next = 0;
+      for (const r of run.rounds) r.selected = r.selected.map(() => next++);
+    }
+    expect(validateResults(f, { datasets }).config.dataset).toBe('moons-50');
   });
 });
 

@@ -270,7 +270,7 @@ describe('bad --jobs and --shard', () => {
     [['--shard', '2/2'], 'error: --shard 2/2: the index must be from 0 to 1'],
     [['--shard', '1'], "error: --shard takes I/N (shard I of N, 0 <= I < N) or env/N, got '1'"],
     [['--shard', 'env/3'], 'error: --shard env/3 reads the shard index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set'],
-    [['--resume', 'x.json', '--shard', '0/2'], 'error: --resume takes the configuration from x.json; --shard cannot be given with it (only --backend, --jobs and --out)'],
+    [['--resume', 'x.json', '--shard', '0/2'], 'error: --resume takes the configuration from x.json; --shard cannot be given with it (only --backend, --jobs, --out and --save-models)'],
   ])('%j exits 2 naming the flag, before any work', async (args, message) => {
     const o = io();
     const out = join(dir, 'never.json');

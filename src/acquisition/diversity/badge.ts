@@ -15,9 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.ts';
+import { STRATEGY_CATALOG } from '../catalog.ts';
 import { SelectionError } from '../errors.ts';
 import { exclusionMask, type SelectOptions } from '../select.ts';
-import type { AcquisitionInputs, SetStrategy } from '../strategies.ts';
+import type { AcquisitionInputs, SetStrategy } from '../types.ts';
 import { eligibleMask, needRows, openRows } from './common.ts';
 import { argMaxIndex, checkMatrix, DUPLICATE_REL_TOL, pickD2, rows, sqNorms } from './distance.ts';
 
@@ -55,7 +56,7 @@ export async function badgeSelect(probs: tf.Tensor2D, embeddings: tf.Tensor2D, k
   if (want === 0) return picks;
 
   const hNorms = sqNorms(embeddings, options.chunkSize); // [N] ||h||^2
-  const q = tf.tidy(() => tf.sub(probs, tf.cast(tf.oneHot(tf.argMax(probs, 1), c, 1, 0, 'int32'), 'float32'))) as tf.Tensor2D; // [N, C] p - e_ŷ
+  const q = tf.tidy(() => tf.sub(probs, tf.oneHot(tf.argMax(probs, 1), c, 1, 0, 'float32'))) as tf.Tensor2D; // [N, C] p - e_ŷ
   const gNorms = tf.tidy(() => tf.mul(tf.sum(tf.square(q), 1), hNorms)) as tf.Tensor1D; // [N] ||g||^2
   const iota = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
   const taken = new Uint8Array(n);
@@ -103,14 +104,9 @@ export interface BadgeStrategyOptions {
 
 /** BADGE as a set strategy: needs the candidates' probabilities and embeddings. */
 export function badgeStrategy(options: BadgeStrategyOptions = {}): SetStrategy {
-  const name = 'badge';
+  const { name } = STRATEGY_CATALOG.badge;
   return {
-    kind: 'set',
-    name,
-    label: 'BADGE',
-    formula: 'k-means++ seeding on g = (p - e_argmax p) ⊗ h',
-    description: 'Samples rows whose last-layer gradient embeddings are both large (uncertain) and far apart (diverse).',
-    needs: ['probs', 'embeddings'],
+    ...STRATEGY_CATALOG.badge,
     async select(inputs: AcquisitionInputs, k: number, sel: SelectOptions): Promise<Int32Array> {
       const probs = needRows(inputs, 'probs', name);
       const h = needRows(inputs, 'embeddings', name);

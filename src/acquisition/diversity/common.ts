@@ -1,7 +1,7 @@
 /** Input plumbing shared by the set strategies (diversity, batch-aware). */
 import * as tf from '@tensorflow/tfjs';
 import { SelectionError } from '../errors.ts';
-import type { AcquisitionInputs } from '../strategies.ts';
+import type { AcquisitionInputs } from '../types.ts';
 import { checkMatrix } from './distance.ts';
 
 /** Cluster count when neither an option, the probabilities' width nor `numClasses` gives one. @default 10 */

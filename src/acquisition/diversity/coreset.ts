@@ -10,9 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.ts';
+import { STRATEGY_CATALOG } from '../catalog.ts';
 import { SelectionError } from '../errors.ts';
 import { exclusionMask, type SelectOptions } from '../select.ts';
-import type { AcquisitionInputs, SetStrategy } from '../strategies.ts';
+import type { AcquisitionInputs, SetStrategy } from '../types.ts';
 import { eligibleMask, needRows, openRows } from './common.ts';
 import {
   argMaxIndex, checkMatrix, DEFAULT_COL_CHUNK, minSqDistances, readScalar, rows, sqDistToRow, sqNorms,
@@ -122,14 +123,9 @@ export interface CoresetOptions {
  * labeled: then the first pick is a seeded uniform draw).
  */
 export function coresetStrategy(options: CoresetOptions = {}): SetStrategy {
-  const name = 'coreset';
+  const { name } = STRATEGY_CATALOG.coreset;
   return {
-    kind: 'set',
-    name,
-    label: 'Core-set (greedy k-center)',
-    formula: 'argmax_i min_{j in labeled ∪ picked} ||h_i - h_j||, k times',
-    description: 'Asks the row farthest in embedding space from everything labeled or already picked, so the batch covers the pool.',
-    needs: ['embeddings', 'labeledEmbeddings'],
+    ...STRATEGY_CATALOG.coreset,
     async select(inputs: AcquisitionInputs, k: number, sel: SelectOptions): Promise<Int32Array> {
       const x = needRows(inputs, 'embeddings', name);
       const labeled = inputs.labeledEmbeddings;

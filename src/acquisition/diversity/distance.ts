@@ -8,8 +8,7 @@
  * N x N and no extra N x D copy is ever made; what grows with N is [N]-vectors and, within the
  * budget, N x K blocks.
  *
- * (Why not a fixed 4096 rows: fewer, larger ops were faster on every backend measured, and
- * on tfjs-wasm 4.22 a `slice` copies its whole input; see `rows`.)
+ * (Why not a fixed 4096 rows: fewer, larger ops were faster on every backend measured.)
  *
  * Shared by k-means, coreset, BADGE and marginDiverse.
  */
@@ -74,17 +73,9 @@ export function mapRowChunks(n: number, chunk: number, f: (start: number, size: 
   }
 }
 
-/**
- * Rows `[start, start + size)` of a rank-1 or rank-2 tensor (x itself for all rows).
- *
- * On wasm by `gather`, not `slice`: tfjs-backend-wasm 4.22's Slice kernel reads the *whole*
- * input out of the wasm heap (`readSync(x.dataId)`, a copy) before taking the slice, so one row
- * of a 60,000 x 128 matrix cost ~13 ms (gather: ~1.5 ms). On cpu and webgl a slice is a cheap
- * view or copy of the rows only.
- */
+/** Rows `[start, start + size)` of a rank-1 or rank-2 tensor (x itself for all rows). */
 export function rows<T extends tf.Tensor>(x: T, start: number, size: number): T {
   if (start === 0 && size === x.shape[0]) return x;
-  if (tf.getBackend() === 'wasm') return tf.gather(x, tf.range(start, start + size, 1, 'int32')) as T;
   return (x.rank === 1 ? tf.slice(x, [start], [size]) : tf.slice(x, [start, 0], [size, -1])) as T;
 }
 
@@ -103,9 +94,8 @@ export function sqNorms(x: tf.Tensor2D, chunk?: number): tf.Tensor1D {
  * ||a||^2 - 2 a b^T + ||b||^2 with the norms given, clamped at 0. Call inside a tidy.
  */
 export function pairwiseSq(a: tf.Tensor2D, b: tf.Tensor2D, aNorms: tf.Tensor1D, bNorms: tf.Tensor1D): tf.Tensor2D {
-  // [M, 1] - 2 [M, K] + [1, K] -> [M, K]. The small operand is transposed explicitly: tfjs-wasm
-  // 4.22's matMul with a transpose flag ran 3-11x slower than on a transposed copy (60,000 x 128).
-  const ab = tf.matMul(a, tf.transpose(b));
+  // [M, 1] - 2 [M, K] + [1, K] -> [M, K]
+  const ab = tf.matMul(a, b, false, true);
   return tf.relu(tf.add(tf.sub(tf.expandDims(aNorms, 1), tf.mul(ab, 2)), tf.expandDims(bNorms, 0))) as tf.Tensor2D;
 }
 

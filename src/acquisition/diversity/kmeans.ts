@@ -6,14 +6,15 @@
  * Memory: besides the caller's [N, D] input, [N]-vectors (norms, min distances, assignments),
  * [K, D] centroids, and per pass an N x K block, or row chunks of it when N x K exceeds 2^22
  * numbers (see `passRows`): never N x N, never a copy of x. Readback per Lloyd
- * iteration: one scalar (the largest centroid shift); per k-means++ draw: one scalar. At the
+ * iteration: one scalar (the total centroid shift); per k-means++ draw: one scalar. At the
  * end the strategy reads the N assignments and N distances once (2N numbers).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.ts';
+import { STRATEGY_CATALOG } from '../catalog.ts';
 import { SelectionError } from '../errors.ts';
 import { exclusionMask, type SelectOptions } from '../select.ts';
-import type { AcquisitionInputs, SetStrategy } from '../strategies.ts';
+import type { AcquisitionInputs, SetStrategy } from '../types.ts';
 import { clusterCount, eligibleMask, needRows, openRows } from './common.ts';
 import {
   assignNearest, checkMatrix, passRows, pickD2, readScalar, rows, sqDistToRow, sqNorms,
@@ -37,9 +38,11 @@ export interface KMeansOptions extends KMeansPlusPlusOptions {
    */
   maxIter?: number;
   /**
-   * Convergence: stop when no centroid moved more than `tol` times the data's mean per-feature
-   * variance (squared), as scikit-learn does. An unchanged assignment moves nothing, so a fixed
-   * point always stops. @default 1e-4
+   * Convergence, as scikit-learn's KMeans: stop when the total squared centroid shift of an
+   * iteration, sum_k ||c_k' - c_k||^2, is at most `tol` times the mean per-feature variance of
+   * the (non-excluded) rows (sklearn's `_kmeans_single_lloyd`: `center_shift_tot =
+   * (center_shift**2).sum()` against `tol * mean(var(X, axis=0))`). An unchanged assignment
+   * moves nothing, so a fixed point always stops (sklearn's strict convergence). @default 1e-4
    */
   tol?: number;
 }
@@ -129,7 +132,7 @@ async function seedPlusPlus(x: tf.Tensor2D, xNorms: tf.Tensor1D, k: number, opti
  * per chunk of rows: ||x||^2 - 2 x c^T + ||c||^2) and moves each centroid to the mean of its
  * rows (a one-hot^T x product per chunk). Excluded rows take part in neither seeding nor the
  * means, but still get an assignment. A cluster that loses all its rows keeps its centroid.
- * Reads back one scalar per iteration (the largest squared centroid shift), never N x D.
+ * Reads back one scalar per iteration (the total squared centroid shift), never N x D.
  *
  * `k` is capped at the number of non-excluded rows. The caller owns the result (`dispose()`).
  * @example
@@ -182,20 +185,17 @@ export async function kmeans(x: tf.Tensor2D, k: number, options: KMeansOptions):
       let sums: tf.Tensor2D | null = null; // [K, D]
       let counts: tf.Tensor1D | null = null; // [K]
       const c = centroids;
-      // [D, K] and [1, K], once per iteration. (Explicit transposes: tfjs-wasm 4.22's matMul with
-      // a transpose flag ran 3-11x slower than on a transposed copy at 60,000 x 128.)
-      const [cT, cNorms] = tf.tidy(() => [tf.transpose(c), tf.expandDims(tf.sum(tf.square(c), 1), 0)] as [tf.Tensor2D, tf.Tensor2D]);
+      const cNorms = tf.tidy(() => tf.expandDims(tf.sum(tf.square(c), 1), 0)) as tf.Tensor2D; // [1, K] ||c||^2
       for (let s = 0; s < n; s += chunk) {
         const size = Math.min(chunk, n - s);
         const [ps, pc] = tf.tidy(() => {
           const xc = rows(x, s, size);
-          const ab = tf.matMul(xc, cT); // [size, D] x [D, K] -> [size, K]
+          const ab = tf.matMul(xc, c, false, true); // [size, D] x [K, D]^T -> [size, K]
           // ||x||^2 is the same for every centroid: the argmin needs only ||c||^2 - 2 x c^T.
           const score = tf.sub(cNorms, tf.mul(ab, 2));
-          // (int32 one-hot, then cast: tfjs-backend-wasm 4.22's float OneHot writes int bits)
-          let oh = tf.cast(tf.oneHot(tf.argMin(score, 1), kk, 1, 0, 'int32'), 'float32'); // [size, K]
+          let oh = tf.oneHot(tf.argMin(score, 1), kk, 1, 0, 'float32'); // [size, K]
           if (w !== null) oh = tf.mul(oh, tf.expandDims(rows(w, s, size), 1));
-          return [tf.matMul(tf.transpose(oh), xc), tf.sum(oh, 0)] as [tf.Tensor2D, tf.Tensor1D]; // [K, D], [K]
+          return [tf.matMul(oh, xc, true, false), tf.sum(oh, 0)] as [tf.Tensor2D, tf.Tensor1D]; // [K, size] x [size, D] -> [K, D], [K]
         });
         if (sums === null || counts === null) {
           sums = ps;
@@ -208,13 +208,13 @@ export async function kmeans(x: tf.Tensor2D, k: number, options: KMeansOptions):
           counts = nc;
         }
       }
-      tf.dispose([cT, cNorms]);
+      cNorms.dispose();
       const s2 = sums!, c2 = counts!, old = centroids;
       const [next, shift] = tf.tidy(() => {
         const has = tf.expandDims(tf.greater(c2, 0), 1); // [K, 1]
         const mean = tf.div(s2, tf.expandDims(tf.maximum(c2, 1), 1));
         const nc = tf.where(tf.broadcastTo(has, old.shape), mean, old) as tf.Tensor2D;
-        return [nc, tf.max(tf.sum(tf.square(tf.sub(nc, old)), 1))] as [tf.Tensor2D, tf.Scalar];
+        return [nc, tf.sum(tf.square(tf.sub(nc, old)))] as [tf.Tensor2D, tf.Scalar]; // sum_k ||c_k' - c_k||^2
       });
       tf.dispose([s2, c2, old]);
       centroids = next;
@@ -297,17 +297,10 @@ export interface KMeansDiversityOptions {
  * its centroid, largest cluster first.
  */
 export function kmeansDiversityStrategy(options: KMeansDiversityOptions): SetStrategy {
-  const name = options.source === 'embeddings' ? 'kmeansDiversity' : 'kmeansDiversityRaw';
+  const entry = options.source === 'embeddings' ? STRATEGY_CATALOG.kmeansDiversity : STRATEGY_CATALOG.kmeansDiversityRaw;
+  const { name } = entry;
   return {
-    kind: 'set',
-    name,
-    label: options.source === 'embeddings' ? 'k-means diversity' : 'k-means diversity (raw inputs)',
-    formula: 'k-means, K = C; round-robin over clusters, nearest to centroid first',
-    description:
-      options.source === 'embeddings'
-        ? 'Clusters the pool in embedding space, one cluster per class, and asks the most central row of each cluster in turn.'
-        : 'Clusters the raw inputs, one cluster per class, and asks the most central row of each cluster in turn; needs no model.',
-    needs: [options.source],
+    ...entry,
     async select(inputs: AcquisitionInputs, k: number, sel: SelectOptions): Promise<Int32Array> {
       const x = needRows(inputs, options.source, name);
       const excluded = exclusionMask(sel.exclude, inputs.n);

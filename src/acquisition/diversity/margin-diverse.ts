@@ -12,10 +12,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.ts';
+import { MARGIN_DIVERSE_BETA, marginDiverseFormula, STRATEGY_CATALOG } from '../catalog.ts';
 import { SelectionError } from '../errors.ts';
 import { margin } from '../measures/margin.ts';
 import { exclusionMask, topKIndices, type SelectOptions } from '../select.ts';
-import type { AcquisitionInputs, SetStrategy } from '../strategies.ts';
+import type { AcquisitionInputs, SetStrategy } from '../types.ts';
 import { needRows, openRows } from './common.ts';
 import { checkMatrix } from './distance.ts';
 import { kmeans } from './kmeans.ts';
@@ -47,7 +48,7 @@ export async function marginDiverseSelect(
   checkMatrix(probs, 'marginDiverse: probs');
   checkMatrix(features, 'marginDiverse: features', probs.shape[0]);
   if (!Number.isInteger(k) || k <= 0) throw new SelectionError(`marginDiverse: k must be a positive integer, got ${k}`);
-  const beta = options.beta ?? 10;
+  const beta = options.beta ?? MARGIN_DIVERSE_BETA;
   if (!(beta >= 1) || !Number.isFinite(beta)) throw new SelectionError(`marginDiverse: beta must be a finite number >= 1, got ${beta}`);
   const n = probs.shape[0];
   const excluded = options.exclude ?? null;
@@ -100,15 +101,11 @@ export async function marginDiverseSelect(
  * embeddings, the probabilities serve as the feature space).
  */
 export function marginDiverseStrategy(options: MarginDiverseOptions = {}): SetStrategy {
-  const name = 'marginDiverse';
-  const beta = options.beta ?? 10;
+  const { name } = STRATEGY_CATALOG.marginDiverse;
+  const beta = options.beta ?? MARGIN_DIVERSE_BETA;
   return {
-    kind: 'set',
-    name,
-    label: 'Margin + diversity',
-    formula: `k-means (K = k) on the ${beta}k smallest margins p(1) - p(2); nearest to each centroid`,
-    description: 'Shortlists the most uncertain rows by margin, then asks one representative per cluster of them, so the batch has no near-duplicates.',
-    needs: ['probs', 'embeddings'],
+    ...STRATEGY_CATALOG.marginDiverse,
+    formula: marginDiverseFormula(beta),
     async select(inputs: AcquisitionInputs, k: number, sel: SelectOptions): Promise<Int32Array> {
       const probs = needRows(inputs, 'probs', name);
       const features = inputs.embeddings === undefined ? probs : needRows(inputs, 'embeddings', name);

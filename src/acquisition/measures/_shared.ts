@@ -3,6 +3,7 @@
  * own `tf.tidy`, so intermediates are freed there.
  */
 import * as tf from '@tensorflow/tfjs';
+import { logFloor } from '../../backend/precision.ts';
 import { InvalidProbabilitiesError } from '../errors.ts';
 
 export interface MeasureOptions {
@@ -44,9 +45,9 @@ export function probsOf(x: tf.Tensor, fromLogits: boolean | undefined): tf.Tenso
  * Shannon entropy in nats along the last axis: -sum p log p with 0 log 0 = 0.
  * From probabilities, p log p is taken as p * log(max(p, floor)): a zero entry contributes
  * 0 * log(floor) = 0 exactly (a one-hot row gives exactly 0, never NaN), and any p >= floor is
- * exact. The floor is 1e-30 on float32 backends and 1e-4 where textures are float16 (1e-30 would
- * flush to 0 there); entries below it contribute under p * 70 nats, far
- * below float32 resolution. This costs one cheap op where a select would cost three.
+ * exact. The floor is `logFloor()` (1e-30 on float32 backends, 1e-4 where textures are float16);
+ * entries below it contribute under p * 70 nats, far below float32 resolution. This costs one
+ * cheap op where a select would cost three.
  * From logits, H = -sum softmax(z) * logSoftmax(z), which never takes log 0.
  */
 export function entropyNats(x: tf.Tensor, fromLogits: boolean | undefined): tf.Tensor {
@@ -59,18 +60,4 @@ export function entropyNats(x: tf.Tensor, fromLogits: boolean | undefined): tf.T
   }
   // 0 - sum (not neg): a certain row gives +0, not -0.
   return tf.sub(0, tf.sum(plogp, -1));
-}
-
-/**
- * The smallest probability whose log is taken exactly on the active backend. On WebGL this reads
- * the texture flags itself: tfjs-backend-webgl 4.22's `floatPrecision()` returns 16 whenever
- * WEBGL_RENDER_FLOAT32_ENABLED is true, i.e. on ordinary float32 WebGL2, which would floor at 1e-4.
- */
-export function logFloor(): number {
-  if (tf.getBackend() === 'webgl') {
-    const f32 = tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') && !tf.env().getBool('WEBGL_FORCE_F16_TEXTURES');
-    return f32 ? 1e-30 : 1e-4;
-  }
-  const backend = tf.backend();
-  return backend.floatPrecision() === 32 ? 1e-30 : backend.epsilon();
 }

@@ -19,8 +19,7 @@ export function margin(probs: tf.Tensor, options: MeasureOptions = {}): tf.Tenso
     const p = probsOf(probs, options.fromLogits); // [N, C]
     const c = p.shape[1]!;
     const p1 = tf.max(p, -1); // [N]
-    // (int32 one-hot: tfjs-backend-wasm 4.22's OneHot writes int bits into a float32 output)
-    const top = tf.oneHot(tf.argMax(p, -1), c, 1, 0, 'int32'); // [N, C]: 1 at the argmax
+    const top = tf.oneHot(tf.argMax(p, -1), c, 1, 0, 'float32'); // [N, C]: 1 at the argmax
     const p2 = tf.max(tf.sub(p, tf.mul(top, 2)), -1); // [N]
     return tf.sub(p1, p2) as tf.Tensor1D;
   });

@@ -19,7 +19,7 @@ export function ratio(probs: tf.Tensor, options: MeasureOptions = {}): tf.Tensor
     // there the argmax is replaced by -Infinity with a select.
     const c = probs.shape[1]!;
     const a = tf.max(probs, -1); // [N]
-    const top = tf.oneHot(tf.argMax(probs, -1), c, 1, 0, 'int32'); // [N, C] (int32: see margin.ts)
+    const top = tf.oneHot(tf.argMax(probs, -1), c, 1, 0, 'float32'); // [N, C]: 1 at the argmax
     const rest = options.fromLogits
       ? tf.where(tf.cast(top, 'bool'), tf.fill(probs.shape, -Infinity), probs)
       : tf.sub(probs, tf.mul(top, 2));

@@ -1,5 +1,5 @@
 /** Diagnostics: where the computation runs, tensors before and after the run, page responsiveness, time per phase. */
-import type { BackendInfo } from '../../backend/index.ts';
+import type { BackendInfo } from '../../backend/catalog.ts';
 import { h, replace } from '../dom.ts';
 import type { StrategyMeta } from '../protocol.ts';
 import type { RunData } from '../state.ts';

@@ -4,7 +4,7 @@
  */
 import './csp-report.ts';
 import { createEngineHost } from './engine-host.ts';
-import type { FromHost, ToHost } from './protocol.ts';
+import type { FromHost, ToHost } from '../protocol.ts';
 
 /** The parts of DedicatedWorkerGlobalScope used here (the project's lib has no WebWorker types). */
 interface WorkerScope {

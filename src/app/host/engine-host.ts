@@ -4,51 +4,22 @@
  * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DATASETS, fetchSource, loadDataset, type Dataset } from '../../datasets/index.ts';
-import { MODELS } from '../../models/index.ts';
-import { STRATEGIES, STRATEGY_NAMES } from '../acquisition/strategies.ts';
-import { BACKEND_NAMES, backendInfo, useBackend, type BackendName } from '../backend/index.ts';
-import { configureWasmPaths } from '../backend/wasm-paths.browser.ts';
-import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../backend/webgl-context.ts';
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
-import type { ExperimentEvent } from '../engine/events.ts';
-import { ExperimentError, runExperiment } from '../engine/loop.ts';
-import type { ExperimentResults, RunRecord } from '../engine/results.ts';
-import { readResultsFile, ResultsFileError } from '../engine/results-file.ts';
-import type { Catalog, DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from './protocol.ts';
+import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../../datasets/index.ts';
+import { exportFiles, type ModelExport } from '../../../models/export.ts';
+import { backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
+import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
+import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
+import { ConfigError, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
+import type { ExperimentEvent } from '../../engine/events.ts';
+import { ExperimentError, runExperiment } from '../../engine/loop.ts';
+import type { ExperimentResults } from '../../engine/results.ts';
+import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
+import { supervise } from './supervisor.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
 
-/** Context losses within one run after which it stops asking for WebGL and continues on wasm. */
-export const MAX_WEBGL_RESTARTS = 2;
-/** How long a run interrupted by a context loss gets to wind down before the next attempt starts anyway. */
-const WIND_DOWN_MS = 20_000;
-
 /** Side of the decision-boundary grid for 2-D datasets (G x G predictions per round). */
 export const GRID_SIZE = 64;
-
-export function buildCatalog(): Catalog {
-  const datasets: Catalog['datasets'] = {};
-  for (const [name, d] of Object.entries(DATASETS)) {
-    datasets[name] = {
-      kind: d.kind,
-      description: d.description,
-      shape: [...d.shape],
-      numClasses: d.numClasses,
-      classNames: [...d.classNames],
-      sizes: { train: d.sizes.train, test: d.sizes.test },
-    };
-  }
-  const models: Catalog['models'] = {};
-  for (const [name, m] of Object.entries(MODELS)) {
-    models[name] = { description: m.description, inputKinds: [...m.inputKinds], hasDropout: m.hasDropout };
-  }
-  const strategies = STRATEGY_NAMES.map((name) => {
-    const s = STRATEGIES[name];
-    return { name, label: s.label, formula: s.formula, description: s.description, needs: [...s.needs] };
-  });
-  return { datasets, models, strategies, backends: [...BACKEND_NAMES], defaults: { ...DEFAULT_CONFIG, strategies: [...DEFAULT_CONFIG.strategies] } };
-}
 
 /** Whether this context can give tfjs a WebGL context on an OffscreenCanvas (null: not checked). */
 function offscreenWebgl(): boolean | null {
@@ -91,6 +62,9 @@ export function gridOver(x: Float32Array, size: number): { spec: GridSpec; point
 
 /** The labels (and pixels, for images) of the rows a round selected. */
 function queriedRows(ds: Dataset<string>, selected: readonly number[]): Queried {
+  for (const i of selected) {
+    if (!Number.isInteger(i) || i < 0 || i >= ds.train.n) throw new RangeError(`row ${i} is not a row of ${ds.name}'s train split (0 to ${ds.train.n - 1})`);
+  }
   const labels = Uint8Array.from(selected, (i) => ds.train.y[i]!);
   if (ds.kind !== 'image' || !(ds.train.x instanceof Uint8Array)) return { labels, pixels: null };
   const d = ds.shape.reduce((a, b) => a * b, 1);
@@ -110,6 +84,13 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
   let ctrl: AbortController | null = null;
   let pause: { promise: Promise<void>; resolve: () => void } | null = null;
   let backendQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * The final models of the current experiment's finished runs, by run, as plain data (on MNIST
+   * 31 kB for logreg, 0.4 MB for the mlp, 2 MB for the CNN): kept until the next run starts (one
+   * experiment's runs at most), for `exportModel`.
+   */
+  const models = new Map<string, ModelExport>();
+  const modelKey = (strategy: string, repeat: number) => `${strategy}#${repeat}`;
   /** Lets a paused run go on (to continue, or to notice that it was stopped). */
   const releasePause = () => {
     const p = pause;
@@ -117,7 +98,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     p?.resolve();
   };
 
-  post({ type: 'ready', catalog: buildCatalog(), offscreenWebgl: offscreenWebgl() });
+  post({ type: 'ready', offscreenWebgl: offscreenWebgl() });
 
   /** Switches backend (serialised) and reports it; rejects with the reason if it cannot start. */
   const switchBackend = (name: BackendName): Promise<void> => {
@@ -142,12 +123,12 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     return next;
   };
 
-  const getDataset = (config: ExperimentConfig): Promise<Dataset<string>> => {
-    const seeded = DATASETS[config.dataset].seeded;
+  const getDataset = (config: Pick<ExperimentConfig, 'dataset' | 'seed'>): Promise<Dataset<string>> => {
+    const seeded = BUILTIN_DATASETS.get(config.dataset)?.seeded ?? false;
     const key = seeded ? `${config.dataset}:${config.seed}` : config.dataset;
     let p = datasets.get(key);
     if (!p) {
-      p = loadDataset(config.dataset, { source: fetchSource(dataBase), seed: config.seed }) as Promise<Dataset<string>>;
+      p = loadDataset(config.dataset, { source: fetchSource(dataBase), seed: config.seed });
       datasets.set(key, p);
       p.catch(() => datasets.delete(key));
     }
@@ -174,6 +155,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       return;
     }
     running = true;
+    models.clear();
     ctrl = new AbortController();
     pause = null;
     const signal = ctrl.signal;
@@ -186,7 +168,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         post({ type: 'rejected', error: { field: 'backend', message: err instanceof Error ? err.message : String(err) } });
         return;
       }
-      const spec = DATASETS[config.dataset];
+      const spec = DATASETS[config.dataset as DatasetName];
       post({ type: 'status', message: spec.files.length ? `loading ${config.dataset} (${spec.sizes.train + spec.sizes.test} images)` : `generating ${config.dataset}` });
       const ds = await getDataset(config);
       if (signal.aborted) {
@@ -221,102 +203,29 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         if (g) transfer.push(g.predicted.buffer, g.confidence.buffer);
         post({ type: 'event', event: { ...e, scores, grid: g, queried } }, transfer);
       };
-      // The completed runs and rounds so far (the kept ones too): what a context loss must not lose.
-      const done = new Map<string, RunRecord>();
-      const key = (strategy: string, repeat: number) => `${strategy}#${repeat}`;
-      for (const r of resume?.runs ?? []) done.set(key(r.strategy, r.repeat), { ...r, rounds: [...r.rounds] });
-      let prior = resume;
-      let restarts = 0;
-      for (;;) {
-        // One attempt: runs until the end, a stop, a failure, or the loss of the WebGL context.
-        const attempt = new AbortController();
-        const forward = () => attempt.abort();
-        signal.addEventListener('abort', forward);
-        let lost = false;
-        let onLost!: () => void;
-        const lostPromise = new Promise<void>((resolve) => (onLost = resolve));
-        const unwatch = watchContextLoss(() => {
-          lost = true;
-          attempt.abort();
-          onLost();
-        });
-        const track = (e: ExperimentEvent) => {
-          if (e.type === 'round') {
-            const k = key(e.strategy, e.repeat);
-            const r = done.get(k) ?? { strategy: e.strategy, repeat: e.repeat, status: 'aborted' as const, rounds: [] };
-            r.rounds.push(e.record);
-            done.set(k, r);
-          } else if (e.type === 'run') {
-            done.set(key(e.run.strategy, e.run.repeat), { ...e.run, rounds: [...e.run.rounds] });
+      await supervise(config, {
+        run: (attemptConfig, options) => runExperiment(attemptConfig, ds, options),
+        context: { watch: watchContextLoss, lost: webglContextLost },
+        freshWebgl: freshWebglBackend,
+        switchToWasm: () => switchBackend('wasm'),
+        reportBackend: () => post({ type: 'backend', info: backendInfo(), error: null }),
+        notice: (message) => post({ type: 'notice', level: 'warning', message }),
+      }, {
+        signal,
+        onEvent,
+        waitIfPaused: async (interrupted) => {
+          while (pause && !signal.aborted && !interrupted()) {
+            post({ type: 'paused' });
+            await pause.promise;
           }
-        };
-        const attemptRun = runExperiment(config, ds, {
-          signal: attempt.signal,
-          onEvent: (e) => {
-            // After a loss this attempt only winds down: nothing it reports is news, and a round it
-            // finishes may rest on reads from the lost context. The context-lost event arrives as a
-            // task, after the loss: ask the context itself, synchronously, before keeping a round.
-            if (!lost && webglContextLost()) {
-              lost = true;
-              attempt.abort();
-              onLost();
-            }
-            if (lost) return;
-            track(e);
-            onEvent(e);
-          },
-          waitIfPaused: async () => {
-            while (pause && !signal.aborted && !lost) {
-              post({ type: 'paused' });
-              await pause.promise;
-            }
-          },
-          ...(grid ? { grid: grid.points } : {}),
-          ...(prior ? { resume: prior } : {}),
-        });
-        try {
-          // A lost context can leave a pending GPU read that never settles: wait for the attempt
-          // to wind down, but not forever.
-          await Promise.race([attemptRun, lostPromise.then(() => new Promise<void>((r) => setTimeout(r, WIND_DOWN_MS)))]);
-        } catch (err) {
-          if (!lost) throw err;
-        } finally {
-          unwatch();
-          signal.removeEventListener('abort', forward);
-        }
-        if (!lost || signal.aborted) break;
-        attemptRun.catch(() => undefined); // an attempt still winding down may fail later: nothing to report
-
-        // The context is gone, and every tensor with it. Keep the completed rounds, get a new
-        // backend, and continue from the last completed round of each run.
-        restarts++;
-        const kept = [...done.values()].reduce((a, r) => a + r.rounds.length, 0);
-        let next: BackendName = 'webgl';
-        let why = '';
-        if (restarts > MAX_WEBGL_RESTARTS) {
-          next = 'wasm';
-          why = `the WebGL context was lost ${restarts} times in this run`;
-        } else {
-          try {
-            await freshWebglBackend();
-          } catch (err) {
-            next = 'wasm';
-            why = err instanceof Error ? err.message : String(err);
-          }
-        }
-        if (next === 'wasm') await switchBackend('wasm');
-        else post({ type: 'backend', info: backendInfo(), error: null });
-        post({
-          type: 'notice',
-          level: 'warning',
-          message:
-            `The GPU's WebGL context was lost during the run (a GPU reset, a driver update or too many WebGL pages can cause this). ` +
-            `The ${kept} completed round${kept === 1 ? ' is' : 's are'} kept; continuing from the last completed round ` +
-            (next === 'webgl' ? 'on a fresh WebGL context.' : `on the wasm backend (CPU), because ${why}. Results may differ from WebGL in the last digits.`),
-        });
-        config = { ...config, backend: next };
-        prior = { config, runs: [...done.values()] };
-      }
+        },
+        ...(grid ? { grid: grid.points } : {}),
+        resume,
+        onFinalModel: (r, model) => {
+          models.set(modelKey(r.strategy, r.repeat), model);
+          post({ type: 'modelReady', strategy: r.strategy, repeat: r.repeat, bytes: model.weightData.byteLength });
+        },
+      });
     } catch (err) {
       const results = err instanceof ExperimentError ? err.results : null;
       const message = err instanceof ExperimentError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -331,41 +240,42 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     }
   }
 
-  /** Checks a results file and gathers what the views need to show it like a finished run. */
-  async function open(id: number, file: Blob): Promise<void> {
+  /** The labels (and pixels) of rows the page asks for, e.g. those a results file it opened selected. */
+  async function rows(id: number, dataset: string, seed: number, selected: number[][][]): Promise<void> {
     try {
-      if (running) throw new Error('a run is in progress; stop it or wait for it to end');
-      const results = await readResultsFile(file);
-      const ds = await getDataset(results.config);
-      const info: DatasetInfo = {
-        name: ds.name, kind: ds.kind, shape: [...ds.shape], numClasses: ds.numClasses, classNames: [...ds.classNames],
-        trainSize: ds.train.n, testSize: ds.test.n, points: null, grid: null,
-      };
-      const queried = results.runs.map((run) => run.rounds.map((r) => queriedRows(ds, r.selected)));
+      const ds = await getDataset({ dataset, seed });
+      const queried = selected.map((run) => run.map((r) => queriedRows(ds, r)));
       const transfer = queried.flat().flatMap((q) => (q.pixels ? [q.labels.buffer, q.pixels.buffer] : [q.labels.buffer]));
-      post({ type: 'opened', id, results, info, queried }, transfer);
+      post({ type: 'rows', id, queried }, transfer);
     } catch (err) {
-      const message = err instanceof ResultsFileError || !(err instanceof Error) ? String(err instanceof Error ? err.message : err) : `${err.name}: ${err.message}`;
-      post({ type: 'openFailed', id, message });
+      post({ type: 'rowsFailed', id, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** The files of a kept final model (a copy of its weights, transferred), or why there are none. */
+  function exportModel(msg: Extract<ToHost, { type: 'exportModel' }>): void {
+    const model = models.get(modelKey(msg.strategy, msg.repeat));
+    if (!model) {
+      post({ type: 'model', id: msg.id, files: null, error: `no final model is kept for ${msg.strategy}, repeat ${msg.repeat + 1}: only runs that finished in this experiment (not kept from an earlier one, not stopped) have one, until the next run starts` });
+      return;
+    }
+    try {
+      const weightsName = `${msg.name}.weights.bin`;
+      const { modelJson, weights } = exportFiles(model, weightsName);
+      post({ type: 'model', id: msg.id, files: { jsonName: `${msg.name}.json`, modelJson, weightsName, weights }, error: null }, [weights]);
+    } catch (err) {
+      post({ type: 'model', id: msg.id, files: null, error: err instanceof Error ? err.message : String(err) });
     }
   }
 
   return (msg: ToHost) => {
     switch (msg.type) {
-      case 'open':
-        void open(msg.id, msg.file);
+      case 'exportModel':
+        exportModel(msg);
         break;
-      case 'validate': {
-        let error: FieldError | null = null;
-        let config: ExperimentConfig | null = null;
-        try {
-          config = resolveConfig(msg.config as Partial<ExperimentConfig>);
-        } catch (err) {
-          error = fieldError(err);
-        }
-        post({ type: 'validated', id: msg.id, error, config });
+      case 'rows':
+        void rows(msg.id, msg.dataset, msg.seed, msg.selected);
         break;
-      }
       case 'backend':
         if (!running) switchBackend(msg.name).catch(() => undefined);
         break;

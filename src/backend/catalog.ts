@@ -1,0 +1,34 @@
+/**
+ * The compute backends, as plain data: names, labels, and the facts a backend reports. No tfjs:
+ * `resolveConfig`, the CLI's flags and the page read this module. `src/backend/index.ts` (which
+ * loads tfjs-backend-wasm and registers kernels when imported) starts them.
+ */
+
+export const BACKEND_NAMES = ['webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendDescription {
+  /** For the UI, e.g. "webgl (GPU)". */
+  readonly label: string;
+  readonly description: string;
+}
+
+export const BACKEND_CATALOG = {
+  webgl: { label: 'webgl (GPU)', description: 'tfjs WebGL: computes on the GPU (browser only).' },
+  wasm: { label: 'wasm (CPU, SIMD)', description: 'tfjs WebAssembly with SIMD (and threads where the page is cross-origin isolated): computes on the processor.' },
+  cpu: { label: 'cpu (plain JS)', description: 'tfjs plain JavaScript kernels: slow, for checking the others.' },
+} as const satisfies Record<BackendName, BackendDescription>;
+
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/** Plain facts about the active backend, for the UI, logs and benchmark records. */
+export interface BackendInfo {
+  backend: string;
+  /** WebGL: the unmasked renderer string, e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader ...))". */
+  renderer: string | null;
+  webglVersion: number | null;
+  wasmSimd: boolean | null;
+  wasmThreads: boolean | null;
+}

@@ -1,0 +1,101 @@
+/**
+ * Resuming an earlier run (`RunOptions.resume`): checking that its results belong to this
+ * configuration, taking over an interrupted run's completed rounds, and rebuilding the model of
+ * its last kept round by replaying that round's training (every kept round's, with warm start)
+ * with the same seeds.
+ */
+import type { ExperimentConfig } from './config.ts';
+import type { Pool } from './pool.ts';
+import type { ExperimentResults, RoundRecord, RunRecord } from './results.ts';
+import { asDatasetRows } from './rows.ts';
+import { train, where, type RunScope } from './round.ts';
+
+/** The earlier results handed to `RunOptions.resume` do not belong to this configuration. */
+export class ResumeError extends Error {
+  override readonly name = 'ResumeError';
+}
+
+/** Config fields that may differ between a run and the one it resumes (they do not change what is computed). */
+const RESUME_MAY_DIFFER: ReadonlySet<keyof ExperimentConfig> = new Set(['backend']);
+
+export const runKey = (strategy: string, repeat: number): string => `${strategy}#${repeat}`;
+
+/** Checks that `prior` can be resumed under `config`; returns its runs by `runKey`. */
+export function resumable(config: ExperimentConfig, prior: Pick<ExperimentResults, 'config' | 'runs'>): Map<string, RunRecord> {
+  for (const key of Object.keys(config) as (keyof ExperimentConfig)[]) {
+    if (RESUME_MAY_DIFFER.has(key)) continue;
+    const a = JSON.stringify(config[key]);
+    const b = JSON.stringify(prior.config?.[key]);
+    if (a !== b) throw new ResumeError(`cannot resume: config.${key} is ${a} now but was ${b ?? 'missing'} in the run being resumed`);
+  }
+  const byKey = new Map<string, RunRecord>();
+  for (const run of prior.runs) {
+    const key = runKey(run.strategy, run.repeat);
+    if (!config.strategies.includes(run.strategy as ExperimentConfig['strategies'][number]) || run.repeat < 0 || run.repeat >= config.repeats) {
+      throw new ResumeError(`cannot resume: the earlier results hold a run (${run.strategy}, repeat ${run.repeat}) this configuration does not have`);
+    }
+    if (byKey.has(key)) throw new ResumeError(`cannot resume: the earlier results hold two runs of ${run.strategy}, repeat ${run.repeat}`);
+    run.rounds.forEach((r, i) => {
+      if (r.round !== i) throw new ResumeError(`cannot resume: ${run.strategy}, repeat ${run.repeat} has round ${r.round} at position ${i} (rounds must be 0, 1, 2, ...)`);
+    });
+    if (run.rounds.length > config.rounds + 1) {
+      throw new ResumeError(`cannot resume: ${run.strategy}, repeat ${run.repeat} has ${run.rounds.length} rounds, more than the ${config.rounds + 1} of this configuration`);
+    }
+    byKey.set(key, run);
+  }
+  return byKey;
+}
+
+const copyRound = (r: RoundRecord): RoundRecord => ({
+  ...r,
+  calibration: r.calibration ? { ...r.calibration, validationNll: { ...r.calibration.validationNll } } : null,
+  classCounts: [...r.classCounts],
+  selected: [...r.selected],
+  selectedScores: r.selectedScores ? [...r.selectedScores] : null,
+  ms: { ...r.ms },
+});
+
+/** A run that ended before (complete, exhausted, or with all its rounds), kept as it was: null if it did not end. */
+export function finishedRun(earlier: RunRecord, config: ExperimentConfig): RunRecord | null {
+  if (earlier.status !== 'complete' && earlier.status !== 'exhausted' && earlier.rounds.length !== config.rounds + 1) return null;
+  return { strategy: earlier.strategy, repeat: earlier.repeat, status: earlier.status === 'exhausted' ? 'exhausted' : 'complete', rounds: earlier.rounds.map(copyRound) };
+}
+
+/**
+ * Takes over an interrupted run's completed rounds: checks its round 0 against this
+ * configuration's initial set and re-applies each later selection to `pool`, checking it against
+ * the pool. Returns copies of the rounds, in order.
+ */
+export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): RoundRecord[] {
+  const run = `${scope.strategyName}, repeat ${scope.repeat}`;
+  const initial = scope.split.initial;
+  const r0 = earlier.rounds[0]!;
+  if (r0.selected.length !== initial.length || r0.selected.some((i, j) => i !== initial[j])) {
+    throw new ResumeError(`cannot resume ${run}: its round-0 labeled set is not the one this configuration draws (different data or seed?)`);
+  }
+  for (const rec of earlier.rounds.slice(1)) {
+    for (const i of rec.selected) {
+      const why = pool.whyNotLabelable(i);
+      if (why) throw new ResumeError(`cannot resume ${run}: round ${rec.round} selected row ${i}, which is ${why}`);
+      pool.label(asDatasetRows(Int32Array.of(i)), rec.round); // a record's `selected` are train rows
+    }
+  }
+  return earlier.rounds.map(copyRound);
+}
+
+/**
+ * Rebuilds the learner's state after kept round `last`: its training replayed with the same seeds
+ * (from round 0 with warm start), announced by a 'resume' event.
+ */
+export async function rebuildModel(scope: RunScope, pool: Pool, last: number): Promise<void> {
+  const { config, report } = scope;
+  const labels = pool.labeled(last).length;
+  await report.emit({
+    type: 'resume', ...where(scope, last), labeled: labels,
+    message: `continuing after round ${last}: ${last + 1} kept round${last === 0 ? '' : 's'}; retraining round ${last}'s model on its ${labels} labels${config.warmStart && last > 0 ? ` (warm start: replaying the training of rounds 0 to ${last})` : ''}`,
+  });
+  for (let r = config.warmStart ? 0 : last; r <= last; r++) {
+    await report.phase('train', where(scope, r));
+    await train(scope, pool.labeled(r), r);
+  }
+}
