@@ -3,7 +3,7 @@
  * DIR/<strategy>-r<repeat>/ as model.json + weights.bin, loadable and equal to the run's model;
  * the folder is checked before any work (exit 2); a write that fails at the end is exit 1 with
  * the results still written. These run in this process (`--jobs 1`, so a test's file system is
- * used).
+ * used); one case runs `--jobs 2`, whose worker processes write the models themselves.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -67,6 +67,25 @@ describe('--save-models', () => {
       expect(readdirSync(join(models, run)).sort()).toEqual(['model.json', 'weights.bin']);
       expect(r.stdout).toContain(`wrote ${join(models, run)} (model.json, weights.bin)`);
     }
+    await expectModelsOf(out, models);
+  });
+
+  it('--jobs 2: the worker processes write every run\'s folder into the one DIR, and the parent names each', async () => {
+    const models = join(dir, 'jobs2-models');
+    const out = join(dir, 'jobs2.json');
+    const r = await cli([...TINY, '--repeats', '2', '--out', out, '--save-models', models, '--jobs', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('4 cells, 4 to run in 2 worker processes');
+    const folders = ['entropy-r0', 'entropy-r1', 'random-r0', 'random-r1'];
+    expect(readdirSync(models).sort()).toEqual(folders);
+    for (const run of folders) {
+      expect(readdirSync(join(models, run)).sort()).toEqual(['model.json', 'weights.bin']);
+      expect(r.stdout).toContain(`wrote ${join(models, run)} (model.json, weights.bin)`);
+    }
+    const results = parseResultsFile(readFileSync(out));
+    // Two processes took the cells as they came free (how many each ran depends on timing).
+    expect(results.workers).toHaveLength(2);
+    expect(results.workers!.flatMap((w) => w.cells).map((c) => `${c.strategy}-r${c.repeat}`).sort()).toEqual(folders);
     await expectModelsOf(out, models);
   });
 
