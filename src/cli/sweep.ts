@@ -19,6 +19,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExperimentConfig } from '../engine/config.ts';
+import { finishedRun } from '../engine/restore.ts';
 import type { ExperimentResults, RoundRecord, RunRecord, WorkerReport } from '../engine/results.ts';
 import { CellRunner, type CellHooks, type Environment, type MemoryReport, type ModelsReport, type ModelsTarget } from './cell-runner.ts';
 import { cellKey, cellName, type Cell } from './shard.ts';
@@ -84,7 +85,7 @@ export interface SweepOutcome {
 
 /** Whether a prior run is finished (kept as it is), by the loop's own rule. */
 function finished(run: RunRecord | undefined, config: ExperimentConfig): run is RunRecord {
-  return !!run && (run.status === 'complete' || run.status === 'exhausted' || run.rounds.length === config.rounds + 1);
+  return !!run && finishedRun(run, config) !== null;
 }
 
 interface Host {
@@ -207,7 +208,8 @@ export class Sweep {
       const p = this.prior.get(key);
       const run = this.done.get(key) ?? this.running.get(key) ?? p;
       if (!run) continue;
-      if (run === p && finished(p, config)) out.push({ ...p, status: p.status === 'exhausted' ? 'exhausted' : 'complete', rounds: [...p.rounds] });
+      const kept = run === p ? finishedRun(p, config) : null;
+      if (kept) out.push(kept);
       else out.push({ ...run, ...(run === this.running.get(key) ? { status: 'aborted' as const } : {}), rounds: [...run.rounds] });
     }
     return out;
