@@ -7,8 +7,8 @@ import type { PredictOptions, TrainOptions } from './model-bench.ts';
 import type { BenchConfig } from './round-bench.ts';
 
 export type Where = 'node' | 'chromium';
-export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak';
-export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak'];
+export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak' | 'sweep';
+export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak', 'sweep'];
 
 export interface Plan {
   kernels: KernelBenchOptions;
@@ -69,4 +69,27 @@ export function planFor(where: Where, backend: string, quick: boolean): Plan {
     // The soak runs where the brief asks for it: wasm in Node, webgl in the page.
     soak: (where === 'node' && backend === 'wasm') || (where === 'chromium' && webgl) ? (quick ? SOAK_QUICK : SOAK_FULL) : null,
   };
+}
+
+/**
+ * The sweep suite (Node only, not per backend): one sweep of 4 cells (2 strategies x 2 repeats) run
+ * with `--jobs 1` and `--jobs 2`, `pairs` times in turn. MNIST and the Gal CNN as the issue asks
+ * (5 rounds, 3 epochs, 1,000 candidates, 1,000 test rows): a cell took 9-21 s here alone (load
+ * 4-6), several times a worker's start-up (tsx, tfjs, the MNIST arrays: ~2 s, which --jobs 2 pays
+ * once per worker, in parallel), and the suite 4 minutes. (With 3 rounds of 2 epochs over 500 rows
+ * a cell took 3-4 s and start-up weighed too much.)
+ */
+export interface SweepPlan {
+  /** The flags of `npm run experiment` (without --jobs and --out). */
+  args: string[];
+  cells: number;
+  pairs: number;
+}
+
+const SWEEP_ARGS = ['--dataset', 'mnist', '--model', 'cnn', '--strategies', 'entropy,random', '--repeats', '2', '--initial', '20', '--query', '10'];
+
+export function sweepPlan(quick: boolean): SweepPlan {
+  return quick
+    ? { args: [...SWEEP_ARGS, '--rounds', '1', '--epochs', '1', '--pool-subset', '200', '--test-subset', '200', '--seed', '1'], cells: 4, pairs: 1 }
+    : { args: [...SWEEP_ARGS, '--rounds', '5', '--epochs', '3', '--pool-subset', '1000', '--test-subset', '1000', '--seed', '1'], cells: 4, pairs: 2 };
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak]`
+ * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak,sweep]`
+ * `npm run bench -- --node-only --suites sweep`: only the sweep (--jobs 1 vs --jobs 2); it updates its own section of docs/benchmarks.md.
  * `npm run bench -- --report-only`: rebuild docs/benchmarks.md from the saved results, measuring nothing.
  * `npm run bench -- --node-only --backends wasm --suites train`: only some of Node's backends (wasm, cpu).
  *
@@ -21,8 +22,9 @@ import { nodeSource } from '../datasets/source-node.ts';
 import { backendInfo, useBackend } from '../src/backend/index.ts';
 import { CHROMIUM_ARGS, chromiumPath } from '../vite.config.ts';
 import type { PageResult } from './browser-entry.ts';
-import { SUITES, type SuiteName, type Where } from './plan.ts';
-import { renderReport, spliceReport, evaluateTargets, type BenchData, type Machine } from './report.ts';
+import { SUITES, sweepPlan, type SuiteName, type Where } from './plan.ts';
+import { renderReport, renderSweepReport, spliceReport, evaluateTargets, sweepTarget, SWEEP_BEGIN_MARKER, SWEEP_END_MARKER, type BenchData, type Machine } from './report.ts';
+import { benchSweep, type SweepBenchRecord } from './sweep-bench.ts';
 import { mean, max as maxOf, min as minOf } from './stats.ts';
 import { runSuites, type SuiteError } from './suites.ts';
 
@@ -70,6 +72,13 @@ function writeDoc(data: BenchData): void {
   console.log('wrote docs/benchmarks.md');
 }
 
+/** Rewrites the sweep's own section of docs/benchmarks.md (it carries its own machine line, so a partial run may). */
+function writeSweepDoc(record: SweepBenchRecord): void {
+  const existing = existsSync(docPath) ? readFileSync(docPath, 'utf8') : null;
+  writeFileSync(docPath, spliceReport(existing, renderSweepReport(record), '# Benchmarks\n', [SWEEP_BEGIN_MARKER, SWEEP_END_MARKER]));
+  console.log('wrote the sweep section of docs/benchmarks.md');
+}
+
 // `--report-only`: rebuild the page from bench/results/*.json without measuring anything.
 if (args.has('--report-only')) {
   const read = <T>(name: string): T => JSON.parse(readFileSync(join(outDir, name), 'utf8')) as T;
@@ -79,6 +88,7 @@ if (args.has('--report-only')) {
   };
   for (const t of evaluateTargets(saved)) console.log(`[${t.verdict}] ${t.target}`);
   writeDoc(saved);
+  if (existsSync(join(outDir, 'sweep.json'))) writeSweepDoc(read<SweepBenchRecord>('sweep.json'));
   process.exit(0);
 }
 
@@ -181,7 +191,20 @@ async function inChromium(): Promise<void> {
   }
 }
 
+let sweep: SweepBenchRecord | null = null;
 if (!browserOnly) await inNode();
+// The sweep starts its own processes (Node only, not per backend).
+if (!browserOnly && only.has('sweep')) {
+  log('node: sweep…');
+  try {
+    sweep = await benchSweep(root, outDir, sweepPlan(quick), (line) => log(`node: ${line}`));
+    log(`node: sweep done, --jobs 2 / --jobs 1 = ${sweep.ratio}x`);
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    errors.push({ where: 'node', backend: 'wasm', suite: 'sweep', message });
+    log(`node: sweep FAILED: ${message}`);
+  }
+}
 if (!nodeOnly) await inChromium();
 clearInterval(sampler);
 loadSamples.push(loadavg()[0]!);
@@ -205,7 +228,8 @@ const machine: Machine = {
 // Results: one file per suite that ran (kernels.json as before), and the machine.
 mkdirSync(outDir, { recursive: true });
 const write = (name: string, value: unknown) => writeFileSync(join(outDir, name), JSON.stringify(value, null, 2) + '\n');
-for (const suite of only) write(`${suite}.json`, data[suite]);
+for (const suite of only) if (suite !== 'sweep') write(`${suite}.json`, data[suite]);
+if (sweep) write('sweep.json', sweep);
 write('machine.json', machine);
 
 const full: BenchData = { machine, ...data };
@@ -219,11 +243,12 @@ for (const r of data.kernels) {
 for (const p of data.predict) console.log(`${p.where} ${p.backend} ${p.measure} n=${p.n} T=${p.samples}: ${(p.ms / 1000).toFixed(2)} s, ${p.imagesPerSec.toFixed(1)} img/s`);
 for (const t of data.train) console.log(`${t.where} ${t.backend} train B=${t.batchSize}: step ${t.stepMs.toFixed(1)} ms (${t.samplesPerSec.toFixed(1)} samples/s), forward ${t.forwardMs.toFixed(1)} ms, ratio ${t.ratio.toFixed(2)}x`);
 console.log('\ntargets:');
-for (const t of evaluateTargets(full)) console.log(`  [${t.verdict}] ${t.target}\n      ${t.detail}`);
+for (const t of [...evaluateTargets(full), ...(sweep ? [sweepTarget(sweep)] : [])]) console.log(`  [${t.verdict}] ${t.target}\n      ${t.detail}`);
 if (page) console.log(`webgl renderer: ${(page as NonNullable<Machine['page']>).renderer}`);
 console.log(`load average: ${machine.load.start} at start, ${machine.load.end} at end (1-min mean ${machine.load.mean.toFixed(2)}, max ${machine.load.max.toFixed(2)})`);
-console.log(`wrote ${[...only].map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
+console.log(`wrote ${[...only].filter((s) => s !== 'sweep' || sweep).map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
 
+if (sweep) writeSweepDoc(sweep);
 if (complete) {
   writeDoc(full);
 } else {

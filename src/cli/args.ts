@@ -79,11 +79,19 @@ export const RUN_FLAGS = {
   preset: { kind: 'string', help: `a named setup (${PRESET_NAMES.join(', ')}); other flags override it` },
   resume: {
     kind: 'string',
-    help: 'continue the run whose results JSON this is (a stopped or failed run): its completed rounds are kept and its configuration used; only --backend and --out may be given with it (--out defaults to the same file)',
+    help: 'continue the run whose results JSON or journal (<out>.journal.jsonl, left by a run that was killed) this is: its completed rounds are kept and its configuration (and shard) used; only --backend, --jobs, --out and --save-models may be given with it (--out defaults to the results file)',
+  },
+  jobs: {
+    kind: 'int',
+    help: 'worker processes that run the (strategy, repeat) cells side by side, at most one per cell (default: the number of cores, os.availableParallelism()); 1 runs them in this process. Results do not depend on it',
+  },
+  shard: {
+    kind: 'string',
+    help: 'I/N: run only shard I (0 to N-1) of N: the cells whose index (repeat by repeat, strategies in order) is I mod N, for a job array; env/N reads I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID. Merge the shards with npm run merge',
   },
   out: {
     kind: 'string',
-    help: 'results JSON path; the CSV and SVG chart are written beside it (default results/run.json). Checked before any work: missing folders are created, and a path that cannot be written is refused',
+    help: 'results JSON path; the CSV, the SVG chart and, while it runs, the journal of completed rounds (<out>.journal.jsonl) are written beside it (default results/run.json). Checked before any work: missing folders are created, and a path that cannot be written is refused',
   },
   saveModels: {
     kind: 'string',
@@ -116,8 +124,12 @@ export interface RunOptions {
   out: string;
   /** Whether --out was given (with --resume it defaults to the resumed file). */
   outGiven: boolean;
-  /** --resume: the results JSON of the run to continue. */
+  /** --resume: the results JSON or journal of the run to continue. */
   resume: string | null;
+  /** --jobs: worker processes (null: one per core). */
+  jobs: number | null;
+  /** --shard as given (I/N or env/N), resolved by `parseShard`. */
+  shard: string | null;
   preset: string | null;
   /** --save-models: the folder for every run's final model (null: none saved). */
   saveModels: string | null;
@@ -136,7 +148,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   );
   const { tokens } = tokenize({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const given: Partial<Record<keyof ExperimentConfig, unknown>> = {};
-  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, preset: null, saveModels: null, help: false };
+  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, jobs: null, shard: null, preset: null, saveModels: null, help: false };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.kind === 'option-terminator') throw new UsageError(`unexpected argument '--'; flags take the form --name value`);
@@ -167,6 +179,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       if (flag.key === 'out') run.outGiven = true;
     }
   }
+  if (run.jobs !== null && run.jobs < 1) throw new UsageError(`--jobs takes a whole number of worker processes, at least 1, got '${run.jobs}'`);
   let config: Partial<ExperimentConfig> = {};
   if (run.preset !== null) {
     const p = PRESETS[run.preset as keyof typeof PRESETS];
@@ -175,9 +188,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   }
   const givenKeys = Object.keys(given) as (keyof ExperimentConfig)[];
   if (run.resume !== null) {
-    const extra = [...(run.preset !== null ? ['--preset'] : []), ...givenKeys.filter((k) => k !== 'backend').map(flagName)];
+    const extra = [...(run.preset !== null ? ['--preset'] : []), ...givenKeys.filter((k) => k !== 'backend').map(flagName), ...(run.shard !== null ? ['--shard'] : [])];
     if (extra.length > 0) {
-      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend and --out)`);
+      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend, --jobs, --out and --save-models)`);
     }
   }
   return { ...run, config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: givenKeys };
@@ -244,8 +257,15 @@ export function helpText(): string {
     '  npm run experiment -- --dataset mnist --model cnn --strategies bald,entropy,margin,random \\',
     '    --initial 20 --query 10 --rounds 20 --repeats 3 --seed 1 --out results/run.json',
     '',
-    'Exit codes: 0 done, 1 the run failed (completed rounds are still written, to a file in the',
-    "system's temporary folder if --out can no longer be written), 2 bad flags, config or output path.",
+    'Sweeps: the cells run in --jobs worker processes; every completed round goes to the journal',
+    'beside the results (fsync\'d), so a run killed at any moment continues with --resume <journal>.',
+    'On a cluster, run one --shard I/N per task and join the results files with',
+    '  npm run merge -- results/shard-*.json --out results/all.json',
+    '',
+    'Exit codes: 0 done, 1 the run failed or a cell failed (completed rounds are still written, to a',
+    "file in the system's temporary folder if --out can no longer be written), 2 bad flags, config or",
+    'output path; stopped by a signal: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after',
+    'writing the completed rounds.',
   ];
   return lines.join('\n');
 }

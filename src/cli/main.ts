@@ -8,21 +8,25 @@
  * error (bad flag, config, resumed file or output path, a backend that cannot start, a missing
  * data file) prints `error: …` without a stack trace; anything else is a bug and keeps its stack.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { DataFileError, loadDataset } from '../../datasets/index.ts';
-import { exportFiles, type ModelExport } from '../../models/export.ts';
-import { nodeSource } from '../../datasets/source-node.ts';
-import { BackendUnavailableError, backendInfo, useBackend } from '../backend/index.ts';
-import { trackPeakMemory } from '../backend/memory.ts';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { DataFileError } from '../../datasets/index.ts';
+import { BackendUnavailableError } from '../backend/index.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
-import { ExperimentError, ResumeError, runExperiment, type FinalModelRun } from '../engine/loop.ts';
-import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
+import { ResumeError } from '../engine/loop.ts';
+import { resultsToCsv, summarize, type ExperimentResults, type RunRecord } from '../engine/results.ts';
 import { MAX_RESULTS_FILE_BYTES, parseResultsFile, ResultsFileError } from '../engine/results-file.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
-import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeModelFolder, writeOutputFile, type OutputFs, type OutputTarget, type RunOutputs } from './outputs.ts';
-import { formatDuration, ProgressBar, type TextOut } from './progress.ts';
+import { isJournalText, Journal, parseJournal, readJournal, resultsPathFor } from './journal.ts';
+import { checkOutputs, fsReason, nodeFs, OutputError, plannedOutputs, writeFallback, writeOutputFile, type OutputFs, type OutputTarget, type RunOutputs } from './outputs.ts';
+import { formatDuration, SweepProgress, type TextOut } from './progress.ts';
 import { renderChartSvg, summaryTable } from './report.ts';
+import { allCells, cellKey, cellName, inCellOrder, parseShard, shardCells, type Shard } from './shard.ts';
+import { Sweep } from './sweep.ts';
+
+/** --save-models' writer of each run's final model (in cell-runner.ts: the sweep's worker processes write with it too). */
+export { modelSaver } from './cell-runner.ts';
 
 export interface CliIo {
   stdout: TextOut;
@@ -31,6 +35,8 @@ export interface CliIo {
   fs: OutputFs;
   /** Where the results go when their own path cannot be written at the end; default os.tmpdir(). */
   fallbackFolder?: string;
+  /** Environment variables (`--shard env/N` reads JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr, fs: nodeFs };
@@ -49,24 +55,61 @@ export function userError(err: unknown): { message: string; code: number } | nul
   return null;
 }
 
-/** A results JSON to resume, size-checked before it is read and validated field by field. */
-function readResults(path: string): ExperimentResults {
+/** A results JSON or a journal read back, checked field by field. */
+export interface RunFile {
+  results: ExperimentResults;
+  journal: boolean;
+  warnings: string[];
+}
+
+/**
+ * A results JSON or journal (told apart by its first line), size-checked before it is read and
+ * validated field by field. `flag` prefixes the message when the file cannot be read.
+ */
+export function readRunFile(path: string, flag = '--resume'): RunFile {
   let size: number;
   try {
     size = statSync(path).size;
   } catch (err) {
-    throw new UsageError(`--resume ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`${flag ? `${flag} ` : ''}${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (size > MAX_RESULTS_FILE_BYTES) {
     throw new ResultsFileError(path, `a file of ${size} bytes`, `a results file of at most ${MAX_RESULTS_FILE_BYTES} bytes`);
   }
+  const bytes = readFileSync(path);
+  const text = bytes.toString('utf8');
+  if (isJournalText(text)) {
+    const j = parseJournal(text, path);
+    return { results: j.results, journal: true, warnings: j.warnings };
+  }
   try {
-    return parseResultsFile(readFileSync(path));
+    return { results: parseResultsFile(bytes), journal: false, warnings: [] };
   } catch (err) {
     if (err instanceof ResultsFileError) err.message = `${path}: ${err.message}`;
     throw err;
   }
 }
+
+/**
+ * The journal beside a resumed results file, if there is one of the same run: a run resumed from
+ * its results file and then killed leaves its newer rounds there only.
+ */
+function journalBeside(path: string, config: ExperimentConfig, warn: (line: string) => void): ExperimentResults | null {
+  if (!existsSync(path)) return null;
+  try {
+    const j = readJournal(path);
+    for (const w of j.warnings) warn(`warning: ${w}`);
+    return JSON.stringify({ ...j.results.config, backend: null }) === JSON.stringify({ ...config, backend: null }) ? j.results : null;
+  } catch (err) {
+    warn(`warning: ignored the journal ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_CODE: Record<(typeof SIGNALS)[number], number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /**
  * Keeps results whose own path failed: in a new file in the temporary folder or, if even that
@@ -88,7 +131,7 @@ function keep(results: ExperimentResults, io: CliIo, text = JSON.stringify(resul
  * `failures`; when the results JSON itself cannot be written it goes to a fallback file in the
  * temporary folder (or, if even that fails, to stdout), so no computed round is lost.
  */
-async function saveResults(results: ExperimentResults, outputs: RunOutputs, io: CliIo): Promise<{ written: string[]; failures: string[] }> {
+export async function saveResults(results: ExperimentResults, outputs: Omit<RunOutputs, 'journal'>, io: CliIo): Promise<{ written: string[]; failures: string[] }> {
   const written: string[] = [];
   const failures: string[] = [];
   const text = JSON.stringify(results, null, 1) + '\n';
@@ -108,47 +151,41 @@ async function saveResults(results: ExperimentResults, outputs: RunOutputs, io: 
   return { written, failures };
 }
 
+/** The ResumeError a cell's run failed with (its error names the error class; it crossed a process), or null. */
+function refusal(run: RunRecord): string | null {
+  return run.status === 'failed' && run.error?.startsWith(`${ResumeError.name}: `) ? run.error.slice(ResumeError.name.length + 2) : null;
+}
+
 /**
  * A resumed run whose kept rounds do not fit this configuration (the engine refuses it when it
  * reaches that run): the resumed file is left as it was, since writing the results over it would
- * drop the refused run's rounds; rounds computed in this process before the refusal go to a
- * fallback file. Exit code 2.
+ * drop the refused run's rounds; rounds computed in this process (by the other cells, or before
+ * the refusal) go to a fallback file. Exit code 2.
  */
-function refusedResume(err: ExperimentError, prior: ExperimentResults, resume: string, io: CliIo): number {
-  const before = new Map(prior.runs.map((r) => [`${r.strategy}#${r.repeat}`, r.rounds.length]));
-  const computed = err.results.runs.reduce((a, r) => a + Math.max(0, r.rounds.length - (before.get(`${r.strategy}#${r.repeat}`) ?? 0)), 0);
-  const lines = [`error: ${resume}: ${(err.cause as ResumeError).message}`, `${resume} is left as it was; nothing is written over it.`];
-  if (computed > 0) lines.push(`the ${computed} round${computed === 1 ? '' : 's'} computed before the refusal ${keep(err.results, io)}`);
+function refusedResume(results: ExperimentResults, prior: ExperimentResults, resume: string, io: CliIo): number {
+  const before = new Map(prior.runs.map((r) => [cellKey(r), r.rounds.length]));
+  const computed = results.runs.reduce((a, r) => a + Math.max(0, r.rounds.length - (before.get(cellKey(r)) ?? 0)), 0);
+  const lines = [...results.runs.map(refusal).filter((m) => m !== null).map((m) => `error: ${resume}: ${m}`), `${resume} is left as it was; nothing is written over it.`];
+  if (computed > 0) lines.push(`the ${computed} round${computed === 1 ? '' : 's'} computed before the refusal ${keep(results, io)}`);
   io.stderr.write(`${lines.join('\n')}\n`);
   return 2;
 }
 
-/**
- * --save-models: writes each run's final model into its folder as soon as the run finishes, so a
- * later failure keeps it. A write that fails is kept for the end (exit code 1); the runs go on.
- * Each run writes only its own `<strategy>-r<repeat>` folder, so processes that run different
- * cells can share one DIR.
- */
-export function modelSaver(folder: string, io: CliIo) {
-  const written: string[] = [];
-  const failures: string[] = [];
-  const onFinalModel = (run: FinalModelRun, model: ModelExport) => {
-    try {
-      written.push(`${writeModelFolder(folder, run, exportFiles(model), io.fs)} (model.json, weights.bin)`);
-    } catch (err) {
-      failures.push(`could not write the final model of ${run.strategy}, repeat ${run.repeat} to ${folder}: ${fsReason(err)}`);
-    }
-  };
-  return { written, failures, onFinalModel };
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  return reportingUserErrors(io, () => run(argv, io));
 }
 
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+/**
+ * Runs a command, turning a user error into its message on stderr (no stack) and its exit code;
+ * `help` replaces the pointer to --help at the end of a usage error's message.
+ */
+export async function reportingUserErrors(io: CliIo, command: () => Promise<number>, help?: string): Promise<number> {
   try {
-    return await run(argv, io);
+    return await command();
   } catch (err) {
     const known = userError(err);
     if (!known) throw err;
-    io.stderr.write(`${known.message}\n`);
+    io.stderr.write(`${help === undefined ? known.message : known.message.replace('(run with --help for every flag)', help)}\n`);
     return known.code;
   }
 }
@@ -163,60 +200,161 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   let config: ExperimentConfig;
   let prior: ExperimentResults | null = null;
+  let shard: Shard | null = null;
   if (opts.resume !== null) {
-    prior = readResults(opts.resume);
+    const resumed = readRunFile(opts.resume);
+    for (const w of resumed.warnings) warn(`warning: ${w}`);
+    prior = resumed.results;
+    shard = prior.shard ?? null;
     config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? null } : {}) });
-    if (!opts.outGiven) opts.out = opts.resume;
+    if (!opts.outGiven) opts.out = resumed.journal ? resultsPathFor(opts.resume) : opts.resume;
   } else {
     config = resolveConfig(opts.config);
+    shard = opts.shard === null ? null : parseShard(opts.shard, io.env ?? process.env);
   }
   if (config.backend === 'webgl') throw new UsageError('--backend webgl exists only in the browser (npm start); use wasm or cpu in Node');
   const outputs = plannedOutputs(opts);
   checkOutputs(Object.values(outputs), io.fs);
 
-  await useBackend(config.backend ?? 'wasm');
-  const info = backendInfo();
-  warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${info.backend}${info.wasmSimd ? ' (SIMD)' : ''}, seed ${config.seed}`);
+  // The cells of this run (a shard's, or all), and what an earlier run of them left.
+  const cells = shardCells(allCells(config), shard);
+  const inShard = new Set(cells.map(cellKey));
+  const kept = new Map<string, RunRecord>();
   if (prior) {
-    const kept = prior.runs.reduce((a, r) => a + r.rounds.length, 0);
-    warn(`resuming ${opts.resume}: ${kept} completed round${kept === 1 ? '' : 's'} kept (status ${prior.status})`);
+    const outside = prior.runs.filter((r) => !inShard.has(cellKey(r)));
+    if (outside.length > 0) throw new UsageError(`--resume ${opts.resume}: it holds ${outside.map(cellName).join(', ')}, which shard ${shard!.index}/${shard!.count} does not have`);
+    for (const r of prior.runs) kept.set(cellKey(r), r);
+    // A journal beside the resumed results file may hold rounds completed after it was written.
+    const beside = resolve(opts.resume!) === outputs.journal.path ? null : journalBeside(outputs.journal.path, config, warn);
+    let more = 0;
+    for (const r of beside?.runs ?? []) {
+      const k = kept.get(cellKey(r));
+      if (inShard.has(cellKey(r)) && r.rounds.length > (k?.rounds.length ?? 0)) {
+        more += r.rounds.length - (k?.rounds.length ?? 0);
+        kept.set(cellKey(r), r);
+      }
+    }
+    if (more > 0) warn(`the journal ${outputs.journal.path} holds ${more} completed round${more === 1 ? '' : 's'} more than ${opts.resume}: they are kept too`);
   }
-  const dataset = await loadDataset(config.dataset, { source: nodeSource(), seed: config.seed });
-  const bar = new ProgressBar(io.stderr);
-  const ctrl = new AbortController();
-  const onSigint = () => {
-    warn('\nstopping after the current step (Ctrl-C again to kill)…');
-    ctrl.abort();
+  const bar = new SweepProgress(io.stderr);
+  let journal: Journal | null = null;
+  let journalFailed = false;
+  const journaled = (f: (j: Journal) => void) => {
+    try {
+      if (journal && !journalFailed) f(journal);
+    } catch (err) {
+      journalFailed = true;
+      bar.log(`warning: cannot write the journal ${outputs.journal.path} (${fsReason(err)}): the rounds from here on are kept in memory only until the results are written`);
+    }
   };
-  process.once('SIGINT', onSigint);
-  let results: ExperimentResults;
-  let code = 0;
-  const models = outputs.models ? modelSaver(outputs.models.path, io) : null;
-  const peak = trackPeakMemory();
-  let memory;
+  const sweep = new Sweep({
+    config, cells, prior: kept, jobs: opts.jobs ?? availableParallelism(), models: outputs.models ? { folder: outputs.models.path, fs: io.fs } : null,
+    hooks: {
+      cellStarted: (w, cell) => {
+        const k = kept.get(cellKey(cell))?.rounds.length ?? 0;
+        bar.log(`worker ${w.worker} (pid ${w.pid}): ${cellName(cell)}${k > 0 ? `, continuing after round ${k - 1}` : ''}`);
+      },
+      round: (w, cell, record) => {
+        journaled((j) => j.appendRound(cell, record));
+        bar.round(w.worker, cell, record);
+      },
+      event: (w, _cell, e) => bar.event(w.worker, e),
+      cellEnded: (w, r) => {
+        journaled((j) => j.appendRun(r));
+        bar.idle(w.worker);
+        if (r.status === 'failed') bar.log(`error: ${cellName(r)}: ${r.error ?? 'failed'}`);
+      },
+      log: (w, line) => bar.log(`worker ${w.worker}: ${line}`),
+    },
+  });
+  const toRun = new Set(sweep.toRun.map(cellKey));
+  const where = sweep.inProcess ? 'in this process' : `in ${sweep.workerCount} worker processes`;
+  const keptRounds = [...kept.values()].reduce((a, r) => a + r.rounds.length, 0);
+  warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${config.backend ?? 'wasm'}, seed ${config.seed}: ` +
+    `${cells.length} cell${cells.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${toRun.size} to run ${where}`);
+  if (prior) warn(`resuming ${opts.resume}: ${keptRounds} completed round${keptRounds === 1 ? '' : 's'} kept (status ${prior.status})`);
+  if (cells.length === 0) warn(`warning: shard ${shard!.index}/${shard!.count} has no cells: the configuration has ${allCells(config).length}`);
+
+  // One worker: the backend and data are set up here, so that their errors are reported as such.
+  await sweep.prepare();
+  const started = new Date();
+  const t0 = performance.now();
   try {
-    results = await runExperiment(config, dataset, {
-      signal: ctrl.signal, onEvent: (e) => bar.onEvent(e), ...(prior ? { resume: prior } : {}), ...(models ? { onFinalModel: models.onFinalModel } : {}),
-    });
+    journal = Journal.create(outputs.journal.path, { config, shard, startedAt: started.toISOString() }, inCellOrder(config, [...kept.values()]), io.fs);
   } catch (err) {
-    if (err instanceof ResumeError) err.message = `${opts.resume}: ${err.message}`;
-    if (err instanceof ExperimentError && err.cause instanceof ResumeError && prior) return refusedResume(err, prior, opts.resume!, io);
-    if (!(err instanceof ExperimentError)) throw err;
-    warn(`\nerror: ${err.message}\nthe rounds completed before it are written below.`);
-    results = err.results;
-    code = 1;
-  } finally {
-    memory = peak.stop();
-    process.off('SIGINT', onSigint);
+    warn(`warning: cannot write the journal ${outputs.journal.path} (${fsReason(err)}): the completed rounds are kept in memory only until the results are written`);
   }
-  results.memory = memory;
+  const total = cells.reduce((a, c) => a + (toRun.has(cellKey(c)) ? config.rounds + 1 : (kept.get(cellKey(c))?.rounds.length ?? 0)), 0);
+  bar.start(total, keptRounds);
+
+  // SIGINT, SIGTERM, SIGHUP: stop after the current step and write what is done; a second one
+  // stops at once (worker processes are killed; in this process, the journal keeps the rounds).
+  let stoppedBy: (typeof SIGNALS)[number] | null = null;
+  const onSignal = (sig: (typeof SIGNALS)[number]) => {
+    if (stoppedBy === null) {
+      stoppedBy = sig;
+      bar.log(`\n${sig}: stopping after the current step (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)…`);
+      sweep.stop();
+    } else if (!sweep.inProcess) {
+      bar.log(`${sig}: killing the workers; the rounds they completed are kept`);
+      sweep.kill();
+    } else {
+      bar.end();
+      warn(`${sig}: stopped at once; the completed rounds are in ${outputs.journal.path} (continue with --resume ${outputs.journal.path})`);
+      journal?.close();
+      process.exit(SIGNAL_CODE[stoppedBy]);
+    }
+  };
+  const handlers = SIGNALS.map((sig) => [sig, () => onSignal(sig)] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  let outcome;
+  try {
+    outcome = await sweep.start();
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    bar.end();
+  }
+  if (outcome.fatal) warn(`error: ${outcome.fatal}`);
+
+  const runs = outcome.runs;
+  const failed = runs.filter((r) => r.status === 'failed');
+  const status: ExperimentResults['status'] = outcome.fatal || failed.length > 0 ? 'failed' : stoppedBy !== null || runs.length < cells.length || runs.some((r) => r.status === 'aborted') ? 'aborted' : 'complete';
+  const workers = outcome.workers;
+  const results: ExperimentResults = {
+    version: 1,
+    config,
+    environment: outcome.environment,
+    status,
+    startedAt: started.toISOString(),
+    elapsedMs: Math.round(performance.now() - t0),
+    runs,
+    summary: summarize(runs, config.target),
+    memory: {
+      peakBytes: Math.max(0, ...workers.map((w) => w.peakTensorBytes), prior?.memory?.peakBytes ?? 0),
+      peakTensors: Math.max(0, ...workers.map((w) => w.peakTensors), prior?.memory?.peakTensors ?? 0),
+    },
+    ...(shard ? { shard } : {}),
+    workers,
+  };
+  if (prior && runs.some((r) => refusal(r) !== null)) {
+    journal?.close();
+    return refusedResume(results, prior, opts.resume!, io);
+  }
   const saved = await saveResults(results, outputs, io);
-  const written = [...saved.written, ...(models?.written ?? [])];
-  const failures = [...saved.failures, ...(models?.failures ?? [])];
+  if (saved.written.includes(outputs.json.path)) journal?.remove();
+  else journal?.close();
+  const written = [...saved.written, ...outcome.models.written];
+  const failures = [...saved.failures, ...outcome.models.failures];
   say(`\n${summaryTable(results)}\n`);
-  say(`${results.status}: ${results.runs.reduce((a, r) => a + r.rounds.length, 0)} rounds in ${formatDuration(results.elapsedMs)}`);
-  say(`peak tensor memory: ${(results.memory.peakBytes / 2 ** 20).toFixed(1)} MiB in ${results.memory.peakTensors} tensors`);
+  const roundsDone = runs.reduce((a, r) => a + r.rounds.length, 0);
+  say(`${results.status}: ${roundsDone} rounds${cells.length > 1 ? ` of ${cells.length} cells` : ''} in ${formatDuration(results.elapsedMs)}${failed.length ? `; failed: ${failed.map(cellName).join(', ')}` : ''}`);
+  for (const w of workers) {
+    say(`worker ${w.worker} (pid ${w.pid}): ${w.cells.length} cell${w.cells.length === 1 ? '' : 's'}, peak RSS ${mib(w.peakRssBytes)}, peak tensor memory ${mib(w.peakTensorBytes)} in ${w.peakTensors} tensors${w.exit ? `; ${w.exit}` : ''}`);
+  }
+  if (!sweep.inProcess) say(`main process (pid ${process.pid}): peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
   for (const f of written) say(`wrote ${f}`);
   for (const f of failures) warn(`error: ${f}`);
-  return failures.length > 0 ? 1 : code;
+  if (!written.includes(outputs.json.path) && journal) warn(`the journal ${outputs.journal.path} keeps the completed rounds too`);
+  if (stoppedBy !== null) return SIGNAL_CODE[stoppedBy];
+  return failures.length > 0 || status === 'failed' ? 1 : 0;
 }

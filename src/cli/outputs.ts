@@ -52,7 +52,17 @@ export const nodeFs: OutputFs = {
     }
   },
   mkdir: (path) => fs.mkdirSync(path),
-  create: (path, data) => fs.writeFileSync(path, data, { flag: 'wx' }),
+  create: (path, data) => {
+    // Flushed to the disk before it is closed, so that a rename over the target after a power cut
+    // leaves the old file or the whole new one.
+    const fd = fs.openSync(path, 'wx');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
   rename: (from, to) => fs.renameSync(from, to),
   remove: (path) => fs.unlinkSync(path),
 };
@@ -72,11 +82,16 @@ export interface RunOutputs {
   json: OutputTarget;
   csv: OutputTarget;
   svg: OutputTarget;
+  /** The journal of completed rounds (journal.ts), removed once the results JSON is written. */
+  journal: OutputTarget;
   /** With --save-models: the folder of the runs' final models. */
   models?: OutputTarget;
 }
 
-/** The results JSON at --out and, beside it, the CSV and the SVG chart; with --save-models, its folder. */
+/**
+ * The results JSON at --out and, beside it, the CSV, the SVG chart and the journal (`run.json` ->
+ * `run.journal.jsonl`); with --save-models, its folder.
+ */
 export function plannedOutputs(run: Pick<RunOptions, 'out'> & Partial<Pick<RunOptions, 'saveModels'>>): RunOutputs {
   const json = resolve(run.out);
   const stem = json.replace(/\.json$/i, '');
@@ -84,6 +99,7 @@ export function plannedOutputs(run: Pick<RunOptions, 'out'> & Partial<Pick<RunOp
     json: { what: 'results JSON', flag: '--out', path: json, kind: 'file' },
     csv: { what: 'CSV', flag: '--out', path: `${stem}.csv`, kind: 'file' },
     svg: { what: 'SVG chart', flag: '--out', path: `${stem}.svg`, kind: 'file' },
+    journal: { what: 'journal', flag: '--out', path: `${stem}.journal.jsonl`, kind: 'file' },
     ...(run.saveModels != null ? { models: { what: 'final models', flag: '--save-models', path: resolve(run.saveModels), kind: 'folder' as const } } : {}),
   };
 }

@@ -1,5 +1,10 @@
-/** A one-line progress bar with phase and ETA for a terminal; one line per round when not a TTY. */
-import type { ExperimentEvent } from '../engine/events.ts';
+/**
+ * One progress bar over every cell of a sweep, with what each worker is doing and an ETA: a line
+ * redrawn in place on a terminal, one line per completed round when stderr is not a terminal.
+ */
+import type { RoundRecord } from '../engine/results.ts';
+import type { CellEvent } from './sweep.ts';
+import { cellName, type Cell } from './shard.ts';
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '--:--';
@@ -15,61 +20,80 @@ export interface TextOut {
   readonly columns?: number;
 }
 
-export class ProgressBar {
+export class SweepProgress {
   private done = 0;
+  private kept = 0;
   private total = 1;
   private startedAt = performance.now();
-  private status = 'starting';
+  /** What each worker is doing, by worker number. */
+  private readonly doing = new Map<number, string>();
   private lastDraw = 0;
 
   constructor(private readonly stream: TextOut, private readonly tty = !!stream.isTTY) {}
 
-  onEvent(e: ExperimentEvent): void {
+  /** `total` rounds in the sweep, `kept` of them already done (a resumed run). */
+  start(total: number, kept: number): void {
+    this.total = Math.max(total, 1);
+    this.done = this.kept = kept;
+    this.startedAt = performance.now();
+    this.draw(true);
+  }
+
+  event(worker: number, e: CellEvent): void {
+    const at = `${e.strategy} #${e.repeat} round ${e.round}`;
     switch (e.type) {
-      case 'start':
-        this.total = e.progress.total;
-        this.startedAt = performance.now();
-        this.status = `${e.dataset.name}: pool ${e.dataset.poolSize}, test ${e.dataset.testSize}`;
-        this.draw(true);
-        break;
       case 'phase':
-        this.status = `${e.strategy} #${e.repeat} round ${e.round}: ${e.phase}`;
+        this.doing.set(worker, `${at}: ${e.phase}`);
         this.draw(false);
         break;
       case 'epoch':
-        this.status = `${e.strategy} #${e.repeat} round ${e.round}: train epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`;
+        this.doing.set(worker, `${at}: train epoch ${e.epoch + 1}/${e.epochs} loss ${e.loss.toFixed(3)}`);
         this.draw(false);
         break;
-      case 'round':
-        this.done = e.progress.done;
-        this.status = `${e.strategy} #${e.repeat} round ${e.record.round}: ${e.record.labeled} labels, accuracy ${(e.record.accuracy * 100).toFixed(2)}%`;
-        if (!this.tty) this.stream.write(`${this.line()}\n`);
-        this.draw(true);
-        break;
       case 'warning':
-        this.clear();
-        this.stream.write(`warning: ${e.strategy} #${e.repeat} round ${e.round}: ${e.message}\n`);
+        this.log(`warning: ${at}: ${e.message}`);
         break;
       case 'resume':
-        this.clear();
-        this.stream.write(`resume: ${e.strategy} #${e.repeat}: ${e.message}\n`);
-        break;
-      case 'end':
-        this.clear();
-        break;
-      default:
+        this.log(`resume: ${e.strategy} #${e.repeat}: ${e.message}`);
         break;
     }
   }
 
-  private line(): string {
+  round(worker: number, cell: Cell, record: RoundRecord): void {
+    this.done++;
+    this.doing.set(worker, `${cellName(cell)} round ${record.round}: ${record.labeled} labels, accuracy ${(record.accuracy * 100).toFixed(2)}%`);
+    if (!this.tty) this.stream.write(`${this.line(worker)}\n`);
+    this.draw(true);
+  }
+
+  /** A worker is idle (its cell ended). */
+  idle(worker: number): void {
+    this.doing.delete(worker);
+  }
+
+  /** Prints a line above the bar. */
+  log(text: string): void {
+    this.clear();
+    this.stream.write(`${text}\n`);
+    this.draw(true);
+  }
+
+  end(): void {
+    this.clear();
+  }
+
+  private line(only?: number): string {
     const elapsed = performance.now() - this.startedAt;
-    const frac = this.total > 0 ? this.done / this.total : 0;
-    const eta = this.done > 0 ? (elapsed / this.done) * (this.total - this.done) : Number.NaN;
+    const frac = this.done / this.total;
+    const fresh = this.done - this.kept;
+    const eta = fresh > 0 ? (elapsed / fresh) * (this.total - this.done) : Number.NaN;
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    return `${bar} ${String(Math.round(frac * 100)).padStart(3)}% ${this.done}/${this.total} rounds  ${formatDuration(elapsed)} elapsed, ETA ${formatDuration(eta)}  ${this.status}`;
+    const doing = only !== undefined
+      ? `worker ${only}: ${this.doing.get(only) ?? ''}`
+      : [...this.doing].map(([w, s]) => (this.doing.size > 1 ? `[${w}] ${s}` : s)).join('  ');
+    return `${bar} ${String(Math.round(frac * 100)).padStart(3)}% ${this.done}/${this.total} rounds  ${formatDuration(elapsed)} elapsed, ETA ${formatDuration(eta)}  ${doing}`;
   }
 
   private draw(force: boolean): void {

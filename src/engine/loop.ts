@@ -57,6 +57,12 @@ export interface RunOptions {
    */
   resume?: Pick<ExperimentResults, 'config' | 'runs'>;
   /**
+   * Run only these (strategy, repeat) cells of the configuration (default: every one); the others
+   * are left out of the results. Each cell's randomness derives from the seed by name, so a cell
+   * run alone (in another process, on another machine) gives what it gives in the full run.
+   */
+  cells?: readonly { strategy: string; repeat: number }[];
+  /**
    * Receives the final model of every run that finishes here (complete or exhausted; not a run
    * kept as it was by `resume`, nor a stopped or failed one), once, before its learner is
    * disposed: TensorFlow.js artifacts as plain data (`models/export.ts`; `exportFiles` makes
@@ -102,8 +108,9 @@ class Ledger {
   private readonly total: number;
   private readonly env = backendInfo();
 
-  constructor(private readonly config: ExperimentConfig) {
-    this.total = config.strategies.length * config.repeats * (config.rounds + 1);
+  /** `cells`: how many (strategy, repeat) cells run here (all of them, or `RunOptions.cells`). */
+  constructor(private readonly config: ExperimentConfig, cells: number) {
+    this.total = cells * (config.rounds + 1);
   }
 
   progress(): Progress {
@@ -125,6 +132,16 @@ class Ledger {
   }
 }
 
+/** `RunOptions.cells` by `runKey`, each checked to be a cell of `config`. */
+function onlyCells(config: ExperimentConfig, cells: NonNullable<RunOptions['cells']>): Set<string> {
+  for (const c of cells) {
+    if (!config.strategies.includes(c.strategy as ExperimentConfig['strategies'][number]) || !Number.isInteger(c.repeat) || c.repeat < 0 || c.repeat >= config.repeats) {
+      throw new RangeError(`cells: (${c.strategy}, repeat ${c.repeat}) is not a cell of this configuration`);
+    }
+  }
+  return new Set(cells.map((c) => runKey(c.strategy, c.repeat)));
+}
+
 /** The test rows every round evaluates on: all of them, or a seeded subset. */
 function testRows(config: ExperimentConfig, nTest: number): Int32Array {
   return config.testSubset !== null && config.testSubset < nTest
@@ -139,11 +156,12 @@ function testRows(config: ExperimentConfig, nTest: number): Int32Array {
 export async function runExperiment(config: ExperimentConfig, dataset: Dataset<string>, options: RunOptions = {}): Promise<ExperimentResults> {
   const { signal } = options;
   const prior = options.resume ? resumable(config, options.resume) : null;
+  const only = options.cells ? onlyCells(config, options.cells) : null;
   const learnerFactory =
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
   const report = new Reporter(options);
-  const ledger = new Ledger(config);
+  const ledger = new Ledger(config, only?.size ?? config.strategies.length * config.repeats);
   const finish = async (status: ExperimentResults['status']): Promise<ExperimentResults> => {
     const r = ledger.results(status);
     await report.emit({ type: 'end', results: r });
@@ -166,6 +184,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   for (let repeat = 0; repeat < config.repeats; repeat++) {
     const split = splitRepeat(config, dataset, repeat);
     for (const strategyName of config.strategies) {
+      if (only && !only.has(runKey(strategyName, repeat))) continue;
       if (signal?.aborted) return await finish('aborted');
       const strategy = getStrategy(strategyName);
       const earlier = prior?.get(runKey(strategyName, repeat));

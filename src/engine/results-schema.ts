@@ -6,17 +6,20 @@
  *
  * Checked against the configuration and its dataset (from the catalog): indices within the train
  * split, one count per class, at most `initial` / `query` rows per round, rounds numbered in order,
- * no row labeled twice in a run, counts that add up. Plain data, no tfjs: the page imports it.
+ * no row labeled twice in a run, counts that add up; a sweep's optional fields (`shard`, the
+ * `absent` cells of a merge, the `workers` that ran the cells) name cells of the configuration.
+ * Plain data, no tfjs: the page imports it.
  */
 import * as v from 'valibot';
 import { BUILTIN_DATASETS, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
 import { int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
-import { summarize, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus } from './results.ts';
+import { summarize, type CellRef, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus, type WorkerReport } from './results.ts';
 
 /** Longest string kept (error messages, user agents, renderer names). */
 export const MAX_STRING = 10_000;
 const MS = 'a duration in milliseconds (a finite number at least 0)';
+const BYTES = 'a byte count (a finite number at least 0)';
 const COUNT = Number.MAX_SAFE_INTEGER;
 
 export const RUN_STATUSES: readonly RunStatus[] = ['complete', 'aborted', 'exhausted', 'failed'];
@@ -241,6 +244,49 @@ function summaryShape({ config, dataset }: RecordContext) {
   );
 }
 
+/** One (strategy, repeat) cell of the configuration. */
+function cellSchema({ config }: RecordContext) {
+  return v.pipe(
+    obj({ strategy: oneOf<string>(config.strategies), repeat: int(0, config.repeats - 1) }),
+    v.transform((c): CellRef => ({ strategy: c.strategy, repeat: c.repeat })),
+  );
+}
+
+/**
+ * The fields a sweep of the CLI adds (`--shard`, `npm run merge`, `--jobs`): which shard of the
+ * cells a file holds, the cells a merge lacks, and the processes that ran the cells.
+ */
+function sweepShapes(ctx: RecordContext) {
+  const maxRuns = ctx.config.strategies.length * ctx.config.repeats;
+  const cell = cellSchema(ctx);
+  const shard = v.pipe(
+    obj({ count: int(1, maxRuns), index: int(0, maxRuns - 1) }),
+    relations((s) => (s.index < s.count ? undefined : { path: ['index'], value: s.index, allowed: `an integer from 0 to ${s.count - 1}` })),
+    v.transform((s) => ({ index: s.index, count: s.count })),
+  );
+  const worker = v.pipe(
+    obj({
+      worker: int(1, COUNT),
+      pid: int(0, COUNT),
+      shard: v.optional(int(0, maxRuns - 1)),
+      cells: list(cell, maxRuns, 'cells'),
+      peakRssBytes: num(0, Infinity, BYTES),
+      peakTensorBytes: num(0, Infinity, BYTES),
+      peakTensors: int(0, COUNT),
+      exit: v.optional(v.nullable(str(200)), null),
+    }),
+    v.transform((w): WorkerReport => ({
+      worker: w.worker, pid: w.pid, ...(w.shard === undefined ? {} : { shard: w.shard }), cells: w.cells,
+      peakRssBytes: w.peakRssBytes, peakTensorBytes: w.peakTensorBytes, peakTensors: w.peakTensors, exit: w.exit,
+    })),
+  );
+  return {
+    shard: v.optional(shard),
+    absent: v.optional(list(cell, maxRuns, 'cells')),
+    workers: v.optional(list(worker, 10_000, 'worker reports')),
+  };
+}
+
 /** What the checks of runs and rounds depend on, as a key (checks built for one configuration serve every configuration with the same key). */
 const contextKey = ({ config, dataset }: RecordContext) =>
   JSON.stringify([dataset.name, dataset.sizes, dataset.numClasses, config.strategies, config.repeats, config.rounds, config.initial, config.query]);
@@ -261,7 +307,7 @@ function cached<K, T>(build: (key: K) => T, size = 8): (key: K, id: string) => T
 
 /** A whole results object (the version-1 format), checked; its summary recomputed from its runs. */
 export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
-  const parts = cached((ctx: RecordContext) => ({ runs: runsSchema(ctx), summary: summaryShape(ctx) }));
+  const parts = cached((ctx: RecordContext) => ({ runs: runsSchema(ctx), summary: summaryShape(ctx), ...sweepShapes(ctx) }));
   return v.pipe(
     obj({
       version: v.custom<1>((x) => x === 1, '1 (the only results format so far)'),
@@ -273,7 +319,11 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
       // Checked against the configuration below.
       runs: v.optional(v.unknown()),
       summary: v.optional(v.unknown()),
-      memory: v.optional(obj({ peakBytes: num(0, Infinity, 'a byte count (a finite number at least 0)'), peakTensors: int(0, COUNT) })),
+      memory: v.optional(obj({ peakBytes: num(0, Infinity, BYTES), peakTensors: int(0, COUNT) })),
+      // Checked against the configuration below (sweepShapes).
+      shard: v.optional(v.unknown()),
+      absent: v.optional(v.unknown()),
+      workers: v.optional(v.unknown()),
     }),
     v.rawTransform(({ dataset, addIssue, NEVER }): ExperimentResults => {
       const o = dataset.value;
@@ -281,9 +331,18 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
       const schema = parts(ctx, contextKey(ctx));
       const runs = nestedInto(schema.runs, o, 'runs', addIssue);
       if (!runs.ok || !nestedInto(schema.summary, o, 'summary', addIssue).ok) return NEVER;
+      const shard = nestedInto(schema.shard, o, 'shard', addIssue);
+      if (!shard.ok) return NEVER;
+      const absent = nestedInto(schema.absent, o, 'absent', addIssue);
+      if (!absent.ok) return NEVER;
+      const workers = nestedInto(schema.workers, o, 'workers', addIssue);
+      if (!workers.ok) return NEVER;
       return {
         version: 1, config: o.config, environment: o.environment, status: o.status, startedAt: o.startedAt, elapsedMs: o.elapsedMs,
         runs: runs.value, summary: summarize(runs.value, o.config.target), ...(o.memory === undefined ? {} : { memory: o.memory }),
+        ...(shard.value === undefined ? {} : { shard: shard.value }),
+        ...(absent.value === undefined ? {} : { absent: absent.value }),
+        ...(workers.value === undefined ? {} : { workers: workers.value }),
       };
     }),
   );

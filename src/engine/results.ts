@@ -80,6 +80,35 @@ export interface ExperimentResults {
   summary: StrategySummary[];
   /** Peak tensor memory over the run, when the runner measured it (the CLI does). */
   memory?: { peakBytes: number; peakTensors: number };
+  /** With `--shard I/N`: this file holds only that shard's cells. */
+  shard?: { index: number; count: number };
+  /** Cells of the configuration that this file lacks (a merge of shards that did not cover them all). */
+  absent?: CellRef[];
+  /** The processes that ran the cells (the CLI's `--jobs`): what each ran and its peak memory. */
+  workers?: WorkerReport[];
+}
+
+/** One (strategy, repeat) cell of a configuration. */
+export interface CellRef {
+  strategy: string;
+  repeat: number;
+}
+
+export interface WorkerReport {
+  /** 1, 2, ... in the order the workers started (a replaced worker gets the next number). */
+  worker: number;
+  pid: number;
+  /** With a merge: the shard whose file listed this worker. */
+  shard?: number;
+  /** The cells it ran, in order. */
+  cells: CellRef[];
+  /** Peak resident set size of the process (bytes; `process.resourceUsage().maxRSS`). */
+  peakRssBytes: number;
+  /** Peak tensor memory in the process. */
+  peakTensorBytes: number;
+  peakTensors: number;
+  /** How it ended when not of its own accord, e.g. "killed by SIGKILL"; null if it exited normally. */
+  exit: string | null;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -81,8 +81,9 @@ describe('flags', () => {
   });
 
   it.each(Object.keys(RUN_FLAGS) as (keyof typeof RUN_FLAGS)[])('run flag --%s sets the option of its name', (key) => {
-    const raw = RUN_FLAGS[key].kind === 'bool' ? 'true' : key === 'preset' ? 'gal2017' : 'some/value.json';
-    expect(parseArgs([flagName(key), raw])[key]).toBe(RUN_FLAGS[key].kind === 'bool' ? true : raw);
+    const kind: string = RUN_FLAGS[key].kind;
+    const raw = kind === 'bool' ? 'true' : kind === 'int' ? '3' : key === 'preset' ? 'gal2017' : 'some/value.json';
+    expect(parseArgs([flagName(key), raw])[key]).toBe(kind === 'bool' ? true : kind === 'int' ? 3 : raw);
   });
 
   it('-h and --help ask for help; --out is kept and marked as given', () => {
@@ -123,7 +124,7 @@ describe('flags', () => {
     [['--out', '--help'], '--out needs a value: results JSON path'],
     [['--dataset'], `--dataset needs a value: ${CONFIG_FLAGS.dataset.help}`],
     [['--preset', 'gal2018'], "unknown preset 'gal2018'; known presets: gal2017"],
-    [['--resume', 'a.json', '--seed', '6'], '--resume takes the configuration from a.json; --seed cannot be given with it (only --backend and --out)'],
+    [['--resume', 'a.json', '--seed', '6'], '--resume takes the configuration from a.json; --seed cannot be given with it (only --backend, --jobs, --out and --save-models)'],
     [['--resume', 'a.json', '--preset', 'gal2017', '--pool-subset', '5'], '--resume takes the configuration from a.json; --preset, --pool-subset cannot be given with it'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);

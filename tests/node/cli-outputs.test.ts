@@ -32,12 +32,13 @@ function recording(fail: (op: keyof OutputFs, path: string) => NodeJS.ErrnoExcep
 }
 
 describe('checkOutputs', () => {
-  it('plans the results JSON, the CSV and the SVG beside it', () => {
+  it('plans the results JSON, the CSV, the SVG and the journal beside it', () => {
     const o = plannedOutputs({ out: 'results/run.json' });
     expect(Object.values(o).map((t) => [t.what, t.path])).toEqual([
       ['results JSON', resolve('results/run.json')],
       ['CSV', resolve('results/run.csv')],
       ['SVG chart', resolve('results/run.svg')],
+      ['journal', resolve('results/run.journal.jsonl')],
     ]);
   });
 
@@ -47,9 +48,9 @@ describe('checkOutputs', () => {
     checkOutputs(Object.values(plannedOutputs({ out: join(dir, 'a', 'b', 'c', 'run.json') })), fs);
     expect(calls.filter(([op]) => op === 'mkdir').map(([, p]) => p)).toEqual([join(dir, 'a'), join(dir, 'a', 'b'), join(dir, 'a', 'b', 'c')]);
     expect(readdirSync(join(dir, 'a', 'b', 'c'))).toEqual([]);
-    // A probe was made and removed beside each of the three targets.
+    // A probe was made and removed beside each of the four targets.
     const probes = calls.filter(([op]) => op === 'create').map(([, p]) => p);
-    expect(probes).toHaveLength(3);
+    expect(probes).toHaveLength(4);
     expect(calls.filter(([op]) => op === 'remove').map(([, p]) => p)).toEqual(probes);
     for (const p of probes) expect(p.startsWith(join(dir, 'a', 'b', 'c', '.'))).toBe(true);
   });

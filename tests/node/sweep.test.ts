@@ -1,0 +1,282 @@
+/**
+ * Sweeps as a user runs them: `npm run experiment` in child processes, with worker processes,
+ * signals, kill -9, shards and `npm run merge`; results files compared with an uninterrupted
+ * `--jobs 1` run of the same configuration (wasm, where results are bit-reproducible).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ExperimentResults } from '../../src/engine/index.ts';
+import { main, type CliIo } from '../../src/cli/main.ts';
+import { Journal } from '../../src/cli/journal.ts';
+import { nodeFs } from '../../src/cli/outputs.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const execute = promisify(execFile);
+
+/** 4 cells (entropy, random x 2 repeats) of 7 rounds; 20 epochs make a round take a few tens of ms. */
+const ARGS = ['--dataset', 'moons', '--model', 'mlp', '--strategies', 'entropy,random', '--repeats', '2', '--rounds', '6', '--epochs', '20',
+  '--initial', '6', '--query', '4', '--test-subset', '200', '--seed', '3'];
+const ROUNDS = 4 * 7;
+
+async function node(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execute(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, timeout: 240_000, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+const cli = (args: string[], env?: Record<string, string>) => node('src/cli/experiment.ts', args, env);
+const merge = (args: string[]) => node('src/cli/merge-cli.ts', args);
+
+/** A CLI process to signal: `until` resolves when its stderr matches. */
+function started(args: string[]) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  const waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const w of [...waiting]) {
+      const m = stderr.match(w.re);
+      if (m) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((res) =>
+    proc.on('exit', (code, signal) => setImmediate(() => res({ code, signal, stdout, stderr }))));
+  return {
+    proc,
+    exit,
+    stderr: () => stderr,
+    until: (re: RegExp) => new Promise<RegExpMatchArray>((res, rej) => {
+      const m = stderr.match(re);
+      if (m) return res(m);
+      waiting.push({ re, resolve: res });
+      void exit.then((e) => rej(new Error(`exited (${e.code ?? e.signal}) before ${re}:\n${e.stderr}`)));
+    }),
+  };
+}
+/** Progress lines (stderr is not a terminal) say "N/28 rounds": at least `n` done. */
+const roundsDone = (n: number) => new RegExp(`\\b(${Array.from({ length: ROUNDS - n + 1 }, (_, i) => n + i).join('|')})/${ROUNDS} rounds`);
+
+const read = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as ExperimentResults;
+/** What must match between two runs: everything but timings, dates, pids and memory. */
+const comparable = (r: ExperimentResults) => ({
+  config: r.config,
+  status: r.status,
+  runs: r.runs.map((run) => ({ ...run, rounds: run.rounds.map(({ ms: _ms, ...rest }) => rest) })),
+  summary: r.summary,
+});
+const gone = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+let dir: string;
+let full: ExperimentResults;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'activelab-sweep-'));
+  const r = await cli([...ARGS, '--jobs', '1', '--out', join(dir, 'full.json')]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain('4 cells, 4 to run in this process');
+  full = read(join(dir, 'full.json'));
+  expect(full.status).toBe('complete');
+  expect(full.runs.map((x) => `${x.strategy}#${x.repeat}:${x.rounds.length}`)).toEqual(['entropy#0:7', 'random#0:7', 'entropy#1:7', 'random#1:7']);
+}, 240_000);
+
+describe('npm run experiment -- --jobs', () => {
+  it('--jobs 2 writes the results of --jobs 1, and reports each worker\'s peak memory', async () => {
+    const out = join(dir, 'jobs2.json');
+    const r = await cli([...ARGS, '--jobs', '2', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('4 cells, 4 to run in 2 worker processes');
+    const res = read(out);
+    expect(comparable(res)).toEqual(comparable(full));
+    expect(res.workers).toHaveLength(2);
+    expect(res.workers!.flatMap((w) => w.cells).length).toBe(4);
+    for (const w of res.workers!) {
+      expect(w.peakRssBytes).toBeGreaterThan(20 * 2 ** 20);
+      expect(w.exit).toBeNull();
+      // Which worker takes how many cells depends on timing; together they take all 4.
+      expect(r.stdout).toMatch(new RegExp(`worker ${w.worker} \\(pid ${w.pid}\\): ${w.cells.length} cells?, peak RSS \\d+\\.\\d MiB, peak tensor memory`));
+    }
+    expect(existsSync(join(dir, 'jobs2.journal.jsonl'))).toBe(false); // removed once the results are written
+  });
+
+  it('a worker killed mid-cell fails that cell with its error, the others complete, exit 1; --resume then finishes it', async () => {
+    const out = join(dir, 'killed.json');
+    const run = started([...ARGS, '--jobs', '2', '--out', out]);
+    const [, n, pid] = await run.until(/worker (\d) \(pid (\d+)\): entropy #0\n/);
+    await run.until(new RegExp(`worker ${n}: entropy #0 round 1:`));
+    process.kill(Number(pid), 'SIGKILL');
+    const e = await run.exit;
+    expect(e.code, e.stderr).toBe(1);
+    const res = read(out);
+    expect(res.status).toBe('failed');
+    const failed = res.runs.filter((r) => r.status === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.error).toMatch(new RegExp(`^worker ${n} \\(pid ${pid}\\) was killed by SIGKILL during round \\d of ${failed[0]!.strategy} #${failed[0]!.repeat}`));
+    expect(e.stderr).toContain(`error: ${failed[0]!.strategy} #${failed[0]!.repeat}: worker ${n} (pid ${pid}) was killed by SIGKILL`);
+    const others = comparable(res).runs.filter((r) => r.status !== 'failed');
+    expect(others).toEqual(comparable(full).runs.filter((r) => r.strategy !== failed[0]!.strategy || r.repeat !== failed[0]!.repeat));
+    expect(res.workers!.find((w) => w.pid === Number(pid))!.exit).toBe('was killed by SIGKILL');
+    expect(e.stdout).toMatch(new RegExp(`worker ${n} \\(pid ${pid}\\): \\d cells?, peak RSS .*; was killed by SIGKILL`));
+
+    const resumed = await cli(['--resume', out, '--jobs', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(comparable(read(out))).toEqual(comparable(full));
+  });
+
+  it('kill -9 of the run after a few rounds: --resume of its journal (torn last line and all) finishes with the uninterrupted results', async () => {
+    const out = join(dir, 'crash.json');
+    const journal = join(dir, 'crash.journal.jsonl');
+    const run = started([...ARGS, '--jobs', '2', '--out', out]);
+    await run.until(roundsDone(5));
+    const pids = [...run.stderr().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    expect(pids.length).toBeGreaterThanOrEqual(2);
+    run.proc.kill('SIGKILL');
+    const e = await run.exit;
+    expect(e.signal).toBe('SIGKILL');
+    expect(existsSync(out)).toBe(false);
+    // The workers notice their parent is gone and end.
+    for (let t = 0; t < 100 && !pids.every(gone); t++) await new Promise((r) => setTimeout(r, 50));
+    expect(pids.every(gone)).toBe(true);
+    const lines = readFileSync(journal, 'utf8').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(1 + 5);
+    appendFileSync(journal, '{"type":"round","strategy":"entropy","repeat":1,"record":{"round":'); // a write cut short
+    const r = await cli(['--resume', journal]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: ${journal}: ignored the last line (${lines.length + 1}), cut short by an interrupted write`);
+    expect(r.stderr).toMatch(new RegExp(`resuming ${journal}: ${lines.filter((l) => l.includes('"type":"round"')).length} completed rounds kept`));
+    expect(comparable(read(out))).toEqual(comparable(full));
+    expect(existsSync(journal)).toBe(false);
+  });
+
+  it('--resume of a results file also keeps the newer rounds of the journal beside it (a resumed run that was killed)', async () => {
+    const out = join(dir, 'again.json');
+    // The results file of a run stopped after entropy #0 and 2 rounds of random #0 ...
+    const stopped: ExperimentResults = { ...structuredClone(full), status: 'aborted', runs: [structuredClone(full.runs[0]!), { ...structuredClone(full.runs[1]!), status: 'aborted', rounds: full.runs[1]!.rounds.slice(0, 2) }] };
+    writeFileSync(out, JSON.stringify(stopped));
+    // ... then resumed and killed after 2 more rounds of random #0: those are in the journal only.
+    Journal.create(join(dir, 'again.journal.jsonl'), { config: full.config, shard: null, startedAt: full.startedAt },
+      [stopped.runs[0]!, { ...stopped.runs[1]!, rounds: full.runs[1]!.rounds.slice(0, 4) }]).close();
+    const r = await cli(['--resume', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`the journal ${join(dir, 'again.journal.jsonl')} holds 2 completed rounds more than ${out}: they are kept too`);
+    expect(r.stderr).toContain('random #0, continuing after round 3');
+    expect(comparable(read(out))).toEqual(comparable(full));
+  });
+
+  it.each([
+    ['SIGTERM', '2', 143],
+    ['SIGHUP', '1', 129],
+  ] as const)('%s (--jobs %s) stops after the current step and writes the completed rounds, exit %i', async (signal, jobs, code) => {
+    const out = join(dir, `${signal}.json`);
+    const run = started([...ARGS, '--jobs', jobs, '--out', out]);
+    await run.until(roundsDone(3));
+    run.proc.kill(signal);
+    const e = await run.exit;
+    expect(e.code, e.stderr).toBe(code);
+    expect(e.stderr).toContain(`${signal}: stopping after the current step`);
+    const res = read(out);
+    expect(res.status).toBe('aborted');
+    const done = res.runs.reduce((a, r) => a + r.rounds.length, 0);
+    expect(done).toBeGreaterThanOrEqual(3);
+    expect(done).toBeLessThan(ROUNDS);
+    // Every round written is the uninterrupted run's.
+    const want = comparable(full).runs;
+    for (const r of comparable(res).runs) {
+      const w = want.find((x) => x.strategy === r.strategy && x.repeat === r.repeat)!;
+      expect(r.rounds).toEqual(w.rounds.slice(0, r.rounds.length));
+    }
+    expect(existsSync(join(dir, `${signal}.journal.jsonl`))).toBe(false);
+  });
+});
+
+describe('npm run experiment -- --shard, npm run merge', () => {
+  it('merging --shard 0/2 and --shard env/2 gives the unsharded results; a missing cell is named; other configs and overlaps are refused by name', async () => {
+    const a = join(dir, 'shard0.json');
+    const b = join(dir, 'shard1.json');
+    const [ra, rb] = [await cli([...ARGS, '--jobs', '1', '--shard', '0/2', '--out', a]), await cli([...ARGS, '--jobs', '2', '--shard', 'env/2', '--out', b], { SLURM_ARRAY_TASK_ID: '1' })];
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(ra.stderr).toContain('2 cells (shard 0/2)');
+    expect(read(a).runs.map((r) => `${r.strategy}#${r.repeat}`)).toEqual(['entropy#0', 'entropy#1']);
+    expect(read(b).shard).toEqual({ index: 1, count: 2 });
+
+    const all = join(dir, 'merged.json');
+    const m = await merge([b, a, '--out', all]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(comparable(read(all))).toEqual(comparable(full));
+    expect(read(all).shard).toBeUndefined();
+    expect(readFileSync(join(dir, 'merged.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + ROUNDS);
+
+    const half = join(dir, 'half.json');
+    const missing = await merge([a, '--out', half]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('error: missing cells: random #0, random #1');
+    expect(read(half).absent).toEqual([{ strategy: 'random', repeat: 0 }, { strategy: 'random', repeat: 1 }]);
+    expect(read(half).status).toBe('aborted');
+
+    const other = join(dir, 'other-seed.json');
+    writeFileSync(other, JSON.stringify({ ...read(b), config: { ...read(b).config, seed: 4 } }));
+    const refused = await merge([a, other, '--out', join(dir, 'no.json')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`error: ${a} and ${other} have different configurations: config.seed is 3 in ${a} and 4 in ${other}`);
+    const overlap = await merge([a, join(dir, 'full.json'), '--out', join(dir, 'no.json')]);
+    expect(overlap.code).toBe(2);
+    expect(overlap.stderr).toContain(`error: entropy #0 is in both ${a} and ${join(dir, 'full.json')}`);
+    expect(existsSync(join(dir, 'no.json'))).toBe(false);
+  });
+});
+
+describe('main() in this process', () => {
+  it('runs a sweep in worker processes from a test runner too', async () => {
+    let stdout = '';
+    const io: CliIo = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: () => true }, fs: nodeFs, env: {} };
+    const out = join(dir, 'in-process.json');
+    const code = await main(['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--rounds', '1', '--epochs', '2', '--initial', '6', '--query', '4', '--jobs', '2', '--out', out], io);
+    expect(code, stdout).toBe(0);
+    expect(read(out).workers).toHaveLength(2);
+    expect(read(out).workers!.reduce((a, w) => a + w.cells.length, 0)).toBe(2);
+    expect(read(out).workers!.every((w) => w.pid !== process.pid)).toBe(true);
+  });
+});
+
+describe('bad --jobs and --shard', () => {
+  const io = () => {
+    let stderr = '';
+    const value: CliIo = { stdout: { write: () => true }, stderr: { write: (t: string) => ((stderr += t), true) }, fs: nodeFs, env: {} };
+    return { value, stderr: () => stderr };
+  };
+  it.each([
+    [['--jobs', '0'], "error: --jobs takes a whole number of worker processes, at least 1, got '0'"],
+    [['--jobs', 'two'], "error: --jobs takes a whole number, got 'two'"],
+    [['--jobs'], 'error: --jobs needs a value'],
+    [['--shard', '2/2'], 'error: --shard 2/2: the index must be from 0 to 1'],
+    [['--shard', '1'], "error: --shard takes I/N (shard I of N, 0 <= I < N) or env/N, got '1'"],
+    [['--shard', 'env/3'], 'error: --shard env/3 reads the shard index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, and neither is set'],
+    [['--resume', 'x.json', '--shard', '0/2'], 'error: --resume takes the configuration from x.json; --shard cannot be given with it (only --backend, --jobs, --out and --save-models)'],
+  ])('%j exits 2 naming the flag, before any work', async (args, message) => {
+    const o = io();
+    const out = join(dir, 'never.json');
+    const argv = args[0] === '--resume' ? [...args, '--out', out] : [...ARGS, ...args, '--out', out];
+    expect(await main(argv, o.value)).toBe(2);
+    expect(o.stderr()).toContain(message);
+    expect(existsSync(out)).toBe(false);
+  });
+});
