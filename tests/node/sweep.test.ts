@@ -186,8 +186,11 @@ describe('npm run experiment -- --jobs', () => {
     ['SIGHUP', '1', 129],
   ] as const)('%s (--jobs %s) stops after the current step and writes the completed rounds, exit %i', async (signal, jobs, code) => {
     const out = join(dir, `${signal}.json`);
-    const run = started([...ARGS, '--jobs', jobs, '--out', out]);
-    await run.until(roundsDone(3));
+    // 41 rounds a cell instead of 7, so the signal lands mid-run even when this machine is so
+    // loaded that reading the progress lags by seconds. Every stream derives from the seed by
+    // name, so a cell's first 7 rounds are the 7-round run's.
+    const run = started([...ARGS.map((a, i) => (ARGS[i - 1] === '--rounds' ? '40' : a)), '--jobs', jobs, '--out', out]);
+    await run.until(/\b([3-9]|\d{2,3})\/164 rounds/);
     run.proc.kill(signal);
     const e = await run.exit;
     expect(e.code, e.stderr).toBe(code);
@@ -196,12 +199,13 @@ describe('npm run experiment -- --jobs', () => {
     expect(res.status).toBe('aborted');
     const done = res.runs.reduce((a, r) => a + r.rounds.length, 0);
     expect(done).toBeGreaterThanOrEqual(3);
-    expect(done).toBeLessThan(ROUNDS);
-    // Every round written is the uninterrupted run's.
+    expect(done).toBeLessThan(164);
+    // Every round written is the uninterrupted run's (as far as that one goes).
     const want = comparable(full).runs;
     for (const r of comparable(res).runs) {
       const w = want.find((x) => x.strategy === r.strategy && x.repeat === r.repeat)!;
-      expect(r.rounds).toEqual(w.rounds.slice(0, r.rounds.length));
+      const n = Math.min(r.rounds.length, w.rounds.length);
+      expect(r.rounds.slice(0, n)).toEqual(w.rounds.slice(0, n));
     }
     expect(existsSync(join(dir, `${signal}.journal.jsonl`))).toBe(false);
   });
