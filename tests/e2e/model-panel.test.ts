@@ -5,6 +5,9 @@
  * test accuracy per class at the chosen round (as the confusion matrices count it), all under the
  * page's CSP (no violation, no console error) and without the page ever loading tfjs.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
 import { appQuery, buildSession, cspViolations, devServerSession, waitForStatus } from './helpers.ts';
@@ -103,6 +106,21 @@ describe('the Model panel', { timeout: 300_000 }, () => {
         await checkModelPanel(page, errors);
         await page.close();
       });
+      if (session === buildSession) {
+        // tfjs-vis reaches vega 5 (and vega-lite 4) only through vega-embed 6.17, so if the alias
+        // failed, vega 5 would be bundled, and its module carries its version as a literal.
+        it("bundles none of tfjs-vis's own vega 5 (nor, so, the vega-embed 6 and vega-lite 4 that come with it)", async () => {
+          const nested = createRequire(createRequire(import.meta.url).resolve('@tensorflow/tfjs-vis'));
+          const pinned = ['vega', 'vega-lite', 'vega-embed'].map((name) => (nested(`${name}/package.json`) as { version: string }).version);
+          expect(pinned).toEqual(['5.20.0', '4.13.1', '6.17.0']); // installed beside tfjs-vis 1.5.1, as it pins them
+          const vega5 = await readFile(nested.resolve('vega/build/vega.module.js'), 'utf8');
+          const version = /["'`]5\.20\.0["'`]/; // a minifier may write it with any quote
+          expect(vega5).toMatch(version);
+          const assets = (await readdir(join(app.outDir, 'assets'))).filter((f) => f.endsWith('.js'));
+          expect(assets.length).toBeGreaterThan(5);
+          for (const f of assets) expect(await readFile(join(app.outDir, 'assets', f), 'utf8'), f).not.toMatch(version);
+        });
+      }
     });
   }
 });
