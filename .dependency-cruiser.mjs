@@ -10,7 +10,10 @@
  *   bench/, tests/).
  * - The catalogs, the configuration and results checks, the CLI's flags and the page reach no
  *   tfjs, not even through a type-only import (so never src/backend/index.ts, which loads
- *   tfjs-backend-wasm and registers kernels).
+ *   tfjs-backend-wasm and registers kernels). The one exception: the page's Model panel imports
+ *   tfjs-vis's render/linechart, barchart and table, which load no tfjs-core; never tfjs-vis's
+ *   root, which does. (Modules in node_modules are not followed: the e2e tests check at run time
+ *   that the page never loads tfjs.)
  * - The page's only way to the worker side is the lazy fallback, a dynamic import() in
  *   src/app/client.ts: the rules judge the static import graph (dynamic imports are left out).
  * - No cycles, type-only imports included.
@@ -25,6 +28,10 @@ export const CATALOGS = '^(datasets/catalog|models/catalog|src/acquisition/catal
 /** What reads the catalogs only: the configuration and results checks and the CLI's flags. */
 const CATALOG_READERS = '^(src/engine/(config|results|results-file|results-schema)|src/cli/args)[.]ts$';
 const TFJS = '(^|/)@tensorflow/';
+/** tfjs-vis: its package root (and e.g. render/heatmap, show/*) loads tfjs-core. */
+const TFJS_VIS = '(^|/)@tensorflow/tfjs-vis(/|$)';
+/** The tfjs-vis modules that load no tfjs-core (their vega-embed is ours, vite.config.ts): the page may import these. */
+export const VIS_RENDERERS = '(^|/)@tensorflow/tfjs-vis/dist/render/(linechart|barchart|table)([.]js)?$';
 
 /** Lowest first; a layer may import the ones before it. */
 export const LAYERS = [
@@ -79,7 +86,14 @@ export default {
       comment: 'the page never loads tfjs (its lazy fallback to the worker side is a dynamic import, left out)',
       severity: 'error',
       from: { path: PAGE, pathNot: WORKER_SIDE },
-      to: { path: TFJS, reachable: true },
+      to: { path: TFJS, pathNot: TFJS_VIS, reachable: true },
+    },
+    {
+      name: 'page-uses-only-tfjs-vis-renderers',
+      comment: "the page may import tfjs-vis's render/linechart, barchart and table only: its root and the rest load tfjs-core",
+      severity: 'error',
+      from: { path: PAGE, pathNot: WORKER_SIDE },
+      to: { path: TFJS_VIS, pathNot: VIS_RENDERERS, reachable: true },
     },
     {
       name: 'page-not-to-worker-side',

@@ -1,5 +1,6 @@
 /// <reference types="vitest/config" />
 import { execSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { playwright } from '@vitest/browser-playwright';
 import { datasetsPlugin } from './datasets/vite-plugin.ts';
@@ -52,6 +53,10 @@ export default defineConfig({
   // Content-Security-Policy on the page (meta tag) and on every dev / preview response (header);
   // in the build, serves the threaded wasm glue as the unbundled asset its pthread workers load.
   plugins: [datasetsPlugin(), cspPlugin(), wasmThreadsPlugin()],
+  // tfjs-vis's charts (the Model panel) call vega-embed, whose vega 5 compiles expressions with
+  // `new Function`, which the CSP blocks: `vega-embed` resolves, in the dev server's dependency
+  // pre-bundling and in the build, to a small module on the app's vega 6 and vega-interpreter.
+  resolve: { alias: [{ find: /^vega-embed$/, replacement: fileURLToPath(new URL('./src/app/views/vega-embed-csp.ts', import.meta.url)) }] },
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   // The app's compute worker (src/app/host/worker.ts) is an ES module worker, in dev and in the build.

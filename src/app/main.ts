@@ -24,6 +24,7 @@ import { renderAsked } from './views/asked.ts';
 import { renderBoundaries } from './views/boundary.ts';
 import { renderConfusion } from './views/confusion.ts';
 import { CurvesView } from './views/curves.ts';
+import { ModelPanel } from './views/model-panel.ts';
 import { renderDiagnostics } from './views/diagnostics.ts';
 import { renderSummary } from './views/summary.ts';
 
@@ -103,6 +104,8 @@ const els = {
 let opening: { id: number; name: string; summary: string } | null = null;
 let openSeq = 0;
 const curves = new CurvesView(byId('curves'));
+// The Model panel (tfjs-vis): the model's layers, the live epochs, the accuracy per class.
+const modelPanel = new ModelPanel(byId('model'), byId('body-model'));
 // The final model of each finished run, downloadable from the summary panel (model-export.ts).
 const modelExports = new ModelExports({
   wrap: byId('model-export'), select: byId<HTMLSelectElement>('model-run'), button: byId<HTMLButtonElement>('export-model'), status: byId('model-status'),
@@ -254,6 +257,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
   setStrategyOrder(config.strategies);
   state.reset(config, keep);
   modelExports.reset();
+  modelPanel.reset();
   if (from) state.dataset = from.dataset;
   selection.repeat = 0;
   selection.round = 0;
@@ -326,6 +330,9 @@ function onMessage(msg: FromHost): void {
       els.boundaryPanel.hidden = msg.info.kind !== 'points';
       scheduleRender();
       break;
+    case 'modelSummary':
+      modelPanel.setSummary(msg.summary);
+      break;
     case 'memory':
       state.tensors[msg.when] = msg.numTensors;
       renderDiagnosticsPanel();
@@ -345,6 +352,7 @@ function onMessage(msg: FromHost): void {
     case 'event': {
       const what = state.apply(msg.event);
       const e = msg.event;
+      if (e.type === 'epoch') modelPanel.epoch(e);
       if (e.type === 'round') {
         const data = state.runs.find((r) => r.strategy === e.strategy && r.repeat === e.repeat)?.rounds.at(-1);
         if (data) recorder.write((store, id) => store.addRound(id, e.strategy, e.repeat, data, { done: state.done, total: state.total, runs: runInfos() }));
@@ -455,6 +463,7 @@ function showOpened(results: ExperimentResults, name: string): boolean {
   setStrategyOrder(results.config.strategies);
   state.load(results, info, name);
   modelExports.reset();
+  modelPanel.reset();
   const last = results.runs.find((r) => r.repeat === 0)?.rounds.length ?? 1;
   selection.repeat = 0;
   selection.round = Math.max(0, last - 1);
@@ -540,6 +549,7 @@ function renderResults(): void {
   const config = state.config;
   const records = state.records();
   if (config && records.length > 0) void curves.update(records, config);
+  modelPanel.update(state.runs, state.dataset, catalog.strategies, selection);
   renderSummary(els.summary, state.summary(), state.runs, catalog.strategies, config?.target ?? 0.8, config?.rounds ?? 0);
   const ds = state.dataset;
   if (ds) {
@@ -677,6 +687,7 @@ async function showStored(o: StoredExperiment): Promise<void> {
     state.reset(o.config, { runs: loaded.map((r) => ({ ...r, status: r.status === 'running' ? 'aborted' : r.status })), startedAt: new Date(o.startedAt) });
     state.dataset = o.dataset;
     state.status = o.status === 'failed' ? 'failed' : 'aborted';
+    modelPanel.reset();
     recorder.show(o.id);
     els.boundaryPanel.hidden = o.dataset?.kind !== 'points';
     selection.round = latestRound();

@@ -83,6 +83,8 @@ export type FromHost =
   /** Something the user should know that is not an engine event (e.g. the GPU context was lost and the run continues). */
   | { type: 'notice'; level: 'info' | 'warning'; message: string }
   | { type: 'dataset'; info: DatasetInfo }
+  /** The run's model, layer by layer (the Model panel), built in the host from the tfjs model. */
+  | { type: 'modelSummary'; summary: ModelSummary }
   | { type: 'memory'; when: 'before' | 'after'; numTensors: number; numBytes: number }
   | { type: 'paused' }
   | { type: 'resumed' }
@@ -101,6 +103,25 @@ export type FromHost =
   | { type: 'modelReady'; strategy: string; repeat: number; bytes: number }
   /** The answer to `exportModel`: the two files (the weights' buffer transferred), or why not. */
   | { type: 'model'; id: number; files: ModelFiles | null; error: string | null };
+
+/** A model's layers as plain data, what `model.summary()` prints (src/app/host/model-summary.ts). */
+export interface ModelSummary {
+  /** The model's registry name (config.model). */
+  model: string;
+  layers: LayerSummary[];
+  totalParams: number;
+  trainableParams: number;
+}
+
+export interface LayerSummary {
+  name: string;
+  /** The layer's class, e.g. 'Dense'. */
+  type: string;
+  /** E.g. '[null, 10]' (null: the batch dimension). */
+  outputShape: string;
+  params: number;
+  trainable: boolean;
+}
 
 /** A final model as TensorFlow.js files: model.json's text and the weights file it names. */
 export interface ModelFiles {

@@ -27,7 +27,8 @@ export type ExperimentEvent =
       resumed?: { keptRounds: number; keptRuns: number };
     }
   | ({ type: 'phase'; phase: Phase } & Where)
-  | ({ type: 'epoch'; epoch: number; epochs: number; loss: number } & Where)
+  /** After each training epoch: its mean training loss and training accuracy (models/train.ts `EpochLog`). */
+  | ({ type: 'epoch'; epoch: number; epochs: number; loss: number; acc: number } & Where)
   | ({
       type: 'round';
       record: RoundRecord;

@@ -157,7 +157,7 @@ export async function train(scope: RunScope, labeled: DatasetRows, round: number
     rng: roundStream(config.seed, scope.repeat, round, 'train'),
     ...(report.signal ? { signal: report.signal } : {}),
     onEpoch: async (log) => {
-      await report.emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, ...where(scope, round) });
+      await report.emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, acc: log.acc, ...where(scope, round) });
       await report.pausePoint(); // between epochs, not only between phases
     },
   });

@@ -105,4 +105,22 @@ describe('runExperiment on classification with logreg (wasm)', () => {
     expect(pauses).toBe(2 + 5);
     expect(log.slice(1, 5)).toEqual(['epoch 0', 'pause check', 'epoch 1', 'pause check']);
   });
+
+  it("epoch events carry the epoch's training loss and accuracy (the Model panel's line chart)", async () => {
+    const config = resolveConfig({
+      dataset: 'classification', model: 'logreg', strategies: ['entropy'], initial: 10, query: 5, rounds: 0,
+      epochs: 30, batchSize: 16, learningRate: 0.05, testSubset: null, poolSubset: null, seed: 4,
+    });
+    const ds = await loadDataset('classification', { seed: 1 });
+    const epochs: { epoch: number; loss: number; acc: number }[] = [];
+    await runExperiment(config, ds, { onEvent: (e) => { if (e.type === 'epoch') epochs.push({ epoch: e.epoch, loss: e.loss, acc: e.acc }); } });
+    expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    // 10 labels in one batch of 16 (filler rows repeat them): the accuracy counts 16 rows.
+    for (const e of epochs) {
+      expect(Number.isInteger(e.acc * 16) && e.acc >= 0 && e.acc <= 1, String(e.acc)).toBe(true);
+      expect(e.loss).toBeGreaterThan(0);
+    }
+    expect(epochs.at(-1)!.loss).toBeLessThan(epochs[0]!.loss);
+    expect(epochs.at(-1)!.acc).toBeGreaterThanOrEqual(epochs[0]!.acc);
+  });
 });

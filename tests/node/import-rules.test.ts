@@ -3,8 +3,9 @@
  * sources break none, and the rules do catch what they forbid, shown on a small fixture tree with
  * one violation of each kind (an upward import, tfjs reached from a catalog directly and through
  * another module, the page reaching tfjs and importing the worker side, a cycle through a
- * type-only import, the CLI importing the app) next to what is allowed (the page's lazy import()
- * of the worker side, downward imports).
+ * type-only import, the CLI importing the app, the page importing tfjs-vis's root) next to what is
+ * allowed (the page's lazy import() of the worker side, tfjs-vis's deep renderer modules,
+ * downward imports).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,9 @@ describe('import rules', () => {
       // fallback's dynamic import() is allowed.
       'src/app/main.ts': "import { host } from './host/engine-host.ts';\nimport { start } from './client.ts';\nexport const app = [host, start];\n",
       'src/app/client.ts': "export const start = () => import('./host/engine-host.ts');\n",
+      // tfjs-vis: the renderers that load no tfjs-core are allowed; its root (which does) is not.
+      'src/app/views/chart.ts': "import { linechart } from '@tensorflow/tfjs-vis/dist/render/linechart';\nimport { table } from '@tensorflow/tfjs-vis/dist/render/table';\nexport const chart = [linechart, table];\n",
+      'src/app/views/visor.ts': "import * as tfvis from '@tensorflow/tfjs-vis';\nexport const visor = tfvis.visor;\n",
       'src/app/host/engine-host.ts': "import * as tf from '@tensorflow/tfjs';\nexport const host = tf.ready;\n",
       // The CLI and the app are apart.
       'src/cli/experiment.ts': "import { app } from '../app/main.ts';\nexport const cli = app;\n",
@@ -89,6 +93,7 @@ describe('import rules', () => {
         'no-circular: src/acquisition/badge.ts -> src/acquisition/strategies.ts',
         'page-not-to-worker-side: src/app/main.ts -> src/app/host/engine-host.ts',
         'page-reaches-no-tfjs: src/app/main.ts -> @tensorflow/tfjs',
+        'page-uses-only-tfjs-vis-renderers: src/app/views/visor.ts -> @tensorflow/tfjs-vis',
       ].sort());
     }, 60_000);
   });

@@ -14,6 +14,7 @@ import type { ExperimentEvent } from '../../engine/events.ts';
 import { ExperimentError, runExperiment } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
 import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
+import { describeModel } from './model-summary.ts';
 import { supervise } from './supervisor.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
@@ -186,6 +187,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         trainSize: ds.train.n, testSize: ds.test.n, points, grid: grid?.spec ?? null,
       };
       post({ type: 'dataset', info }, points ? [points.x.buffer, points.y.buffer] : []);
+      // Built and disposed before the tensor count the diagnostics compare against the run's end.
+      post({ type: 'modelSummary', summary: describeModel(config.model, { inputShape: ds.shape, numClasses: ds.numClasses, seed: config.seed }) });
       memory('before');
       started = true;
       const onEvent = (e: ExperimentEvent) => {
