@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { DataFileError, loadDataset } from '../../datasets/index.ts';
 import { exportFiles, type ModelExport } from '../../models/export.ts';
 import { nodeSource } from '../../datasets/source-node.ts';
-import { BackendUnavailableError, backendInfo, useBackend } from '../backend/index.ts';
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
+import { BackendUnavailableError, backendInfo, useBackend, type BackendName } from '../backend/index.ts';
 import { trackPeakMemory } from '../backend/memory.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
 import { ExperimentError, ResumeError, runExperiment, type FinalModelRun } from '../engine/loop.ts';
@@ -165,7 +166,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let prior: ExperimentResults | null = null;
   if (opts.resume !== null) {
     prior = readResults(opts.resume);
-    config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? null } : {}) });
+    config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? 'auto' } : {}) });
     if (!opts.outGiven) opts.out = opts.resume;
   } else {
     config = resolveConfig(opts.config);
@@ -174,7 +175,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const outputs = plannedOutputs(opts);
   checkOutputs(Object.values(outputs), io.fs);
 
-  await useBackend(config.backend ?? 'wasm');
+  // In Node 'auto' is wasm: WebGL does not exist here, and cpu is the slow reference.
+  const backendChoice: BackendChoiceRecord | null = config.backend === 'auto'
+    ? { requested: 'auto', picked: 'wasm', reason: "in Node 'auto' is wasm (no WebGL here; cpu is the slow reference)", timings: [], cached: false }
+    : null;
+  await useBackend(backendChoice?.picked ?? (config.backend as BackendName));
   const info = backendInfo();
   warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${info.backend}${info.wasmSimd ? ' (SIMD)' : ''}, seed ${config.seed}`);
   if (prior) {
@@ -197,6 +202,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     results = await runExperiment(config, dataset, {
       signal: ctrl.signal, onEvent: (e) => bar.onEvent(e), ...(prior ? { resume: prior } : {}), ...(models ? { onFinalModel: models.onFinalModel } : {}),
+      ...(backendChoice ? { backendChoice } : {}),
     });
   } catch (err) {
     if (err instanceof ResumeError) err.message = `${opts.resume}: ${err.message}`;

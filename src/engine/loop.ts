@@ -14,6 +14,7 @@
  * model).
  */
 import type { ModelExport } from '../../models/export.ts';
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import { backendInfo } from '../backend/index.ts';
 import { getStrategy } from '../acquisition/strategies.ts';
 import type { Dataset } from '../../datasets/index.ts';
@@ -64,6 +65,8 @@ export interface RunOptions {
    * keeps its results and a warning event says why.
    */
   onFinalModel?: (run: FinalModelRun, model: ModelExport) => void | Promise<void>;
+  /** How `config.backend: 'auto'` was resolved, recorded as the results' `environment.backendChoice`. */
+  backendChoice?: BackendChoiceRecord;
 }
 
 /** The run whose final model `RunOptions.onFinalModel` receives, and that model's last round. */
@@ -102,7 +105,10 @@ class Ledger {
   private readonly total: number;
   private readonly env = backendInfo();
 
-  constructor(private readonly config: ExperimentConfig) {
+  constructor(
+    private readonly config: ExperimentConfig,
+    private readonly backendChoice: BackendChoiceRecord | null,
+  ) {
     this.total = config.strategies.length * config.repeats * (config.rounds + 1);
   }
 
@@ -115,7 +121,10 @@ class Ledger {
     return {
       version: 1,
       config,
-      environment: { backend: env.backend, renderer: env.renderer, userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : null },
+      environment: {
+        backend: env.backend, renderer: env.renderer, userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : null,
+        ...(this.backendChoice ? { backendChoice: this.backendChoice } : {}),
+      },
       status,
       startedAt: new Date(this.started).toISOString(),
       elapsedMs: Math.round(performance.now() - this.t0),
@@ -143,7 +152,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
   const report = new Reporter(options);
-  const ledger = new Ledger(config);
+  const ledger = new Ledger(config, options.backendChoice ?? null);
   const finish = async (status: ExperimentResults['status']): Promise<ExperimentResults> => {
     const r = ledger.results(status);
     await report.emit({ type: 'end', results: r });
