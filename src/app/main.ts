@@ -756,6 +756,7 @@ function choiceDetails(choice: BackendChoiceRecord): string {
   const ms = (x: number) => `${Math.round(x)} ms`;
   const lines = choice.timings.map((t) =>
     t.error !== null ? `${t.backend}: could not run (${t.error})`
+      : t.timedOutAfterMs !== null ? `${t.backend}: given up after ${ms(t.timedOutAfterMs)}, warm-up included (already much slower)`
       : `${t.backend}: ${ms(t.ms)}${t.complete ? '' : ' before it stopped (already slower)'} for training steps and a predict chunk, after a ${ms(t.warmupMs)} warm-up`);
   return `Chosen automatically (choose a backend in the form, or ?backend=webgl in the link, to override), ${choice.cached ? 'from the timings measured earlier on this machine' : 'just measured'}:\n${lines.join('\n')}`;
 }

@@ -24,6 +24,11 @@ export interface BackendTiming {
   stepMs: number | null;
   /** Milliseconds of the predict chunk (null if it was not reached). */
   predictMs: number | null;
+  /**
+   * Set when the backend was given up on at a deadline (warm-up included): the wall time it had
+   * spent, compared with the best's warm-up plus measured time. Null otherwise.
+   */
+  timedOutAfterMs: number | null;
   /** WebGL's unmasked renderer string (a WebGPU adapter's description later); null elsewhere. */
   renderer: string | null;
   /** Why the backend could not be measured (it did not start, or a kernel threw); null when measured. */
@@ -84,12 +89,13 @@ export function pickBackend(timings: readonly BackendTiming[]): { picked: Backen
   const parts: string[] = [];
   if (others.length > 0) {
     // The closest competitor: the smallest ratio (a lower bound for one stopped early).
-    const ratioOf = (t: BackendTiming) => t.ms / Math.max(best.ms, 1e-9);
+    const ratioOf = (t: BackendTiming) =>
+      t.timedOutAfterMs !== null ? t.timedOutAfterMs / Math.max(best.warmupMs + best.ms, 1e-9) : t.ms / Math.max(best.ms, 1e-9);
     const next = others.reduce((a, b) => (ratioOf(b) < ratioOf(a) ? b : a));
     const r = ratioOf(next);
     const sw = softwareRenderer(next.renderer);
     const swText = sw ? `, which is CPU-emulated (${sw})` : '';
-    parts.push(r < 1.1 && next.complete
+    parts.push(r < 1.1 && next.complete && next.timedOutAfterMs === null
       ? `about as fast as ${LABEL[next.backend]} here (${formatRatio(r)})${swText}; the first measured wins a tie`
       : `${next.complete ? '' : 'at least '}${formatRatio(r)} faster than ${LABEL[next.backend]} here${swText}`);
   } else {

@@ -55,6 +55,7 @@ const timingSchema = obj({
   warmupMs: num(0, Infinity, MS),
   stepMs: v.nullable(num(0, Infinity, MS)),
   predictMs: v.nullable(num(0, Infinity, MS)),
+  timedOutAfterMs: v.optional(v.nullable(num(0, Infinity, MS)), null),
   renderer: v.nullable(str(MAX_STRING)),
   error: v.nullable(str(MAX_STRING)),
 });

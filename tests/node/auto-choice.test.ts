@@ -7,7 +7,7 @@ import { calibrationKey, formatRatio, pickBackend, softwareRenderer, type Backen
 
 const SWIFTSHADER = 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)';
 const timing = (t: Partial<BackendTiming> & Pick<BackendTiming, 'backend' | 'ms'>): BackendTiming => ({
-  complete: true, warmupMs: 10, stepMs: t.ms / 4, predictMs: t.ms / 4, renderer: null, error: null, ...t,
+  complete: true, warmupMs: 10, stepMs: t.ms / 4, predictMs: t.ms / 4, renderer: null, timedOutAfterMs: null, error: null, ...t,
 });
 
 describe('softwareRenderer', () => {
@@ -26,6 +26,12 @@ describe('pickBackend', () => {
     expect(pickBackend([timing({ backend: 'wasm', ms: 100 }), timing({ backend: 'webgl', ms: 2400, complete: false, predictMs: null, renderer: SWIFTSHADER })])).toEqual({
       picked: 'wasm', reason: 'at least 24x faster than WebGL here, which is CPU-emulated (SwiftShader)',
     });
+  });
+
+  it('a backend given up on at its deadline is compared by wall time, warm-up included, as a lower bound', () => {
+    const wasm = timing({ backend: 'wasm', ms: 600, warmupMs: 600 });
+    const webgl = timing({ backend: 'webgl', ms: 0, complete: false, warmupMs: 5000, stepMs: null, predictMs: null, timedOutAfterMs: 5000, renderer: SWIFTSHADER });
+    expect(pickBackend([wasm, webgl])).toEqual({ picked: 'wasm', reason: 'at least 4.1x faster than WebGL here, which is CPU-emulated (SwiftShader)' });
   });
 
   it('a software renderer that is measured faster wins: measured, not excluded by name', () => {

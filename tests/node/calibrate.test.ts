@@ -24,6 +24,7 @@ describe('calibration', { timeout: 60_000 }, () => {
     expect(t.predictMs).toBeGreaterThan(0);
     expect(t.ms).toBeCloseTo(t.stepMs! * STEPS + t.predictMs!, 6);
     expect(t.renderer).toBeNull();
+    expect(t.timedOutAfterMs).toBeNull();
   });
 
   it('stops as soon as it is slower than the budget: one step, no predict, incomplete', async () => {
@@ -33,6 +34,16 @@ describe('calibration', { timeout: 60_000 }, () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(t).toMatchObject({ complete: false, predictMs: null });
     expect(t.ms).toBe(t.stepMs);
+  });
+
+  it('gives up waiting at the deadline (warm-up included); the queued work finishes and its tensors are freed', async () => {
+    await useBackend('wasm');
+    const cnn = { dataset: 'mnist', model: 'cnn', batchSize: 32, chunkSize: 256 } as const;
+    const before = tf.memory().numTensors;
+    const t = await measureActive(cnn, Infinity, 1);
+    expect(t.complete).toBe(false);
+    expect(t.timedOutAfterMs).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => tf.memory().numTensors, { timeout: 20_000 }).toBe(before);
   });
 
   it('records a backend that cannot start, and picks from the ones that ran', async () => {

@@ -73,8 +73,8 @@ describe('parseResultsFile: good files', () => {
     const choice = {
       requested: 'auto', picked: 'wasm', reason: 'at least 24x faster than WebGL here, which is CPU-emulated (SwiftShader)', cached: true,
       timings: [
-        { backend: 'wasm', ms: 120, complete: true, warmupMs: 300, stepMs: 30, predictMs: 30, renderer: null, error: null },
-        { backend: 'webgl', ms: 2900, complete: false, warmupMs: 9000, stepMs: 2900, predictMs: null, renderer: 'ANGLE (SwiftShader)', error: null },
+        { backend: 'wasm', ms: 120, complete: true, warmupMs: 300, stepMs: 30, predictMs: 30, timedOutAfterMs: null, renderer: null, error: null },
+        { backend: 'webgl', ms: 0, complete: false, warmupMs: 5000, stepMs: null, predictMs: null, timedOutAfterMs: 5000, renderer: 'ANGLE (SwiftShader)', error: null },
       ],
     };
     const f = copy();

@@ -8,7 +8,9 @@
  * own `fitSeeded`) and one predict chunk of `chunkSize` rows (the engine's `predictProbs`), each
  * timed around an awaited read. A candidate stops as soon as its time exceeds the best so far: it
  * cannot win, and its time is then a lower bound. The reference (the first candidate, wasm) is
- * always measured completely.
+ * always measured completely. A candidate still busy after `MIN_DEADLINE_MS` (or `DEADLINE_FACTOR`
+ * times the best's whole measurement, if longer), warm-up included, is given up on: on this
+ * machine SwiftShader's WebGL spends about 30 s in the CNN's warm-up alone.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BUILTIN_DATASETS } from '../../../datasets/catalog.ts';
@@ -36,13 +38,27 @@ export interface CalibrateParts {
 
 const now = () => performance.now();
 
-/** Measures one backend (already active); stops once `budgetMs` (the best so far) is exceeded. */
-export async function measureActive(w: Workload, budgetMs: number): Promise<Omit<BackendTiming, 'backend' | 'error'>> {
+/** A candidate is given at least this long, warm-up included, before it is given up on. */
+export const MIN_DEADLINE_MS = 5000;
+/** ... or this many times the best candidate's whole measurement (warm-up included), if longer. */
+export const DEADLINE_FACTOR = 4;
+
+class TimedOut extends Error {}
+
+/**
+ * Measures one backend (already active). Stops issuing work once the counted time exceeds
+ * `budgetMs` (the best so far), and gives up waiting once `deadlineMs` of wall time (warm-up
+ * included) have passed: a CPU-emulated WebGL can spend tens of seconds compiling and running its
+ * first step. Work already queued then finishes in the background, and its model is disposed when
+ * it does.
+ */
+export async function measureActive(w: Workload, budgetMs: number, deadlineMs = Infinity): Promise<Omit<BackendTiming, 'backend' | 'error'>> {
   const spec = BUILTIN_DATASETS.get(w.dataset);
   if (!spec) throw new RangeError(`dataset '${w.dataset}' is not in the catalog`);
   const shape = [...spec.shape];
   const d = shape.reduce((a, b) => a * b, 1);
   const rng = new Rng(1);
+  const renderer = backendInfo().renderer;
   const model = createModel(w.model, { inputShape: shape, numClasses: spec.numClasses, rng: rng.fork('init') });
   // Random inputs and labels, made on the CPU: the same on every backend.
   const rows = Math.max(w.batchSize, w.chunkSize);
@@ -59,55 +75,83 @@ export async function measureActive(w: Workload, budgetMs: number): Promise<Omit
   };
   const trainIdx = Int32Array.from({ length: w.batchSize }, (_, i) => i);
   const predictIdx = Int32Array.from({ length: w.chunkSize }, (_, i) => i);
-  const step = () => fitSeeded(model, { indices: trainIdx, batch }, { rng: rng.fork('fit'), epochs: 1, batchSize: w.batchSize });
-  const predict = async () => {
+  const started = now();
+  let inflight: Promise<unknown> = Promise.resolve();
+  /** Awaits `work()`, or throws TimedOut at the deadline (the work goes on; `inflight` settles when it ends). */
+  const within = async (work: () => Promise<unknown>): Promise<void> => {
+    const p = work();
+    inflight = p.catch(() => undefined);
+    if (!Number.isFinite(deadlineMs)) {
+      await p;
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, started + deadlineMs - now()))));
+    const r = await Promise.race([p.then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    if (r === 'late') throw new TimedOut();
+  };
+  const step = () => within(() => fitSeeded(model, { indices: trainIdx, batch }, { rng: rng.fork('fit'), epochs: 1, batchSize: w.batchSize }));
+  const predict = () => within(async () => {
     const p = predictProbs(model, inputs, predictIdx, { chunkSize: w.chunkSize });
     try {
       await p.data();
     } finally {
       p.dispose();
     }
-  };
+  });
+  let warmupMs: number | null = null;
+  let ms = 0;
+  let trainMs = 0;
+  let steps = 0;
+  let predictMs: number | null = null;
+  let timedOut = false;
   try {
     let t = now();
     await step();
     await predict();
-    const warmupMs = now() - t;
-    let ms = 0;
-    let steps = 0;
+    warmupMs = now() - t;
     while (steps < STEPS && ms <= budgetMs) {
       t = now();
       await step();
-      ms += now() - t;
+      trainMs += now() - t;
+      ms = trainMs;
       steps++;
     }
-    const stepMs = ms / steps;
-    let predictMs: number | null = null;
     if (ms <= budgetMs) {
       t = now();
       await predict();
       predictMs = now() - t;
       ms += predictMs;
     }
-    return { ms, complete: steps === STEPS && predictMs !== null && ms <= budgetMs, warmupMs, stepMs, predictMs, renderer: backendInfo().renderer };
+  } catch (err) {
+    if (!(err instanceof TimedOut)) throw err;
+    timedOut = true;
   } finally {
-    disposeModel(model);
+    if (timedOut) void inflight.finally(() => disposeModel(model));
+    else disposeModel(model);
   }
+  return {
+    ms, complete: !timedOut && steps === STEPS && predictMs !== null && ms <= budgetMs,
+    warmupMs: warmupMs ?? now() - started, stepMs: steps > 0 ? trainMs / steps : null, predictMs, renderer,
+    timedOutAfterMs: timedOut ? now() - started : null,
+  };
 }
 
 /** Measures every candidate in order, each against the best so far. */
 export async function measureCandidates(w: Workload, parts: CalibrateParts, candidates: readonly BackendName[] = AUTO_CANDIDATES): Promise<BackendTiming[]> {
   const timings: BackendTiming[] = [];
-  let best = Infinity;
+  let best: BackendTiming | null = null;
   for (const backend of candidates) {
     parts.progress?.(`measuring ${backend} on ${w.model} (choosing the fastest backend; once per model on this machine)`);
     try {
       await parts.use(backend);
-      const t = await measureActive(w, best);
-      timings.push({ backend, error: null, ...t });
-      if (t.complete) best = Math.min(best, t.ms);
+      const deadline = best ? Math.max(MIN_DEADLINE_MS, DEADLINE_FACTOR * (best.warmupMs + best.ms)) : Infinity;
+      const t: BackendTiming = { backend, error: null, ...(await measureActive(w, best?.ms ?? Infinity, deadline)) };
+      timings.push(t);
+      if (t.complete && (!best || t.ms < best.ms)) best = t;
     } catch (err) {
-      timings.push({ backend, ms: 0, complete: false, warmupMs: 0, stepMs: null, predictMs: null, renderer: null, error: err instanceof Error ? err.message : String(err) });
+      timings.push({ backend, ms: 0, complete: false, warmupMs: 0, stepMs: null, predictMs: null, renderer: null, timedOutAfterMs: null, error: err instanceof Error ? err.message : String(err) });
     }
   }
   return timings;
