@@ -34,6 +34,12 @@ export interface CalibrateParts {
   use(name: BackendName): Promise<void>;
   /** Told before each backend is measured (for a status line). */
   progress?(message: string): void;
+  /**
+   * Drops the work still queued on a backend given up on at its deadline (WebGL: lose the context
+   * and start a fresh one), so that it does not keep the GPU process, which also draws the page,
+   * busy for tens of seconds. Without it, the queued work finishes in the background.
+   */
+  abandon?(name: BackendName): Promise<void>;
 }
 
 const now = () => performance.now();
@@ -52,7 +58,9 @@ class TimedOut extends Error {}
  * first step. Work already queued then finishes in the background, and its model is disposed when
  * it does.
  */
-export async function measureActive(w: Workload, budgetMs: number, deadlineMs = Infinity): Promise<Omit<BackendTiming, 'backend' | 'error'>> {
+export async function measureActive(
+  w: Workload, budgetMs: number, deadlineMs = Infinity, abandon?: () => Promise<void>,
+): Promise<Omit<BackendTiming, 'backend' | 'error'>> {
   const spec = BUILTIN_DATASETS.get(w.dataset);
   if (!spec) throw new RangeError(`dataset '${w.dataset}' is not in the catalog`);
   const shape = [...spec.shape];
@@ -89,7 +97,8 @@ export async function measureActive(w: Workload, budgetMs: number, deadlineMs = 
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, started + deadlineMs - now()))));
     const r = await Promise.race([p.then(() => 'done' as const), late]);
     clearTimeout(timer);
-    if (r === 'late') throw new TimedOut();
+    // Work that never yields to the timer (wasm can finish a step in microtasks) is judged by the clock.
+    if (r === 'late' || now() - started > deadlineMs) throw new TimedOut();
   };
   const step = () => within(() => fitSeeded(model, { indices: trainIdx, batch }, { rng: rng.fork('fit'), epochs: 1, batchSize: w.batchSize }));
   const predict = () => within(async () => {
@@ -128,8 +137,17 @@ export async function measureActive(w: Workload, budgetMs: number, deadlineMs = 
     if (!(err instanceof TimedOut)) throw err;
     timedOut = true;
   } finally {
-    if (timedOut) void inflight.finally(() => disposeModel(model));
-    else disposeModel(model);
+    if (!timedOut) disposeModel(model);
+    else if (!abandon) void inflight.finally(() => disposeModel(model));
+  }
+  if (timedOut && abandon) {
+    // The queued work is dropped with the backend's state: free the model first, then abandon.
+    try {
+      disposeModel(model);
+    } catch {
+      // its textures go with the context anyway
+    }
+    await abandon();
   }
   return {
     ms, complete: !timedOut && steps === STEPS && predictMs !== null && ms <= budgetMs,
@@ -147,7 +165,7 @@ export async function measureCandidates(w: Workload, parts: CalibrateParts, cand
     try {
       await parts.use(backend);
       const deadline = best ? Math.max(MIN_DEADLINE_MS, DEADLINE_FACTOR * (best.warmupMs + best.ms)) : Infinity;
-      const t: BackendTiming = { backend, error: null, ...(await measureActive(w, best?.ms ?? Infinity, deadline)) };
+      const t: BackendTiming = { backend, error: null, ...(await measureActive(w, best?.ms ?? Infinity, deadline, parts.abandon && (() => parts.abandon!(backend)))) };
       timings.push(t);
       if (t.complete && (!best || t.ms < best.ms)) best = t;
     } catch (err) {

@@ -108,6 +108,10 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     if (tf.getBackend() !== name) await useBackend(name);
     else await tf.ready();
   };
+  /** A calibration gave up on WebGL: drop its queued work with the context, and start a fresh one. */
+  const abandonCalibration = async (name: BackendName) => {
+    if (name === 'webgl' && loseWebglContext()) await freshWebglBackend();
+  };
   /**
    * Switches backend (serialised) and reports it; rejects with the reason if it cannot start.
    * 'auto' calibrates `workload` on each candidate (or reads the cached timings) and resolves with
@@ -119,7 +123,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         let choice: BackendChoiceRecord | null = null;
         if (name === 'auto') {
           if (!workload) throw new Error("'auto' needs the model to measure");
-          choice = await chooseBackend(workload, { use: activate, progress: (message) => post({ type: 'status', message }) }, timingCache);
+          choice = await chooseBackend(workload, { use: activate, progress: (message) => post({ type: 'status', message }), abandon: abandonCalibration }, timingCache);
         } else await activate(name);
         post({ type: 'backend', info: backendInfo(), error: null, ...(choice ? { choice } : {}) });
         return choice;
