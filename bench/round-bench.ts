@@ -46,7 +46,7 @@ export interface SoakRecord {
 export async function benchRound(ds: Dataset<string>, config: BenchConfig, log: Log = () => {}): Promise<RoundBenchRecord[]> {
   const backend = tf.getBackend();
   const records: RoundBenchRecord[] = [];
-  await runExperiment(resolveConfig({ ...config, backend: null }), ds, {
+  await runExperiment(resolveConfig({ ...config, backend: 'auto' }), ds, {
     onEvent: (e) => {
       if (e.type !== 'round') return;
       const ms = e.record.ms;
@@ -71,7 +71,7 @@ export async function benchSoak(ds: Dataset<string>, config: BenchConfig, log: L
   const t0 = performance.now();
   try {
     let last = inst.snapshot();
-    await runExperiment(resolveConfig({ ...config, backend: null }), ds, {
+    await runExperiment(resolveConfig({ ...config, backend: 'auto' }), ds, {
       onEvent: (e) => {
         if (e.type === 'start') {
           last = inst.snapshot();

@@ -6,7 +6,7 @@
 import { BUILTIN_DATASETS, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
 import { MODEL_CATALOG, type ModelDescription } from '../../models/catalog.ts';
 import { STRATEGY_CATALOG, STRATEGY_NAMES, type StrategyDescription } from '../acquisition/catalog.ts';
-import { BACKEND_CATALOG, BACKEND_NAMES, type BackendDescription, type BackendName } from '../backend/catalog.ts';
+import { BACKEND_CATALOG, BACKEND_CHOICES, type BackendChoice, type BackendDescription } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
 
 export type DatasetMeta = DatasetDescription;
@@ -19,7 +19,8 @@ export interface Catalog {
   models: Readonly<Record<string, ModelMeta>>;
   /** In the catalog's order. */
   strategies: StrategyMeta[];
-  backends: readonly BackendName[];
+  /** 'auto' first, then the backends by name. */
+  backends: readonly BackendChoice[];
   backendInfo: Readonly<Record<string, BackendDescription>>;
   /** The engine's defaults (`DEFAULT_CONFIG`). */
   defaults: ExperimentConfig;
@@ -30,8 +31,11 @@ export function appCatalog(datasets: DatasetCatalog = BUILTIN_DATASETS): Catalog
     datasets,
     models: MODEL_CATALOG,
     strategies: STRATEGY_NAMES.map((name) => STRATEGY_CATALOG[name]),
-    backends: BACKEND_NAMES,
-    backendInfo: BACKEND_CATALOG,
+    backends: BACKEND_CHOICES,
+    backendInfo: {
+      auto: { label: 'auto (fastest here)', description: 'Measures the chosen model briefly on each backend (once per model on this machine) and runs on the fastest.' },
+      ...BACKEND_CATALOG,
+    },
     defaults: { ...DEFAULT_CONFIG, strategies: [...DEFAULT_CONFIG.strategies] },
   };
 }

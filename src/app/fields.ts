@@ -70,7 +70,7 @@ export const FIELDS = {
   },
   repeats: { kind: 'int', label: 'Repeats', group: 'run', min: 1, help: 'Independent repeats with different initial sets; curves show mean ± std.' },
   seed: { kind: 'number', label: 'Seed', group: 'run', step: 1, help: 'Every random choice derives from it: the same seed gives the same run.' },
-  backend: { kind: 'backend', label: 'Backend', group: 'run', nullToken: 'auto', help: 'webgl computes on your GPU; wasm and cpu on the processor.' },
+  backend: { kind: 'backend', label: 'Backend', group: 'run', nullToken: 'auto', help: 'auto measures the model briefly on each backend and takes the fastest; webgl computes on your GPU (or a CPU-emulated one); wasm and cpu on the processor.' },
   target: { kind: 'number', label: 'Target accuracy', group: 'run', step: 0.01, advanced: true, help: "A fraction in (0, 1] for the summary's “labels to target”." },
   chunkSize: { kind: 'int', label: 'Prediction chunk', group: 'run', min: 1, advanced: true, help: 'Examples per forward pass when predicting.' },
 } as const satisfies Record<ConfigKey, FieldSpec>;
@@ -122,7 +122,8 @@ export function parseValue(key: ConfigKey, text: string): { value: unknown } | {
     case 'model':
       return { value: t };
     case 'backend':
-      if (NULL_WORDS.has(t) || t === spec.nullToken) return { value: null };
+      // Older links wrote null (the environment's default), which 'auto' now is.
+      if (NULL_WORDS.has(t) || t === spec.nullToken) return { value: 'auto' };
       return { value: t };
     case 'strategies':
       return { value: t.split(',').map((x) => x.trim()).filter((x) => x.length > 0) };

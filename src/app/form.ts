@@ -244,6 +244,6 @@ export function appDefaults(catalog: Catalog): ExperimentConfig {
     repeats: 1,
     poolSubset: 1000,
     testSubset: 1000,
-    backend: 'webgl',
+    backend: 'auto',
   };
 }

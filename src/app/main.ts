@@ -4,7 +4,8 @@
  * page checks configurations (`resolveConfig`) and results files (`readResultsFile`) itself,
  * against the catalogs (catalog.ts), so the form works before the worker has started.
  */
-import type { BackendInfo } from '../backend/catalog.ts';
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
+import { isBackendChoice, type BackendInfo } from '../backend/catalog.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
 import { readResultsFile } from '../engine/results-file.ts';
 import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
@@ -15,7 +16,7 @@ import { setStrategyOrder } from './colors.ts';
 import { byId, h, replace } from './dom.ts';
 import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type ParsedLink, type RawConfig } from './fields.ts';
 import { appDefaults, ConfigForm } from './form.ts';
-import type { DatasetInfo, FieldError, FromHost } from './protocol.ts';
+import type { DatasetInfo, FieldError, FromHost, ToHost } from './protocol.ts';
 import { ModelExports } from './model-export.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { RunRecorder } from './recorder.ts';
@@ -163,7 +164,7 @@ async function boot(): Promise<void> {
   thread = ready.thread;
   fallbackReason = ready.fallbackReason;
   renderThread();
-  client.send({ type: 'backend', name: (form.read().config.backend as ExperimentConfig['backend']) ?? 'webgl' });
+  client.send(backendRequest());
   renderAll();
 }
 
@@ -210,7 +211,7 @@ function onFieldChange(key: ConfigKey): void {
   }
   if (key === 'backend' && !state.running) {
     const { config } = form.read();
-    if (typeof config.backend === 'string' && engineReady) client.send({ type: 'backend', name: config.backend as ExperimentConfig['backend'] & string });
+    if (typeof config.backend === 'string' && engineReady) client.send(backendRequest());
   }
   validateForm();
 }
@@ -318,10 +319,13 @@ function onMessage(msg: FromHost): void {
       break;
     case 'backend':
       if (msg.info) state.backend = msg.info;
-      renderBackend(msg.info, msg.error);
+      if (msg.info) state.backendChoice = msg.choice ?? null;
+      renderBackend(msg.info, msg.error, msg.choice ?? null);
       break;
     case 'status':
       state.statusMessage = msg.message;
+      // Before a run, the only work is the automatic backend choice: the pill says what it measures.
+      if (!state.running && els.backendPill.dataset.backend === '') els.backendPill.textContent = `backend: ${msg.message}…`;
       renderStatus();
       break;
     case 'dataset':
@@ -508,8 +512,22 @@ function onRestarted(result: { ready: Ready } | { error: string }): void {
   thread = result.ready.thread;
   fallbackReason = result.ready.fallbackReason;
   renderThread();
-  const backend = form?.read().config.backend;
-  client.send({ type: 'backend', name: (typeof backend === 'string' ? backend : 'webgl') as NonNullable<ExperimentConfig['backend']> });
+  client.send(backendRequest());
+}
+
+/**
+ * The form's backend as a message to the host: 'auto' measures the form's model at its batch and
+ * chunk sizes (the defaults' where the form does not check yet).
+ */
+function backendRequest(): ToHost {
+  const raw = form?.read().config ?? {};
+  const c = (form ? check(raw).config : null) ?? appDefaults(catalog);
+  const name = typeof raw.backend === 'string' && isBackendChoice(raw.backend) ? raw.backend : 'auto';
+  if (name === 'auto' && els.backendPill) {
+    els.backendPill.textContent = 'backend: choosing the fastest…';
+    els.backendPill.dataset.backend = '';
+  }
+  return { type: 'backend', name, workload: { dataset: c.dataset, model: c.model, batchSize: c.batchSize, chunkSize: c.chunkSize } };
 }
 
 /** Continue, after the restarts were spent and no run is there to resume: start a new worker. */
@@ -723,7 +741,7 @@ function renderRoundBar(): void {
   els.repeatSelect.value = String(selection.repeat);
 }
 
-function renderBackend(info: BackendInfo | null, error: string | null): void {
+function renderBackend(info: BackendInfo | null, error: string | null, choice: BackendChoiceRecord | null = null): void {
   if (!info) {
     els.backendPill.textContent = error ? `backend error: ${error}` : 'backend: starting…';
     els.backendPill.dataset.backend = '';
@@ -732,15 +750,26 @@ function renderBackend(info: BackendInfo | null, error: string | null): void {
   const extra = info.backend === 'webgl'
     ? `${info.webglVersion ? ` ${info.webglVersion}` : ''} · ${info.renderer ?? 'unknown GPU'}`
     : info.backend === 'wasm' ? ` · SIMD ${info.wasmSimd ? 'on' : 'off'}, threads ${info.wasmThreads ? 'on' : 'off'}` : '';
-  els.backendPill.textContent = `${info.backend}${extra}`;
-  els.backendPill.title = `Active tfjs backend: ${info.backend}${info.renderer ? `\nGPU renderer: ${info.renderer}` : ''}`;
+  els.backendPill.textContent = choice ? `${info.backend} (auto): ${choice.reason}` : `${info.backend}${extra}`;
+  els.backendPill.title = `Active tfjs backend: ${info.backend}${extra}${info.renderer ? `\nGPU renderer: ${info.renderer}` : ''}${choice ? `\n${choiceDetails(choice)}` : ''}`;
   els.backendPill.dataset.backend = info.backend;
+  els.backendPill.dataset.choice = choice ? (choice.cached ? 'cached' : 'measured') : '';
   els.backendPill.classList.toggle('warn', !!error);
   if (error) {
     state.error = `The selected backend could not start: ${error}. Still on ${info.backend}.`;
     renderMessages();
   }
   renderDiagnosticsPanel();
+}
+
+/** The calibration behind an automatic choice, for the pill's tooltip. */
+function choiceDetails(choice: BackendChoiceRecord): string {
+  const ms = (x: number) => `${Math.round(x)} ms`;
+  const lines = choice.timings.map((t) =>
+    t.error !== null ? `${t.backend}: could not run (${t.error})`
+      : t.timedOutAfterMs !== null ? `${t.backend}: given up after ${ms(t.timedOutAfterMs)}, warm-up included (already much slower)`
+      : `${t.backend}: ${ms(t.ms)}${t.complete ? '' : ' before it stopped (already slower)'} for training steps and a predict chunk, after a ${ms(t.warmupMs)} warm-up`);
+  return `Chosen automatically (choose a backend in the form, or ?backend=webgl in the link, to override), ${choice.cached ? 'from the timings measured earlier on this machine' : 'just measured'}:\n${lines.join('\n')}`;
 }
 
 function renderThread(): void {

@@ -6,7 +6,8 @@
  * The page validates configurations and results files itself (catalog.ts, `resolveConfig`,
  * `validateResults`): no message asks the host whether something is valid.
  */
-import type { BackendInfo, BackendName } from '../backend/catalog.ts';
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
+import type { BackendChoice, BackendInfo } from '../backend/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { ExperimentEvent } from '../engine/events.ts';
 import type { ExperimentResults, RunRecord } from '../engine/results.ts';
@@ -53,8 +54,12 @@ export interface FieldError {
   message: string;
 }
 
+/** What 'auto' calibrates on: the chosen model at the run's batch and chunk sizes. */
+export type AutoWorkload = Pick<ExperimentConfig, 'dataset' | 'model' | 'batchSize' | 'chunkSize'>;
+
 export type ToHost =
-  | { type: 'backend'; name: BackendName }
+  /** Switch to a backend; 'auto' measures the candidates on `workload` (or reads the cached timings). */
+  | { type: 'backend'; name: BackendChoice; workload: AutoWorkload }
   /** Start a run; with `resume`, continue that earlier run of the same config from its completed rounds. */
   | { type: 'run'; config: Record<string, unknown>; resume?: { config: ExperimentConfig; runs: RunRecord[] } }
   | { type: 'pause' }
@@ -78,7 +83,8 @@ export type ToHost =
 
 export type FromHost =
   | { type: 'ready'; offscreenWebgl: boolean | null }
-  | { type: 'backend'; info: BackendInfo | null; error: string | null }
+  /** The active backend; `choice` says how 'auto' picked it (absent for a backend asked for by name). */
+  | { type: 'backend'; info: BackendInfo | null; error: string | null; choice?: BackendChoiceRecord }
   | { type: 'status'; message: string }
   /** Something the user should know that is not an engine event (e.g. the GPU context was lost and the run continues). */
   | { type: 'notice'; level: 'info' | 'warning'; message: string }

@@ -3,6 +3,7 @@
  * every completed round (with the extras the views need), so a stop or a crash of the worker
  * leaves everything on screen and exportable.
  */
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import type { BackendInfo } from '../backend/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { Phase } from '../engine/events.ts';
@@ -60,6 +61,8 @@ export class RunState {
   error: string | null = null;
   tensors: { before: number | null; after: number | null } = { before: null, after: null };
   backend: BackendInfo | null = null;
+  /** How 'auto' picked the active backend (null when one was asked for by name). */
+  backendChoice: BackendChoiceRecord | null = null;
   /** Longest main-thread task (ms) seen during the run (PerformanceObserver 'longtask'). */
   longestTask = 0;
   /** Where the results on screen come from: a run of this page, or a results file opened. */
@@ -211,6 +214,7 @@ export class RunState {
         backend: this.backend?.backend ?? 'unknown',
         renderer: this.backend?.renderer ?? null,
         userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : null,
+        ...(this.backendChoice ? { backendChoice: this.backendChoice } : {}),
       },
       status: this.status === 'failed' ? 'failed' : 'aborted',
       startedAt: (this.startedAt ?? new Date()).toISOString(),

@@ -23,6 +23,25 @@ export function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
 }
 
+/**
+ * What a configuration may ask for: a backend, or 'auto' (the default). In the page 'auto'
+ * measures the candidates on the chosen model and takes the fastest (`auto-choice.ts`); in Node
+ * it is wasm.
+ */
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export function isBackendChoice(name: string): name is BackendChoice {
+  return (BACKEND_CHOICES as readonly string[]).includes(name);
+}
+
+/**
+ * The backends 'auto' measures in the page, in the order measured (the first is the reference the
+ * others must beat; wasm always starts). WebGPU joins here once it is registered (issue 16, item
+ * 2): add 'webgpu' to BACKEND_NAMES and to this list, and give `calibrate.ts` its adapter info.
+ */
+export const AUTO_CANDIDATES: readonly BackendName[] = ['wasm', 'webgl'];
+
 /** Plain facts about the active backend, for the UI, logs and benchmark records. */
 export interface BackendInfo {
   backend: string;

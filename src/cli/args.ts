@@ -16,7 +16,7 @@ import { parseArgs as tokenize } from 'node:util';
 import { DATASET_NAMES } from '../../datasets/catalog.ts';
 import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
 import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
-import { BACKEND_NAMES } from '../backend/catalog.ts';
+import { BACKEND_CHOICES } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
 import { PRESETS, PRESET_NAMES } from './presets.ts';
 
@@ -65,8 +65,7 @@ export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } 
   seed: { kind: 'int', help: 'seed of every random choice' },
   backend: {
     kind: 'string',
-    help: BACKEND_NAMES.filter((b) => b !== 'webgl').join(' | '),
-    defaultText: 'wasm; webgl exists only in the browser',
+    help: `${BACKEND_CHOICES.filter((b) => b !== 'webgl').join(' | ')}; auto is wasm in Node (webgl exists only in the browser)`,
   },
 };
 

@@ -9,6 +9,7 @@
 import { loadDataset, type Dataset } from '../../datasets/index.ts';
 import { exportFiles, type ModelExport } from '../../models/export.ts';
 import { nodeSource } from '../../datasets/source-node.ts';
+import { nodeBackend } from '../backend/auto-choice.ts';
 import { backendInfo, useBackend } from '../backend/index.ts';
 import { trackPeakMemory, type PeakTracker } from '../backend/memory.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
@@ -85,10 +86,11 @@ export class CellRunner {
 
   /** Starts the backend and loads the dataset of `config`; with `models`, each run's final model is written there. */
   static async open(config: ExperimentConfig, models: ModelsTarget | null = null): Promise<CellRunner> {
-    await useBackend(config.backend ?? 'wasm');
+    const { backend, choice } = nodeBackend(config.backend);
+    await useBackend(backend);
     const info = backendInfo();
     const dataset = await loadDataset(config.dataset, { source: nodeSource(), seed: config.seed });
-    return new CellRunner(config, dataset, { backend: info.backend, renderer: info.renderer, userAgent: null, wasmSimd: info.wasmSimd }, models);
+    return new CellRunner(config, dataset, { backend: info.backend, renderer: info.renderer, userAgent: null, wasmSimd: info.wasmSimd, ...(choice ? { backendChoice: choice } : {}) }, models);
   }
 
   /** The final models written, and the failures, since the last call (empty without `--save-models`). */
@@ -110,6 +112,7 @@ export class CellRunner {
     try {
       const res = await runExperiment(config, this.dataset, {
         cells: [cell], signal, onEvent, ...(prior ? { resume: { config, runs: [prior] } } : {}), ...(this.saver ? { onFinalModel: this.saver.onFinalModel } : {}),
+        ...(this.environment.backendChoice ? { backendChoice: this.environment.backendChoice } : {}),
       });
       return res.runs[0] ?? { ...cell, status: 'aborted', rounds: prior?.rounds ?? [] };
     } catch (err) {

@@ -206,7 +206,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     for (const w of resumed.warnings) warn(`warning: ${w}`);
     prior = resumed.results;
     shard = prior.shard ?? null;
-    config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? null } : {}) });
+    config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? 'auto' } : {}) });
     if (!opts.outGiven) opts.out = resumed.journal ? resultsPathFor(opts.resume) : opts.resume;
   } else {
     config = resolveConfig(opts.config);
@@ -270,7 +270,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const toRun = new Set(sweep.toRun.map(cellKey));
   const where = sweep.inProcess ? 'in this process' : `in ${sweep.workerCount} worker processes`;
   const keptRounds = [...kept.values()].reduce((a, r) => a + r.rounds.length, 0);
-  warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${config.backend ?? 'wasm'}, seed ${config.seed}: ` +
+  warn(`ActiveLab: ${config.strategies.join(', ')} on ${config.dataset} with ${config.model}, backend ${config.backend === 'auto' ? 'wasm (auto)' : config.backend}, seed ${config.seed}: ` +
     `${cells.length} cell${cells.length === 1 ? '' : 's'}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${toRun.size} to run ${where}`);
   if (prior) warn(`resuming ${opts.resume}: ${keptRounds} completed round${keptRounds === 1 ? '' : 's'} kept (status ${prior.status})`);
   if (cells.length === 0) warn(`warning: shard ${shard!.index}/${shard!.count} has no cells: the configuration has ${allCells(config).length}`);

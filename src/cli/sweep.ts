@@ -23,6 +23,7 @@ import { finishedRun } from '../engine/restore.ts';
 import type { ExperimentResults, RoundRecord, RunRecord, WorkerReport } from '../engine/results.ts';
 import { CellRunner, type CellHooks, type Environment, type MemoryReport, type ModelsReport, type ModelsTarget } from './cell-runner.ts';
 import { cellKey, cellName, type Cell } from './shard.ts';
+import { nodeBackend } from '../backend/auto-choice.ts';
 
 export type CellEvent = Parameters<CellHooks['event']>[0];
 
@@ -180,7 +181,9 @@ export class Sweep {
     return {
       runs: this.snapshot(),
       workers: this.workers(),
-      environment: env ? { backend: env.backend, renderer: env.renderer, userAgent: env.userAgent } : { backend: this.opts.config.backend ?? 'wasm', renderer: null, userAgent: null },
+      environment: env
+        ? { backend: env.backend, renderer: env.renderer, userAgent: env.userAgent, ...(env.backendChoice ? { backendChoice: env.backendChoice } : {}) }
+        : nodeEnvironment(this.opts.config.backend),
       fatal,
       models: { written: [...this.models.written], failures: [...this.models.failures] },
     };
@@ -377,4 +380,10 @@ export class Sweep {
     send({ type: 'init', config, models: this.opts.models?.folder ?? null });
     return host;
   }
+}
+
+/** The environment of a run no worker reported one for (none started): what it would have run on. */
+function nodeEnvironment(configured: ExperimentConfig['backend']): ExperimentResults['environment'] {
+  const { backend, choice } = nodeBackend(configured);
+  return { backend, renderer: null, userAgent: null, ...(choice ? { backendChoice: choice } : {}) };
 }

@@ -8,7 +8,7 @@
 import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts';
 import { isModelName, MODEL_CATALOG, MODEL_NAMES, type ModelName } from '../../models/catalog.ts';
 import { isStrategyName, STRATEGY_CATALOG, STRATEGY_NAMES, type StrategyName } from '../acquisition/catalog.ts';
-import { BACKEND_NAMES, isBackendName, type BackendName } from '../backend/catalog.ts';
+import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../backend/catalog.ts';
 
 export interface ExperimentConfig {
   /** A dataset of the catalog the config is resolved against: a built-in one, or one described at run time. */
@@ -51,8 +51,12 @@ export interface ExperimentConfig {
   /** Rows per forward pass when predicting (fixed shape; the last chunk is padded). */
   chunkSize: number;
   seed: number;
-  /** Compute backend; null = the environment's default (webgl in the browser, wasm in Node). */
-  backend: BackendName | null;
+  /**
+   * Compute backend, or 'auto': in the page, the fastest on a short calibration of the chosen
+   * model (cached per model and machine); in Node, wasm. Older links and results files wrote null
+   * for the environment's default: `resolveConfig` reads it as 'auto'.
+   */
+  backend: BackendChoice;
 }
 
 export const DEFAULT_CONFIG: ExperimentConfig = {
@@ -76,7 +80,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   calibrate: false,
   chunkSize: 256,
   seed: 1,
-  backend: null,
+  backend: 'auto',
 };
 
 /** A configuration value that is not allowed; the message names the field, the value and what is. */
@@ -171,6 +175,8 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   }
   int('chunkSize', c.chunkSize, 1, 8192);
   if (typeof c.seed !== 'number' || !Number.isFinite(c.seed)) throw new ConfigError('seed', c.seed, 'a finite number');
-  if (c.backend !== null && (typeof c.backend !== 'string' || !isBackendName(c.backend))) throw new ConfigError('backend', c.backend, `null or one of ${BACKEND_NAMES.join(', ')}`);
-  return { ...c, strategies: [...c.strategies] };
+  // null: the environment's default in links and results files written before 'auto' existed.
+  const backend: unknown = c.backend ?? 'auto';
+  if (typeof backend !== 'string' || !isBackendChoice(backend)) throw new ConfigError('backend', c.backend, `one of ${BACKEND_CHOICES.join(', ')}`);
+  return { ...c, backend, strategies: [...c.strategies] };
 }

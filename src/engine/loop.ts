@@ -14,6 +14,7 @@
  * model).
  */
 import type { ModelExport } from '../../models/export.ts';
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import { backendInfo } from '../backend/index.ts';
 import { getStrategy } from '../acquisition/strategies.ts';
 import type { Dataset } from '../../datasets/index.ts';
@@ -70,6 +71,8 @@ export interface RunOptions {
    * keeps its results and a warning event says why.
    */
   onFinalModel?: (run: FinalModelRun, model: ModelExport) => void | Promise<void>;
+  /** How `config.backend: 'auto'` was resolved, recorded as the results' `environment.backendChoice`. */
+  backendChoice?: BackendChoiceRecord;
 }
 
 /** The run whose final model `RunOptions.onFinalModel` receives, and that model's last round. */
@@ -109,7 +112,11 @@ class Ledger {
   private readonly env = backendInfo();
 
   /** `cells`: how many (strategy, repeat) cells run here (all of them, or `RunOptions.cells`). */
-  constructor(private readonly config: ExperimentConfig, cells: number) {
+  constructor(
+    private readonly config: ExperimentConfig,
+    cells: number,
+    private readonly backendChoice: BackendChoiceRecord | null,
+  ) {
     this.total = cells * (config.rounds + 1);
   }
 
@@ -122,7 +129,10 @@ class Ledger {
     return {
       version: 1,
       config,
-      environment: { backend: env.backend, renderer: env.renderer, userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : null },
+      environment: {
+        backend: env.backend, renderer: env.renderer, userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : null,
+        ...(this.backendChoice ? { backendChoice: this.backendChoice } : {}),
+      },
       status,
       startedAt: new Date(this.started).toISOString(),
       elapsedMs: Math.round(performance.now() - this.t0),
@@ -161,7 +171,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
   const report = new Reporter(options);
-  const ledger = new Ledger(config, only?.size ?? config.strategies.length * config.repeats);
+  const ledger = new Ledger(config, only?.size ?? config.strategies.length * config.repeats, options.backendChoice ?? null);
   const finish = async (status: ExperimentResults['status']): Promise<ExperimentResults> => {
     const r = ledger.results(status);
     await report.emit({ type: 'end', results: r });

@@ -12,7 +12,8 @@
  */
 import * as v from 'valibot';
 import { BUILTIN_DATASETS, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
-import { int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
+import { BACKEND_NAMES } from '../backend/catalog.ts';
+import { bool, int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
 import { summarize, type CellRef, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus, type WorkerReport } from './results.ts';
 
@@ -48,6 +49,28 @@ export function configSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
     }),
   );
 }
+
+/** One backend's calibration timing (`BackendTiming`, src/backend/auto-choice.ts). */
+const timingSchema = obj({
+  backend: oneOf(BACKEND_NAMES),
+  ms: num(0, Infinity, MS),
+  complete: bool(),
+  warmupMs: num(0, Infinity, MS),
+  stepMs: v.nullable(num(0, Infinity, MS)),
+  predictMs: v.nullable(num(0, Infinity, MS)),
+  timedOutAfterMs: v.optional(v.nullable(num(0, Infinity, MS)), null),
+  renderer: v.nullable(str(MAX_STRING)),
+  error: v.nullable(str(MAX_STRING)),
+});
+
+/** How `backend: 'auto'` was resolved (`BackendChoiceRecord`); absent in files written before 'auto' existed, or for an explicit backend. */
+export const backendChoiceSchema = obj({
+  requested: v.custom<'auto'>((x) => x === 'auto', "'auto'"),
+  picked: oneOf(BACKEND_NAMES),
+  reason: str(MAX_STRING),
+  timings: list(timingSchema, BACKEND_NAMES.length, 'timings'),
+  cached: bool(),
+});
 
 /** What the checks of runs and rounds read: the (checked) configuration and its dataset. */
 export interface RecordContext {
@@ -312,7 +335,10 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
     obj({
       version: v.custom<1>((x) => x === 1, '1 (the only results format so far)'),
       config: configSchema(datasets),
-      environment: obj({ backend: str(100), renderer: v.optional(v.nullable(str(MAX_STRING)), null), userAgent: v.optional(v.nullable(str(MAX_STRING)), null) }),
+      environment: obj({
+        backend: str(100), renderer: v.optional(v.nullable(str(MAX_STRING)), null), userAgent: v.optional(v.nullable(str(MAX_STRING)), null),
+        backendChoice: v.optional(backendChoiceSchema),
+      }),
       status: oneOf(RESULT_STATUSES),
       startedAt: v.pipe(str(100), v.check((t) => !Number.isNaN(Date.parse(t)), 'a date and time (ISO 8601)')),
       elapsedMs: num(0, Infinity, MS),
@@ -327,6 +353,8 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
     }),
     v.rawTransform(({ dataset, addIssue, NEVER }): ExperimentResults => {
       const o = dataset.value;
+      const { backendChoice, ...env } = o.environment;
+      const environment: ExperimentResults['environment'] = backendChoice === undefined ? env : { ...env, backendChoice };
       const ctx = recordContext(o.config, datasets);
       const schema = parts(ctx, contextKey(ctx));
       const runs = nestedInto(schema.runs, o, 'runs', addIssue);
@@ -338,7 +366,7 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
       const workers = nestedInto(schema.workers, o, 'workers', addIssue);
       if (!workers.ok) return NEVER;
       return {
-        version: 1, config: o.config, environment: o.environment, status: o.status, startedAt: o.startedAt, elapsedMs: o.elapsedMs,
+        version: 1, config: o.config, environment, status: o.status, startedAt: o.startedAt, elapsedMs: o.elapsedMs,
         runs: runs.value, summary: summarize(runs.value, o.config.target), ...(o.memory === undefined ? {} : { memory: o.memory }),
         ...(shard.value === undefined ? {} : { shard: shard.value }),
         ...(absent.value === undefined ? {} : { absent: absent.value }),

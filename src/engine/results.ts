@@ -2,6 +2,7 @@
  * The results of an experiment as plain data (JSON-ready), and the summary statistics computed
  * from them: final accuracy, area under the learning curve, labels needed to reach a target.
  */
+import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import type { ExperimentConfig } from './config.ts';
 
 export interface RoundTimes {
@@ -72,7 +73,13 @@ export interface StrategySummary {
 export interface ExperimentResults {
   version: 1;
   config: ExperimentConfig;
-  environment: { backend: string; renderer: string | null; userAgent: string | null };
+  environment: {
+    backend: string;
+    renderer: string | null;
+    userAgent: string | null;
+    /** How `backend: 'auto'` was resolved: what was picked, why, and the calibration's timings. */
+    backendChoice?: BackendChoiceRecord;
+  };
   status: 'complete' | 'aborted' | 'failed';
   startedAt: string;
   elapsedMs: number;

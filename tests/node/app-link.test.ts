@@ -20,6 +20,11 @@ describe('link format', () => {
     expect(resolveConfig(parseLink(linkQuery(DEFAULT_CONFIG)).config as Parameters<typeof resolveConfig>[0])).toEqual(DEFAULT_CONFIG);
   });
 
+  it("backend=auto, and the null words older links wrote, read as 'auto'; an explicit backend stays", () => {
+    for (const q of ['?backend=auto', '?backend=', '?backend=null']) expect(parseLink(q).config).toEqual({ backend: 'auto' });
+    expect(resolveConfig(parseLink('?backend=webgl').config as Parameters<typeof resolveConfig>[0]).backend).toBe('webgl');
+  });
+
   it('parses values as data and reports what it cannot parse, for resolveConfig to judge the rest', () => {
     const parsed = parseLink('?dataset=%3Cimg%20src%3Dx%3E&initial=abc&rounds=-1&balanced=maybe&testSubset=&seed=1e3&color=red&thread=page');
     expect(parsed.config).toEqual({ dataset: '<img src=x>', rounds: -1, testSubset: null, seed: 1000 });

@@ -13,7 +13,7 @@ function sample(key: keyof ExperimentConfig): [raw: string, value: unknown] {
   if (Array.isArray(d)) return ['random,entropy', ['random', 'entropy']];
   if (typeof d === 'number') return [String(d + 3), d + 3];
   if (typeof d === 'string') return ['something', 'something'];
-  // null by default: a number (learning rate) or a name (backend).
+  // null by default: a number (learning rate).
   return key === 'backend' ? ['cpu', 'cpu'] : ['0.25', 0.25];
 }
 

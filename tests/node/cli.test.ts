@@ -55,6 +55,11 @@ describe('npm run experiment', () => {
     expect(r.stdout).toMatch(/entropy\s+\d+\.\d\d% ± \d+\.\d\d/);
     const res = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as ExperimentResults;
     expect(res.summary.map((s) => s.strategy)).toEqual(['entropy', 'random']);
+    // No --backend: 'auto', which is wasm in Node, recorded as such.
+    expect(res.config.backend).toBe('auto');
+    expect(res.environment.backend).toBe('wasm');
+    expect(res.environment.backendChoice).toMatchObject({ requested: 'auto', picked: 'wasm', timings: [], cached: false });
+    expect(r.stderr).toContain('backend wasm');
     expect(res.runs).toHaveLength(4);
     for (const run of res.runs) {
       for (const round of run.rounds) {

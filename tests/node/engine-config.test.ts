@@ -7,6 +7,13 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ rounds: 3 }).rounds).toBe(3);
   });
 
+  it("backend: 'auto' by default; null (older links and results files: the environment's default) reads as 'auto'", () => {
+    expect(DEFAULT_CONFIG.backend).toBe('auto');
+    expect(resolveConfig({ backend: 'auto' }).backend).toBe('auto');
+    expect(resolveConfig({ backend: null } as never).backend).toBe('auto');
+    for (const b of ['webgl', 'wasm', 'cpu'] as const) expect(resolveConfig({ backend: b }).backend).toBe(b);
+  });
+
   it.each([
     [{ dataset: 'cifar' }, "config.dataset = 'cifar' is not allowed: one of mnist, fashion-mnist, moons, blobs, classification"],
     [{ model: 'resnet' }, "config.model = 'resnet' is not allowed: one of logreg, mlp, cnn"],
@@ -21,7 +28,7 @@ describe('resolveConfig', () => {
     [{ mcSamples: 1 }, 'config.mcSamples = 1 is not allowed: an integer from 2 to 1000'],
     [{ target: 1.5 }, 'config.target = 1.5 is not allowed: a number in (0, 1]'],
     [{ seed: Number.NaN }, 'config.seed = NaN is not allowed: a finite number'],
-    [{ backend: 'tpu' }, "config.backend = 'tpu' is not allowed: null or one of webgl, wasm, cpu"],
+    [{ backend: 'tpu' }, "config.backend = 'tpu' is not allowed: one of auto, webgl, wasm, cpu"],
     [{ dataset: 'classification', initial: 400, validation: 100, model: 'mlp' }, 'config.initial = 400 is not allowed: initial + validation at most the 480 training rows of classification'],
     [{ colour: 'red' }, "config.colour = 'red' is not allowed: unknown field; known fields: dataset, model"],
   ])('%j -> %s', (partial, message) => {

@@ -69,6 +69,27 @@ describe('parseResultsFile: good files', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it("accepts backend 'auto' with how it was resolved, and older files: backend null, no backendChoice", () => {
+    const choice = {
+      requested: 'auto', picked: 'wasm', reason: 'at least 24x faster than WebGL here, which is CPU-emulated (SwiftShader)', cached: true,
+      timings: [
+        { backend: 'wasm', ms: 120, complete: true, warmupMs: 300, stepMs: 30, predictMs: 30, timedOutAfterMs: null, renderer: null, error: null },
+        { backend: 'webgl', ms: 0, complete: false, warmupMs: 5000, stepMs: null, predictMs: null, timedOutAfterMs: 5000, renderer: 'ANGLE (SwiftShader)', error: null },
+      ],
+    };
+    const f = copy();
+    f.config.backend = 'auto';
+    f.environment.backendChoice = choice;
+    const r = parseResultsFile(JSON.stringify(f));
+    expect(r.config.backend).toBe('auto');
+    expect(r.environment.backendChoice).toEqual(choice);
+    const old = copy();
+    old.config.backend = null;
+    const o = parseResultsFile(JSON.stringify(old));
+    expect(o.config.backend).toBe('auto');
+    expect('backendChoice' in o.environment).toBe(false);
+  });
+
   it('accepts an aborted run cut short, and validates objects read back from storage', () => {
     const f = copy();
     f.status = 'aborted';
@@ -145,6 +166,7 @@ describe('parseResultsFile: bad files name the path, the value and what is allow
     ['absurdly many selected', (f) => { f.runs[0].rounds[1].selected = Array.from({ length: 1000 }, (_, i) => i); }, 'results.runs[0].rounds[1].selected = an array of 1000 is not allowed: an array of at most 4 train-split indices (query = 4)'],
     ['too many runs', (f) => { f.runs.push(f.runs[0]); }, 'results.runs = an array of 7 is not allowed: an array of at most 6 runs (strategies x repeats = 6)'],
     ['negative time', (f) => { f.runs[0].rounds[0].ms.train = -3; }, 'results.runs[0].rounds[0].ms.train = -3 is not allowed: a duration in milliseconds (a finite number at least 0)'],
+    ['backendChoice picking an unknown backend', (f) => { f.environment.backendChoice = { requested: 'auto', picked: 'tpu', reason: '', timings: [], cached: false }; }, "results.environment.backendChoice.picked = 'tpu' is not allowed: one of webgl, wasm, cpu"],
     ['bad status', (f) => { f.status = 'great'; }, "results.status = 'great' is not allowed: one of complete, aborted, failed"],
     ['bad date', (f) => { f.startedAt = 'yesterday'; }, "results.startedAt = 'yesterday' is not allowed: a date and time (ISO 8601)"],
     ['huge string', (f) => { f.environment.userAgent = 'x'.repeat(20_000); }, "results.environment.userAgent = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (20000 characters) is not allowed: a string of at most 10000 characters"],

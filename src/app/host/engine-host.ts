@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../../datasets/index.ts';
 import { exportFiles, type ModelExport } from '../../../models/export.ts';
+import type { BackendChoiceRecord } from '../../backend/auto-choice.ts';
+import type { BackendChoice } from '../../backend/catalog.ts';
 import { backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
 import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
 import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
@@ -15,6 +17,7 @@ import { ExperimentError, runExperiment } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
 import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
 import { describeModel } from './model-summary.ts';
+import { chooseBackend, indexedDbCache, type Workload } from './calibrate.ts';
 import { supervise } from './supervisor.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
@@ -101,13 +104,30 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
 
   post({ type: 'ready', offscreenWebgl: offscreenWebgl() });
 
-  /** Switches backend (serialised) and reports it; rejects with the reason if it cannot start. */
-  const switchBackend = (name: BackendName): Promise<void> => {
+  const timingCache = indexedDbCache();
+  const activate = async (name: BackendName) => {
+    if (tf.getBackend() !== name) await useBackend(name);
+    else await tf.ready();
+  };
+  /** A calibration gave up on WebGL: drop its queued work with the context, and start a fresh one. */
+  const abandonCalibration = async (name: BackendName) => {
+    if (name === 'webgl' && loseWebglContext()) await freshWebglBackend();
+  };
+  /**
+   * Switches backend (serialised) and reports it; rejects with the reason if it cannot start.
+   * 'auto' calibrates `workload` on each candidate (or reads the cached timings) and resolves with
+   * how it chose.
+   */
+  const switchBackend = (name: BackendChoice, workload?: Workload): Promise<BackendChoiceRecord | null> => {
     const next = backendQueue.then(async () => {
       try {
-        if (tf.getBackend() !== name) await useBackend(name);
-        else await tf.ready();
-        post({ type: 'backend', info: backendInfo(), error: null });
+        let choice: BackendChoiceRecord | null = null;
+        if (name === 'auto') {
+          if (!workload) throw new Error("'auto' needs the model to measure");
+          choice = await chooseBackend(workload, { use: activate, progress: (message) => post({ type: 'status', message }), abandon: abandonCalibration }, timingCache);
+        } else await activate(name);
+        post({ type: 'backend', info: backendInfo(), error: null, ...(choice ? { choice } : {}) });
+        return choice;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         let info = null;
@@ -162,9 +182,10 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     const signal = ctrl.signal;
     let started = false;
     try {
-      post({ type: 'status', message: `starting the ${config.backend ?? 'webgl'} backend` });
+      post({ type: 'status', message: config.backend === 'auto' ? 'choosing the fastest backend' : `starting the ${config.backend} backend` });
+      let backendChoice: BackendChoiceRecord | null;
       try {
-        await switchBackend(config.backend ?? 'webgl');
+        backendChoice = await switchBackend(config.backend, config);
       } catch (err) {
         post({ type: 'rejected', error: { field: 'backend', message: err instanceof Error ? err.message : String(err) } });
         return;
@@ -207,10 +228,10 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         post({ type: 'event', event: { ...e, scores, grid: g, queried } }, transfer);
       };
       await supervise(config, {
-        run: (attemptConfig, options) => runExperiment(attemptConfig, ds, options),
+        run: (attemptConfig, options) => runExperiment(attemptConfig, ds, { ...options, ...(backendChoice ? { backendChoice } : {}) }),
         context: { watch: watchContextLoss, lost: webglContextLost },
         freshWebgl: freshWebglBackend,
-        switchToWasm: () => switchBackend('wasm'),
+        switchToWasm: () => switchBackend('wasm').then(() => undefined),
         reportBackend: () => post({ type: 'backend', info: backendInfo(), error: null }),
         notice: (message) => post({ type: 'notice', level: 'warning', message }),
       }, {
@@ -280,7 +301,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         void rows(msg.id, msg.dataset, msg.seed, msg.selected);
         break;
       case 'backend':
-        if (!running) switchBackend(msg.name).catch(() => undefined);
+        if (!running) switchBackend(msg.name, msg.workload).catch(() => undefined);
         break;
       case 'run':
         void run(msg.config, msg.resume ?? null);
