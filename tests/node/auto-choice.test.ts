@@ -3,7 +3,7 @@
  * out. Software renderers are measured like any other backend; their name only explains.
  */
 import { describe, expect, it } from 'vitest';
-import { calibrationKey, formatRatio, pickBackend, softwareRenderer, type BackendTiming } from '../../src/backend/auto-choice.ts';
+import { calibrationKey, formatRatio, nodeBackend, pickBackend, softwareRenderer, type BackendTiming } from '../../src/backend/auto-choice.ts';
 
 const SWIFTSHADER = 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)';
 const timing = (t: Partial<BackendTiming> & Pick<BackendTiming, 'backend' | 'ms'>): BackendTiming => ({
@@ -80,5 +80,16 @@ describe('formatRatio and calibrationKey', () => {
     for (const change of [{ model: 'mlp' }, { renderer: 'llvmpipe' }, { batchSize: 64 }, { chunkSize: 128 }, { tfjsVersion: '4.23.0' }, { threads: '8:true' }, { inputShape: [784] }]) {
       expect(calibrationKey({ ...base, ...change })).not.toBe(k);
     }
+  });
+});
+
+describe('nodeBackend', () => {
+  it("runs 'auto' as wasm in Node and records the choice; a named backend runs as given, with no choice", () => {
+    expect(nodeBackend('auto')).toEqual({
+      backend: 'wasm',
+      choice: { requested: 'auto', picked: 'wasm', reason: "in Node 'auto' is wasm (no WebGL here; cpu is the slow reference)", timings: [], cached: false },
+    });
+    expect(nodeBackend('cpu')).toEqual({ backend: 'cpu', choice: null });
+    expect(nodeBackend('wasm')).toEqual({ backend: 'wasm', choice: null });
   });
 });
