@@ -13,23 +13,12 @@ import { learningCurveSpec } from '../../charts/learning-curve.ts';
 import type { ExperimentConfig } from '../../engine/config.ts';
 import { learningCurves, type RunRecord } from '../../engine/results.ts';
 import { h, replace } from '../dom.ts';
-
-type ChartLibs = [typeof import('vega'), typeof import('vega-lite'), typeof import('vega-interpreter')];
-
-/** Vega and Vega-Lite load on first use, so the page paints before their ~850 kB arrive. */
-let chartLibs: Promise<ChartLibs> | null = null;
-const loadChartLibs = () => (chartLibs ??= Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')]));
-
-/** A Vega View of a Vega-Lite spec that never calls `new Function` (see the file comment). */
-function cspSafeView([vega, vl, { expressionInterpreter }]: ChartLibs, spec: Parameters<typeof vl.compile>[0], container: HTMLElement, hover = false): View {
-  const runtime = vega.parse(vl.compile(spec).spec, undefined, { ast: true });
-  return new vega.View(runtime, { renderer: 'svg', container, hover, expr: expressionInterpreter });
-}
+import { cspSafeView, loadChartLibs } from './vega-csp.ts';
 
 async function warmUp(): Promise<void> {
   const libs = await loadChartLibs();
   const spec = learningCurveSpec([{ strategy: 'random', labeled: 1, mean: 0.5, std: 0, n: 1 }, { strategy: 'entropy', labeled: 2, mean: 0.6, std: 0.1, n: 2 }], { target: 0.8 });
-  const view = cspSafeView(libs, spec, document.createElement('div'));
+  const view = cspSafeView(libs, libs[1].compile(spec).spec, document.createElement('div'));
   await view.runAsync();
   view.finalize();
 }
@@ -96,7 +85,7 @@ export class CurvesView {
     // Solid legend symbols (the band layer's opacity would otherwise fade them).
     const styled = { ...spec, config: { legend: { symbolOpacity: 1, labelFontSize: 12, titleFontSize: 12 }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14, fontWeight: 600 } } } as typeof spec;
     const target = h('div', { class: 'chart-canvas' });
-    const view = cspSafeView(libs, styled, target, true);
+    const view = cspSafeView(libs, libs[1].compile(styled).spec, target, { hover: true });
     await view.runAsync();
     this.view?.finalize();
     this.view = view;

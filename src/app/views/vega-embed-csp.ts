@@ -21,6 +21,7 @@
  */
 import type { Spec, View } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
+import { cspSafeView, loadChartLibs } from './vega-csp.ts';
 
 export interface EmbedOptions {
   /** 'vega-lite' (what tfjs-vis passes) or 'vega'; without it, guessed from the spec's $schema. */
@@ -42,9 +43,6 @@ export interface Result {
   finalize: () => void;
 }
 
-type Libs = [typeof import('vega'), typeof import('vega-lite'), typeof import('vega-interpreter')];
-let libs: Promise<Libs> | null = null;
-const loadLibs = () => (libs ??= Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')]));
 
 /**
  * The view last drawn into an element, kept on the element under a registered symbol: in the dev
@@ -77,12 +75,10 @@ export default async function embed(el: HTMLElement | string, spec: object | str
   const element = typeof el === 'string' ? document.querySelector<HTMLElement>(el) : el;
   if (!element) throw new Error(`vega-embed (CSP-safe): no element matches ${String(el)}`);
   if (typeof spec === 'string') throw new Error('vega-embed (CSP-safe): loading a spec from a URL is not supported; pass the spec object');
-  const [vega, vl, { expressionInterpreter }] = await loadLibs();
-  const vgSpec = isVegaLite(spec, opts.mode) ? vl.compile(spec as TopLevelSpec).spec : (spec as Spec);
-  // {ast: true}: expressions stay ASTs, evaluated by the interpreter, never compiled with Function.
-  const runtime = vega.parse(vgSpec, opts.config, { ast: true });
+  const libs = await loadChartLibs();
+  const vgSpec = isVegaLite(spec, opts.mode) ? libs[1].compile(spec as TopLevelSpec).spec : (spec as Spec);
   release(element);
-  const view = new vega.View(runtime, { renderer: 'svg', container: element, hover: opts.hover ?? true, expr: expressionInterpreter });
+  const view = cspSafeView(libs, vgSpec, element, { hover: opts.hover ?? true, ...(opts.config ? { config: opts.config } : {}) });
   (element as Drawn)[VIEW] = view;
   await view.runAsync();
   return {
