@@ -65,8 +65,10 @@ export default defineConfig({
   // tfjs (in the worker, and in the page-thread fallback chunk) and vega are large by nature.
   build: { chunkSizeWarningLimit: 2000 },
   test: {
-    // One JSON report for .ci/run to sum; the console keeps the default reporter.
-    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // A JSON report for .ci/run to sum (`npm test` runs the e2e project in a second Vitest
+    // process, which writes test-results/vitest-e2e.json); the console keeps the default reporter.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
     projects: [
       {
         extends: true,
@@ -87,6 +89,8 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['tests/e2e/**/*.test.ts'],
+          // One dev server for all the files, and the production build made once (helpers.ts).
+          globalSetup: ['tests/e2e/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,

@@ -1,6 +1,6 @@
 /**
- * End to end on the production build: `vite build` into a temporary outDir (with the ~110 MB of
- * data the datasets plugin emits), served by `vite preview` (buildSession); the page loads its
+ * End to end on the production build: `vite build` (made once per test run,
+ * with the ~110 MB of data the datasets plugin emits), served by `vite preview` (buildSession); the page loads its
  * data from the static site and runs tiny comparisons to completion on WebGL and on threaded wasm.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';

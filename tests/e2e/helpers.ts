@@ -2,12 +2,12 @@
  * Helpers for the app's end-to-end tests: a Vite server (dev or preview of a build), Debian's
  * Chromium through Playwright with the project's SwiftShader flags, and page utilities.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page, type Response } from 'playwright';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { build, createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_ARGS, chromiumPath } from '../../vite.config.ts';
 
@@ -205,31 +205,45 @@ export const SMALL_RUN = {
 };
 
 /**
- * One dev server and one Chromium for a test file (started in beforeAll, stopped in afterAll).
- * `open(query)` loads the app in a fresh page (its own browser context), collecting its errors
- * and CSP violations, and waits until the engine is ready.
+ * The dev server (started once for the e2e project by global-setup.ts) and one Chromium for a
+ * test file (launched in beforeAll, closed in afterAll). `open(query)` loads the app in a fresh
+ * page (its own browser context), collecting its errors and CSP violations, and waits until the
+ * engine is ready. A file run outside the project's global setup starts a dev server of its own.
  */
 export function devServerSession() {
-  return serverSession('the dev server', async () => ({ ...(await startDevServer()), outDir: null }));
+  return serverSession('the dev server', async () => {
+    const url = inject('e2eDevServerUrl');
+    if (url) return { url, outDir: null, close: async () => {} };
+    return { ...(await startDevServer()), outDir: null };
+  });
 }
 
 /**
- * Like devServerSession, on the production build: `vite build` once into a temporary outDir (with
- * the ~110 MB of data the datasets plugin emits), served by `vite preview`; removed in afterAll.
+ * Like devServerSession, on the production build (`vite build`, with the ~110 MB of data the
+ * datasets plugin emits) served by `vite preview`. The build is made once per test run, by the
+ * first file that needs it, into the project's shared folder (global-setup.ts removes it), and
+ * later files serve the same one: the e2e files run one at a time, so no two build at once.
  * `outDir` is where the build lies.
  */
 export function buildSession() {
   return serverSession('the built site', async () => {
-    const outDir = await mkdtemp(join(tmpdir(), 'activelab-build-'));
+    const shared = inject('e2eSharedDir');
+    const outDir = shared ? join(shared, 'build') : await mkdtemp(join(tmpdir(), 'activelab-build-'));
+    const marker = join(outDir, '.activelab-build-complete');
+    const built = await access(marker).then(() => true, () => false);
     try {
-      await build({ root: ROOT, configFile: CONFIG_FILE, logLevel: 'warn', build: { outDir, emptyOutDir: true, reportCompressedSize: false } });
+      if (!built) {
+        await mkdir(outDir, { recursive: true });
+        await build({ root: ROOT, configFile: CONFIG_FILE, logLevel: 'warn', build: { outDir, emptyOutDir: true, reportCompressedSize: false } });
+        await writeFile(marker, new Date().toISOString());
+      }
       const server = await startPreviewServer(outDir);
       return {
         url: server.url,
         outDir,
         close: async () => {
           await server.close();
-          await rm(outDir, { recursive: true, force: true });
+          if (!shared) await rm(outDir, { recursive: true, force: true });
         },
       };
     } catch (err) {
@@ -281,4 +295,10 @@ function serverSession(what: string, start: () => Promise<{ url: string; outDir:
 export async function waitForStatus(page: Page, re: RegExp, timeout = 90_000): Promise<string> {
   const handle = await page.waitForFunction((src) => new RegExp(src).test(document.body.dataset.status ?? '') && document.body.dataset.status, re.source, { timeout, polling: 100 });
   return (await handle.jsonValue()) as string;
+}
+
+/** The (labeled, accuracy) points of the learning-curve chart, read from the rendered SVG's marks. */
+export async function chartPoints(page: Page): Promise<string[]> {
+  return page.$$eval('#curves svg path[aria-roledescription="point"], #curves svg .mark-symbol path', (els) =>
+    els.map((e) => e.getAttribute('aria-label') ?? '').filter((s) => s.length > 0));
 }

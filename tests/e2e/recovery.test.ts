@@ -2,26 +2,55 @@
  * End to end, the faults a long browser run meets: the GPU's WebGL context lost mid-run (forced
  * with the `WEBGL_lose_context` extension), the compute worker crashing (once, or on every
  * start), and the page reloaded mid-run. Every completed round must survive, and the run must
- * continue from the last completed round. On the production build (`vite build` once for this
- * file, served by `vite preview`), which is what a deployment runs: its threaded wasm backend is
+ * continue from the last completed round. On the production build (`vite build`, made once per test
+ * run, served by `vite preview`), which is what a deployment runs: its threaded wasm backend is
  * where a run goes after a third lost context. Small shapes: WebGL here is SwiftShader, the GPU
  * emulated on the CPU.
  */
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResults, RoundRecord } from '../../src/engine/results.ts';
-import { appQuery, buildSession, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
+import { appQuery, buildSession, chartPoints, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
 
 // What these cases test is the bookkeeping around faults, not what the model learns: one epoch and
-// 100-row pool and test subsets keep SwiftShader's WebGL rounds short.
+// 100-row pool and test subsets keep the rounds short.
 const SMALL = { ...SMALL_RUN, seed: 11, epochs: 1, poolSubset: 100, testSubset: 100 };
-/** Smaller still, on wasm (a CPU backend, much faster here than SwiftShader's WebGL). */
-const TINY_WASM = { ...SMALL, model: 'logreg', backend: 'wasm' };
+/**
+ * For the lost-context cases, which must be on WebGL: logistic regression, whose few shader
+ * programs SwiftShader (the GPU emulated on the CPU) compiles again quickly for each fresh context.
+ */
+const WEBGL_LOGREG = { ...SMALL, model: 'logreg' };
+/**
+ * On wasm (a CPU backend, much faster here than SwiftShader's WebGL), for the cases whose subject
+ * (a crashed worker, storage, tabs) does not depend on the backend.
+ */
+const SMALL_WASM = { ...SMALL, backend: 'wasm' };
+const TINY_WASM = { ...SMALL_WASM, model: 'logreg' };
 const app = buildSession();
 const openApp = (query: string) => app.open(query);
 
 async function waitForDone(page: Page, n: number): Promise<void> {
   await page.waitForFunction((k) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) >= k, n, { timeout: 120_000, polling: 50 });
+}
+
+/**
+ * Clicks Run, and Pause the moment `n` evaluations are done (from the page, so however fast the
+ * backend is, the run is still going); resolves once the run is paused.
+ */
+async function runAndPauseAt(page: Page, n: number): Promise<void> {
+  const paused = page.evaluate((k) => new Promise<void>((resolve) => {
+    const progress = document.querySelector<HTMLElement>('#progress')!;
+    const observer = new MutationObserver(() => {
+      if (Number(progress.dataset.done) < k) return;
+      observer.disconnect();
+      document.querySelector<HTMLButtonElement>('#pause-btn')!.click();
+      resolve();
+    });
+    observer.observe(progress, { attributes: true, attributeFilter: ['data-done'] });
+  }), n);
+  await page.click('#run-btn');
+  await paused;
+  await waitForStatus(page, /^paused$/, 60_000);
 }
 
 const results = (page: Page) => page.evaluate(() => window.activelab!.results()) as Promise<ExperimentResults | null>;
@@ -31,7 +60,8 @@ const backend = (page: Page) => page.getAttribute('#backend-pill', 'data-backend
 
 describe('ActiveLab under faults (the built site under vite preview, Chromium WebGL and wasm)', { timeout: 300_000 }, () => {
   it('WebGL context lost mid-run: reports it, keeps every completed round, continues on a fresh WebGL context', async () => {
-    const { page, errors } = await openApp(appQuery(SMALL));
+    // Enough short rounds that the run is still going when the context is lost.
+    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, rounds: 6 }));
     expect(await backend(page)).toBe('webgl');
     await page.click('#run-btn');
     await waitForDone(page, 2);
@@ -50,7 +80,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     expect(after.config.backend).toBe('webgl');
     for (const run of after.runs) {
       expect(run.status).toBe('complete');
-      expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3]);
+      expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     }
     // The rounds completed before the loss are exactly the ones in the final results.
     for (const k of kept) {
@@ -62,7 +92,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   });
 
   it('loses the context again and again: after the third loss it continues on wasm and says so', async () => {
-    const { page, errors } = await openApp(appQuery({ ...SMALL, strategies: 'margin', rounds: 5 }));
+    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'margin', rounds: 12 }));
     await page.click('#run-btn');
     for (let loss = 1; loss <= 3; loss++) {
       await waitForDone(page, loss);
@@ -76,22 +106,29 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     expect(await page.textContent('#backend-pill')).toBe('wasm · SIMD on, threads on');
     expect(await page.textContent('#messages')).not.toMatch(/crashed/);
     const after = (await results(page))!;
-    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([...Array(13).keys()]);
     expect(errors).toEqual([]);
     await page.close();
   });
 
-  it('worker crashed mid-run: the page offers to continue, and the run ends complete with the kept rounds', async () => {
-    const { page } = await openApp(appQuery({ ...SMALL, strategies: 'entropy', rounds: 4 }));
-    await page.click('#run-btn');
-    await waitForDone(page, 2);
+  it('worker crashed mid-run: the rounds stay on screen, a fresh worker starts, the page offers to continue, and the run ends complete with the kept rounds', async () => {
+    const { page } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'entropy', rounds: 4 }));
+    // Crashed while paused after two evaluations: the run is still going, however fast the rounds are.
+    await runAndPauseAt(page, 2);
     await page.evaluate(() => window.activelab!.crashWorker());
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('failed');
+    expect(await page.textContent('#messages .message.error')).toMatch(/^The compute worker crashed: .*simulated crash.* The (\d+ )?completed rounds? (is|are) kept\.$/);
     const kept = (await results(page))!.runs[0]!.rounds;
     expect(kept.length).toBeGreaterThanOrEqual(2);
+    // What was completed stays on screen: the summary and one chart point per kept round.
+    expect(await page.$$eval('#summary-table tbody tr', (r) => r.length)).toBe(1);
+    await page.waitForFunction(() => document.querySelectorAll('#curves svg').length === 1, undefined, { timeout: 30_000 });
+    expect((await chartPoints(page)).length).toBe(kept.length);
     await page.waitForSelector('#resume-run', { timeout: 60_000 });
     expect(await page.textContent('.resume-offer')).toMatch(/This run stopped after \d+ of 5 evaluations\. Continue it from its last completed round\?/);
+    // A fresh worker comes up on WebGL.
     await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'webgl', undefined, { timeout: 60_000 });
+    expect(await status(page)).toBe('failed');
     await page.click('#resume-run');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
@@ -111,19 +148,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     const delays = [300, 900, 2_700];
     await page.evaluate((d) => window.activelab!.setRestartDelays(d), delays);
     // Paused as soon as two rounds are done, so the crash comes mid-run however fast wasm is.
-    const paused = page.evaluate(() => new Promise<void>((resolve) => {
-      const progress = document.querySelector<HTMLElement>('#progress')!;
-      const observer = new MutationObserver(() => {
-        if (Number(progress.dataset.done) < 2) return;
-        observer.disconnect();
-        document.querySelector<HTMLButtonElement>('#pause-btn')!.click();
-        resolve();
-      });
-      observer.observe(progress, { attributes: true, attributeFilter: ['data-done'] });
-    }));
-    await page.click('#run-btn');
-    await paused;
-    await waitForStatus(page, /^paused$/, 30_000);
+    await runAndPauseAt(page, 2);
     const t0 = Date.now();
     await page.evaluate(() => {
       window.activelab!.crashEveryStart(true);
@@ -194,12 +219,12 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     const a = await context.newPage();
     // On wasm (what these tab and storage cases test does not depend on the backend, and wasm is
     // far faster here than SwiftShader): enough rounds that tab a is still running when b looks.
-    await a.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm', strategies: 'random', rounds: 300 })}`);
+    await a.goto(`${app.url}${appQuery({ ...SMALL_WASM, strategies: 'random', rounds: 300 })}`);
     await waitForReady(a);
     await a.click('#run-btn');
     await waitForDone(a, 2);
     const b = await context.newPage();
-    await b.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm' })}`);
+    await b.goto(`${app.url}${appQuery(SMALL_WASM)}`);
     await waitForReady(b);
     await b.waitForTimeout(1_500);
     expect(await b.$('#resume-run')).toBeNull();
@@ -214,7 +239,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   it('without IndexedDB: says completed rounds are not being saved, and the run still completes', async () => {
     const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
-    await page.goto(`${app.url}${appQuery({ ...SMALL, backend: 'wasm', strategies: 'random', rounds: 1 })}`);
+    await page.goto(`${app.url}${appQuery({ ...SMALL_WASM, strategies: 'random', rounds: 1 })}`);
     await waitForReady(page);
     await page.click('#run-btn');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
@@ -225,6 +250,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   });
 
   it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
+    // On WebGL, whose rounds here are slow enough that the reload lands while the run is going.
     const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
     await page.click('#run-btn');
     await waitForDone(page, 3);
