@@ -205,6 +205,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     const signal = ctrl.signal;
     let started = false;
     let reference: Promise<void> | null = null;
+    let finished = false;
     let stopReference: (() => void) | null = null;
     try {
       post({ type: 'status', message: config.backend === 'auto' ? 'choosing the fastest backend' : `starting the ${config.backend} backend` });
@@ -287,6 +288,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
           post({ type: 'modelReady', strategy: r.strategy, repeat: r.repeat, bytes: model.weightData.byteLength });
         },
       });
+      finished = !signal.aborted;
     } catch (err) {
       const results = err instanceof ExperimentError ? err.results : null;
       const message = err instanceof ExperimentError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -294,8 +296,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       else post({ type: 'rejected', error: { field: null, message } });
     } finally {
       human = null;
-      // The simulated curve beside a labeling run gets to finish, not to outlive the run.
-      stopReference?.();
+      // The simulated curve beside a labeling run finishes with a finished run; a stopped or failed one stops it.
+      if (!finished) stopReference?.();
       await reference;
       stopReference = null;
       reference = null;
