@@ -64,6 +64,10 @@ export const FIELDS = {
   balanced: { kind: 'bool', label: 'Balanced initial set', group: 'acquisition', help: 'The same number of examples from every class.' },
   query: { kind: 'int', label: 'Labels per round', group: 'acquisition', min: 1, help: 'Examples each strategy asks the oracle to label per round.' },
   rounds: { kind: 'int', label: 'Rounds', group: 'acquisition', min: 0, help: 'Query rounds after the initial training.' },
+  oracleNoise: {
+    kind: 'number', label: 'Oracle noise', group: 'acquisition', min: 0, step: 0.01, advanced: true,
+    help: "A fraction in [0, 1) of the simulated oracle's answers that are a wrong class drawn at random (a fallible annotator).",
+  },
   poolSubset: {
     kind: 'optInt', label: 'Pool subset', group: 'acquisition', min: 1, nullText: 'whole pool', nullToken: 'all',
     help: 'Score a fresh random subset of this many unlabeled examples each round.',

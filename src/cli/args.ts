@@ -62,6 +62,7 @@ export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } 
     help: 'temperature-scale the probabilities each round on the validation rows (needs --validation) and score the calibrated ones; ECE is reported either way',
   },
   chunkSize: { kind: 'int', help: 'rows per forward pass when predicting' },
+  oracleNoise: { kind: 'number', help: "fraction in [0, 1) of the simulated oracle's answers replaced by a uniformly drawn other class (seeded)" },
   seed: { kind: 'int', help: 'seed of every random choice' },
   backend: {
     kind: 'string',

@@ -57,6 +57,11 @@ export interface ExperimentConfig {
    * for the environment's default: `resolveConfig` reads it as 'auto'.
    */
   backend: BackendChoice;
+  /**
+   * The simulated oracle's error rate, in [0, 1): that fraction of its answers (drawn from its own
+   * seeded stream) is a uniformly drawn other class instead of the dataset's label. 0: perfect.
+   */
+  oracleNoise: number;
 }
 
 export const DEFAULT_CONFIG: ExperimentConfig = {
@@ -81,6 +86,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   chunkSize: 256,
   seed: 1,
   backend: 'auto',
+  oracleNoise: 0,
 };
 
 /** A configuration value that is not allowed; the message names the field, the value and what is. */
@@ -178,5 +184,8 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   // null: the environment's default in links and results files written before 'auto' existed.
   const backend: unknown = c.backend ?? 'auto';
   if (typeof backend !== 'string' || !isBackendChoice(backend)) throw new ConfigError('backend', c.backend, `one of ${BACKEND_CHOICES.join(', ')}`);
+  if (typeof c.oracleNoise !== 'number' || !(c.oracleNoise >= 0 && c.oracleNoise < 1)) {
+    throw new ConfigError('oracleNoise', c.oracleNoise, 'a number in [0, 1): the fraction of the simulated oracle\'s answers that are a wrong class');
+  }
   return { ...c, backend, strategies: [...c.strategies] };
 }

@@ -4,6 +4,7 @@
  */
 import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import type { ExperimentConfig } from './config.ts';
+import type { OracleKind } from './oracle.ts';
 
 export interface RoundTimes {
   /** Training this round's model (ms). */
@@ -37,6 +38,14 @@ export interface RoundRecord {
   selected: number[];
   /** The strategy's informativeness of each selected row (null for round 0 and set strategies). */
   selectedScores: number[] | null;
+  /**
+   * The label the oracle gave each selected row, in `selected`'s order: a class, or -1 where it
+   * skipped the row (which then left the pool unlabeled). Round 0's are the dataset's labels of the
+   * initial set. Absent in results written before the oracle was a part (the dataset's labels then).
+   */
+  labels?: number[];
+  /** Whether each label in `labels` agrees with the dataset's label of its row (null for a skip). */
+  agreed?: (boolean | null)[];
   ms: RoundTimes;
 }
 
@@ -48,6 +57,8 @@ export interface RunRecord {
   /** complete; aborted (stopped by the user); exhausted (the pool ran out); failed (error, see `error`). */
   status: RunStatus;
   error?: string;
+  /** Who labeled the queries (`engine/oracle.ts`); absent in results written before it was recorded (simulated). */
+  oracle?: OracleKind;
   rounds: RoundRecord[];
 }
 

@@ -1,6 +1,6 @@
 /**
  * One round of one run: after round 0, pick candidates, gather what the strategy needs, score and
- * select, and let the simulated oracle label the batch; then train on the labeled set, fit the
+ * select, and ask the oracle (`oracle.ts`) to label the batch; then train on the labeled set, fit the
  * temperature (with `calibrate`), evaluate on the test rows, and predict the grid.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +11,7 @@ import type { ExperimentConfig } from './config.ts';
 import type { Where } from './events.ts';
 import { disposeInputs, gatherInputs } from './inputs.ts';
 import type { Learner } from './learner.ts';
+import { askOracle, type Oracle } from './oracle.ts';
 import type { Pool, RepeatSplit } from './pool.ts';
 import type { Reporter } from './reporter.ts';
 import type { RoundRecord } from './results.ts';
@@ -29,6 +30,8 @@ export interface RunScope {
   readonly report: Reporter;
   /** `RunOptions.grid`. */
   readonly grid: Float32Array | undefined;
+  /** Labels each round's query (`RunOptions.oracle`, or the simulated one). */
+  readonly oracle: Oracle;
 }
 
 export const where = (scope: RunScope, round: number): Where => ({ strategy: scope.strategyName, repeat: scope.repeat, round });
@@ -36,6 +39,8 @@ export const where = (scope: RunScope, round: number): Where => ({ strategy: sco
 /** A round's query: the rows chosen, their scores, every candidate's scores, and the times. */
 export interface Query {
   selected: DatasetRows;
+  /** The oracle's answers for `selected`, in its order (-1: skipped); set once the oracle answered. */
+  labels?: Int32Array;
   selectedScores: number[] | null;
   scores: Float32Array | null;
   ms: { predict: number; score: number; select: number };
@@ -59,8 +64,9 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, temp
   if (round > 0) {
     query = await queryRound(scope, pool, round, temperature);
     if (!query) return null;
-    // The simulated oracle reveals the labels: they join the labeled set.
-    pool.label(query.selected, round);
+    // The oracle labels the batch: its labels join the labeled set, its skips leave the pool.
+    query.labels = await askOracle(scope.oracle, { strategy: scope.strategyName, repeat: scope.repeat, round, indices: Int32Array.from(query.selected) }, scope.dataset.numClasses);
+    pool.label(query.selected, round, query.labels);
   }
   const { config, learner, report } = scope;
   await report.phase('train', where(scope, round));
@@ -83,8 +89,10 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, temp
   const grid = scope.grid ? await gridPredictions(learner, scope.grid, scope.dataset.shape) : null;
 
   const classCounts = new Array<number>(scope.dataset.numClasses).fill(0);
-  for (const i of labeled) classCounts[scope.dataset.train.y[i]!]!++;
+  for (const i of labeled) classCounts[pool.labels[i]!]!++;
   const acq = query?.ms ?? { predict: 0, score: 0, select: 0 };
+  const selected = query?.selected ?? scope.split.initial;
+  const given = query?.labels ?? Int32Array.from(selected, (i) => pool.labels[i]!);
   const record: RoundRecord = {
     round,
     labeled: labeled.length,
@@ -93,8 +101,10 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, temp
     ece: ev.ece,
     calibration,
     classCounts,
-    selected: Array.from(query?.selected ?? scope.split.initial),
+    selected: Array.from(selected),
     selectedScores: query?.selectedScores ?? null,
+    labels: Array.from(given),
+    agreed: Array.from(given, (v, j) => (v < 0 ? null : v === scope.dataset.train.y[selected[j]!])),
     ms: { train: trainMs, ...acq, evaluate: evaluateMs },
   };
   return { record, temperature, scores: query?.scores ?? null, confusion: Array.from(ev.confusion), grid };
