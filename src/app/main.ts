@@ -134,7 +134,8 @@ const labels = new LabelController({
 /** A labeling run's configuration: the form's, with one strategy and one repeat. */
 function labelConfig(base: ExperimentConfig | null, strategy: string): ExperimentConfig | null {
   if (!base) return null;
-  const raw = { ...base, strategies: [strategy || base.strategies[0]!], repeats: 1 };
+  // The person is the oracle: the simulated one's noise does not apply.
+  const raw = { ...base, strategies: [strategy || base.strategies[0]!], repeats: 1, oracleNoise: 0 };
   return check(raw as unknown as RawConfig).config;
 }
 

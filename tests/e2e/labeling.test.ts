@@ -77,7 +77,9 @@ describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 },
     // Round 2: 0, 1, 2; meanwhile the pad gets a stroke and shows the model's probabilities.
     const rows2 = await batchOf(page, 2);
     const pad = (await page.$('#pad-canvas'))!;
-    const box = (await pad.boundingBox())!;
+    await pad.scrollIntoViewIfNeeded();
+    await pad.scrollIntoViewIfNeeded();
+  const box = (await pad.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
     await page.mouse.down();
     for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * (0.15 + 0.07 * i));
@@ -124,11 +126,19 @@ describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 },
       expect(agreed).toBe(label === '-1' ? '' : agreed === 'true' ? 'true' : 'false');
     }
 
-    // The results: what the engine trained on and recorded for each round.
-    const results = (await page.evaluate(() => window.activelab!.results())) as ExperimentResults;
+    // The run as results JSON: a human oracle's run, every label recorded as typed, and trained on.
+    await page.focus('#export-json');
+    const [json] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    const results = JSON.parse(await readFile(await json.path(), 'utf8')) as ExperimentResults;
+    expect(results.status).toBe('complete');
+    expect(results.runs).toHaveLength(1);
     const run = results.runs[0]!;
+    expect(run.oracle).toBe('human');
     expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3]);
     expect(run.rounds.slice(1).map((r) => r.selected)).toEqual([rows1, rows2, rows3]);
+    expect(run.rounds.slice(1).map((r) => r.labels)).toEqual(typed.map(([, labels]) => labels));
+    // The CSV's agreement is the results'.
+    expect(csv.slice(1).map((l) => l.split(',')[5])).toEqual(run.rounds.slice(1).flatMap((r) => r.agreed!.map((a) => (a === null ? '' : String(a)))));
     // The skipped row is not in the labeled set: 10 + 2 + 3 + 3.
     expect(run.rounds.map((r) => r.labeled)).toEqual([10, 12, 15, 18]);
     // Stats and both curves.

@@ -13,8 +13,8 @@ import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
 import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
 import type { ExperimentEvent } from '../../engine/events.ts';
-import { tfLearner, type LearnerFactory } from '../../engine/learner.ts';
-import { ExperimentError, runExperiment } from '../../engine/loop.ts';
+import { tfLearner } from '../../engine/learner.ts';
+import { ExperimentError, runExperiment, type RunOptions } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
 import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
 import { describeModel } from './model-summary.ts';
@@ -238,12 +238,13 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       post({ type: 'modelSummary', summary: describeModel(config.model, { inputShape: ds.shape, numClasses: ds.numClasses, seed: config.seed }) });
       memory('before');
       started = true;
-      let parts: { learner?: LearnerFactory; oracle?: HumanOracle['ask'] } = {};
+      let parts: Pick<RunOptions, 'learner' | 'oracle' | 'oracleKind'> = {};
       if (labeling) {
         human = new HumanOracle(post, ds, signal);
         parts = {
           learner: human.wrap(tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize })),
           oracle: human.ask,
+          oracleKind: 'human',
         };
         const refCtrl = new AbortController();
         signal.addEventListener('abort', () => refCtrl.abort(), { once: true });

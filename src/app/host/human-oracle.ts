@@ -6,17 +6,10 @@
  */
 import type { Dataset } from '../../../datasets/index.ts';
 import type { Learner, LearnerFactory } from '../../engine/learner.ts';
+import type { Oracle, OracleQuery } from '../../engine/oracle.ts';
 import { asDatasetRows } from '../../engine/rows.ts';
 import type { FromHost, LabelQuery } from '../protocol.ts';
 import { exampleProbs, topGuesses } from './guesses.ts';
-
-/** What the loop hands an oracle (src/engine/oracle.ts's `OracleQuery`). */
-export interface OracleRequest {
-  strategy: string;
-  repeat: number;
-  round: number;
-  indices: Int32Array;
-}
 
 export class HumanOracle {
   /** The learner of the run being labeled (the one the wrapped factory made last). */
@@ -48,7 +41,7 @@ export class HumanOracle {
   }
 
   /** The oracle: posts the batch with the model's guesses, resolves with the page's labels. */
-  readonly ask = async (q: OracleRequest): Promise<number[]> => {
+  readonly ask: Oracle = async (q: OracleQuery): Promise<number[]> => {
     const learner = this.learner;
     if (!learner) throw new Error('the labeling run has no model to show guesses from');
     const rows = asDatasetRows(Int32Array.from(q.indices));
