@@ -1,10 +1,13 @@
 /**
  * The page's labeling model (src/app/labeling.ts): a batch answered by keys, undo, skip, submit,
- * answers kept across a reload, the stats and the labels CSV.
+ * answers kept across a reload, the stats and the labels CSV; and what the store (store.ts) reads
+ * back of a labeling run (the IndexedDB plumbing runs in tests/e2e/labeling.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { LabelBatch, labelsToCsv, labelStats, SKIP, type LabelAnswer } from '../../src/app/labeling.ts';
 import type { LabelQuery } from '../../src/app/protocol.ts';
+import { checkStoredExperiment, storedLabels } from '../../src/app/store.ts';
+import { resolveConfig } from '../../src/engine/config.ts';
 
 const query = (round = 2): LabelQuery => ({
   id: 1, strategy: 'entropy', repeat: 0, round, indices: Int32Array.of(40, 7, 13), truth: Uint8Array.of(3, 1, 4),
@@ -73,5 +76,26 @@ describe('labelStats and labelsToCsv', () => {
       '7,2,2,entropy,3.000,false',
       '',
     ].join('\n'));
+  });
+});
+
+describe('what the store reads back of a labeling run (store.ts)', () => {
+  const config = resolveConfig({ dataset: 'moons', model: 'mlp', strategies: ['entropy'], initial: 4, query: 2, rounds: 3, repeats: 1 });
+  const experiment = {
+    id: 'e1', config, dataset: null, startedAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:01:00.000Z',
+    status: 'running', total: 4, done: 2, runs: [{ strategy: 'entropy', repeat: 0, status: 'running' }],
+  };
+
+  it("keeps a labeling run's oracle, and refuses an unknown one", () => {
+    expect(checkStoredExperiment({ ...experiment, oracle: 'human' })?.oracle).toBe('human');
+    expect(checkStoredExperiment(experiment)).not.toHaveProperty('oracle');
+    expect(checkStoredExperiment({ ...experiment, oracle: 'robot' })).toBeNull();
+  });
+
+  it('keeps the saved answers that pass the check, without their experiment key', () => {
+    const good = { id: 'e1', strategy: 'entropy', repeat: 0, round: 1, position: 0, row: 40, label: -1, seconds: 1.5, truth: 3 };
+    expect(storedLabels([good, { ...good, label: -2 }, { ...good, round: 0 }, { ...good, seconds: -1 }, { ...good, truth: undefined }, 'junk'])).toEqual([
+      { strategy: 'entropy', repeat: 0, round: 1, position: 0, row: 40, label: -1, seconds: 1.5, truth: 3 },
+    ]);
   });
 });
