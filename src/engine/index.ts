@@ -6,9 +6,10 @@ export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type F
 export { askOracle, noisyOracle, ORACLE_KINDS, OracleError, simulatedOracle, SKIP, type Oracle, type OracleKind, type OracleQuery } from './oracle.ts';
 export type { DatasetRows, PoolPositions } from './rows.ts';
 export {
-  areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, summarize,
-  type CurvePoint, type ExperimentResults, type LabelsToTarget, type RoundRecord, type RoundTimes, type RunRecord, type StrategySummary,
+  areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, stopSummary, summarize,
+  type CurvePoint, type ExperimentResults, type LabelsToTarget, type RoundRecord, type RoundTimes, type RunRecord, type StopSummary, type StrategySummary,
 } from './results.ts';
 export {
   MAX_RESULTS_FILE_BYTES, parseResultsFile, readResultsFile, ResultsFileError, validateResults, type ResultsFileOptions,
 } from './results-file.ts';
+export { cohenKappa, STOP_CRITERIA, STOP_WHEN, STOPPING, stoppingAdvice, stopRound, type StopAdvice, type StopCriterion, type StoppingRecord, type StopRecord, type StopWhen } from './stopping.ts';

@@ -25,7 +25,8 @@ import { noisyOracle, simulatedOracle, type Oracle, type OracleKind } from './or
 import { Pool, splitRepeat } from './pool.ts';
 import { Reporter } from './reporter.ts';
 import { finishedRun, rebuildModel, resumable, runKey, takeOver } from './restore.ts';
-import { playRound, type RunScope } from './round.ts';
+import { playRound, stopSetPredictions, type Previous, type RunScope } from './round.ts';
+import { stopRound } from './stopping.ts';
 import { summarize, type ExperimentResults, type RunRecord } from './results.ts';
 import { stream } from './streams.ts';
 
@@ -284,28 +285,46 @@ async function handOverModel(
  * any, then plays the remaining rounds until the last or until the pool is exhausted.
  */
 async function playRun(scope: RunScope, pool: Pool, run: RunRecord, earlier: RunRecord | undefined, ledger: Ledger): Promise<void> {
-  let temperature: number | null = null; // fitted after the previous round's training
+  const previous: Previous = { temperature: null, stopPredictions: null }; // after the previous round's training
   let first = 0;
   if (earlier && earlier.rounds.length > 0) {
     const kept = takeOver(scope, pool, earlier);
     run.rounds.push(...kept);
     ledger.done += kept.length;
     await rebuildModel(scope, pool, kept.length - 1);
-    temperature = kept[kept.length - 1]!.calibration?.temperature ?? null;
+    previous.temperature = kept[kept.length - 1]!.calibration?.temperature ?? null;
+    // The rebuilt model's stop-set predictions, for the next round's kappa.
+    if (scope.split.stopRows.length > 0) previous.stopPredictions = (await stopSetPredictions(scope.learner, scope.split.stopRows)).predicted;
     first = kept.length;
   }
+  const { stopWhen } = scope.config;
   for (let round = first; round <= scope.config.rounds; round++) {
-    const outcome = await playRound(scope, pool, round, temperature);
+    const outcome = await playRound(scope, pool, round, previous);
     if (!outcome) {
       run.status = 'exhausted';
       break;
     }
-    temperature = outcome.temperature;
+    if ('stop' in outcome) {
+      run.stopped = outcome.stop;
+      break;
+    }
+    previous.temperature = outcome.temperature;
+    previous.stopPredictions = outcome.stopPredictions;
     run.rounds.push(outcome.record);
     ledger.done++;
     await scope.report.emit({
       type: 'round', strategy: scope.strategyName, repeat: scope.repeat, record: outcome.record, scores: outcome.scores,
       confusion: outcome.confusion, grid: outcome.grid, progress: ledger.progress(),
+    });
+    if ((stopWhen === 'stabilizing' || stopWhen === 'overall-uncertainty') && round < scope.config.rounds && stopRound(stopWhen, run.rounds) !== null) {
+      run.stopped = { criterion: stopWhen, round };
+      break;
+    }
+  }
+  if (run.stopped) {
+    await scope.report.emit({
+      type: 'warning', strategy: scope.strategyName, repeat: scope.repeat, round: run.stopped.round,
+      message: `stopped after round ${run.stopped.round}: the ${run.stopped.criterion} criterion holds (config.stopWhen)`,
     });
   }
 }

@@ -8,8 +8,13 @@
  * The kind recorded in the results (`RunRecord.oracle`): 'simulated' or 'noisy' for the built-in
  * oracles; a caller's oracle is recorded as `RunOptions.oracleKind`, 'human' unless it says otherwise.
  */
-import type { Dataset } from '../../datasets/index.ts';
 import { stream } from './streams.ts';
+
+/** What the simulated oracles read of a dataset (structural: this module reaches no tfjs, the results checks import it). */
+export interface LabeledRows {
+  train: { y: ArrayLike<number> };
+  numClasses: number;
+}
 
 /** What the oracle is asked: the rows of one round's query, in the order the strategy chose them. */
 export interface OracleQuery {
@@ -37,7 +42,7 @@ export class OracleError extends Error {
 }
 
 /** The simulated oracle: the dataset's own labels. */
-export function simulatedOracle(dataset: Pick<Dataset<string>, 'train'>): Oracle {
+export function simulatedOracle(dataset: Pick<LabeledRows, 'train'>): Oracle {
   return async ({ indices }) => Int32Array.from(indices, (i) => dataset.train.y[i]!);
 }
 
@@ -47,7 +52,7 @@ export function simulatedOracle(dataset: Pick<Dataset<string>, 'train'>): Oracle
  * from its own stream named under `seed`, so the same seed gives the same answers (and a resumed run
  * the same answers as an uninterrupted one).
  */
-export function noisyOracle(dataset: Pick<Dataset<string>, 'train' | 'numClasses'>, noise: number, seed: number): Oracle {
+export function noisyOracle(dataset: LabeledRows, noise: number, seed: number): Oracle {
   if (!(noise >= 0 && noise < 1)) throw new RangeError(`noisyOracle: noise must be in [0, 1), got ${noise}`);
   const c = dataset.numClasses;
   return async ({ strategy, repeat, round, indices }) => {

@@ -47,6 +47,8 @@ export interface RepeatSplit {
   readonly initial: DatasetRows;
   /** The marks with the validation rows held out and nothing labeled. */
   readonly marks: Int32Array;
+  /** The stop set of the stopping advice (`config.stopSet` pool rows outside the initial set), ascending; empty without advice. */
+  readonly stopRows: DatasetRows;
 }
 
 /** Draws repeat `repeat`'s split of the train rows from its named streams. */
@@ -59,7 +61,11 @@ export function splitRepeat(config: ExperimentConfig, dataset: Dataset<string>, 
   const validationRows = asDatasetRows(rows.filter((i) => marks[i] === HELD_OUT));
   const validationLabels = Uint8Array.from(validationRows, (i) => dataset.train.y[i]!);
   const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, repeatStream(config.seed, repeat, 'initial'));
-  return { validationRows, validationLabels, initial, marks };
+  const inInitial = new Set(initial);
+  const unlabeled = poolRows.filter((i) => !inInitial.has(i));
+  const stopSize = Math.min(config.stopSet, unlabeled.length);
+  const stopRows = asDatasetRows(stopSize > 0 ? Int32Array.from(repeatStream(config.seed, repeat, 'stop-set').sample(unlabeled.length, stopSize), (j) => unlabeled[j]!).sort() : new Int32Array(0));
+  return { validationRows, validationLabels, initial, marks, stopRows };
 }
 
 /**

@@ -54,6 +54,7 @@ const copyRound = (r: RoundRecord): RoundRecord => ({
   selectedScores: r.selectedScores ? [...r.selectedScores] : null,
   ...(r.labels ? { labels: [...r.labels] } : {}),
   ...(r.agreed ? { agreed: [...r.agreed] } : {}),
+  ...(r.stopping ? { stopping: { ...r.stopping } } : {}),
   ms: { ...r.ms },
 });
 
@@ -63,6 +64,7 @@ export function finishedRun(earlier: RunRecord, config: ExperimentConfig): RunRe
   return {
     strategy: earlier.strategy, repeat: earlier.repeat, status: earlier.status === 'exhausted' ? 'exhausted' : 'complete',
     ...(earlier.oracle ? { oracle: earlier.oracle } : {}),
+    ...(earlier.stopped ? { stopped: { ...earlier.stopped } } : {}),
     rounds: earlier.rounds.map(copyRound),
   };
 }

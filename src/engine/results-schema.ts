@@ -16,6 +16,7 @@ import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { bool, int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
 import { ORACLE_KINDS } from './oracle.ts';
+import { STOP_CRITERIA } from './stopping.ts';
 import { summarize, type CellRef, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus, type WorkerReport } from './results.ts';
 
 /** Longest string kept (error messages, user agents, renderer names). */
@@ -31,7 +32,7 @@ export const RESULT_STATUSES: readonly ExperimentResults['status'][] = ['complet
  * Configuration fields added after results files existed, with the value that means what a file
  * without them computed: read so when absent.
  */
-export const LATER_CONFIG_FIELDS: Partial<ExperimentConfig> = { oracleNoise: 0 };
+export const LATER_CONFIG_FIELDS: Partial<ExperimentConfig> = { oracleNoise: 0, stopSet: 0, stopWhen: 'never' };
 
 /** A configuration as exported: every field present (but `LATER_CONFIG_FIELDS`), and accepted by `resolveConfig` (whose message it keeps). */
 export function configSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
@@ -136,6 +137,11 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
       selectedScores: v.optional(v.nullable(list(num(-Infinity, Infinity), Math.max(config.initial, config.query), 'scores, one per selected index'))),
       labels: v.optional(list(int(-1, dataset.numClasses - 1, `a class from 0 to ${dataset.numClasses - 1}, or -1 (skipped)`), Math.max(config.initial, config.query), 'labels, one per selected index')),
       agreed: v.optional(list(v.nullable(bool()), Math.max(config.initial, config.query), 'agreements (true, false or null), one per selected index')),
+      stopping: v.optional(obj({
+        kappa: v.nullable(num(-1, 1)),
+        overallUncertainty: num(0, 1),
+        maxConfidence: v.nullable(num(0, 1)),
+      })),
       ms: obj({ train: num(0, Infinity, MS), predict: num(0, Infinity, MS), score: num(0, Infinity, MS), select: num(0, Infinity, MS), evaluate: num(0, Infinity, MS) }),
       calibration: v.optional(v.nullable(calibrationSchema)),
       accuracy: num(0, 1),
@@ -177,7 +183,9 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
     v.transform((r): RoundRecord => ({
       round: r.round, labeled: r.labeled as number, accuracy: r.accuracy, loss: r.loss, ece: r.ece, calibration: r.calibration ?? null,
       classCounts: r.classCounts as number[], selected: r.selected, selectedScores: r.selectedScores ?? null,
-      ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.agreed === undefined ? {} : { agreed: r.agreed }), ms: r.ms,
+      ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.agreed === undefined ? {} : { agreed: r.agreed }),
+      ...(r.stopping === undefined ? {} : { stopping: { kappa: r.stopping.kappa, overallUncertainty: r.stopping.overallUncertainty, maxConfidence: r.stopping.maxConfidence } }),
+      ms: r.ms,
     })),
   );
 }
@@ -206,6 +214,11 @@ export function runInfoEntries<S extends string>({ config }: RecordContext, stat
     error: v.optional(str(MAX_STRING)),
     /** Who labeled its queries; absent in files written before it was recorded (the simulated oracle). */
     oracle: v.optional(oneOf(ORACLE_KINDS)),
+    /** Set when config.stopWhen ended the run. */
+    stopped: v.optional(v.pipe(
+      obj({ criterion: oneOf(STOP_CRITERIA), round: int(0, config.rounds) }),
+      v.transform((s) => ({ criterion: s.criterion, round: s.round })),
+    )),
   };
 }
 
@@ -231,7 +244,7 @@ function runsSchema(ctx: RecordContext) {
     obj({ ...runInfoEntries(ctx, RUN_STATUSES), rounds: roundsSchema(ctx) }),
     v.transform((r): RunRecord => ({
       strategy: r.strategy, repeat: r.repeat, status: r.status, ...(r.error === undefined ? {} : { error: r.error }),
-      ...(r.oracle === undefined ? {} : { oracle: r.oracle }), rounds: r.rounds,
+      ...(r.oracle === undefined ? {} : { oracle: r.oracle }), ...(r.stopped === undefined ? {} : { stopped: r.stopped }), rounds: r.rounds,
     })),
   );
   return runList(ctx, run);

@@ -5,6 +5,7 @@
 import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { OracleKind } from './oracle.ts';
+import { STOP_CRITERIA, stopRound, type StopCriterion, type StoppingRecord, type StopRecord } from './stopping.ts';
 
 export interface RoundTimes {
   /** Training this round's model (ms). */
@@ -46,6 +47,8 @@ export interface RoundRecord {
   labels?: number[];
   /** Whether each label in `labels` agrees with the dataset's label of its row (null for a skip). */
   agreed?: (boolean | null)[];
+  /** The stopping advice's measures this round (`stopping.ts`); absent without a stop set (`config.stopSet` 0, older results). */
+  stopping?: StoppingRecord;
   ms: RoundTimes;
 }
 
@@ -59,6 +62,8 @@ export interface RunRecord {
   error?: string;
   /** Who labeled the queries (`engine/oracle.ts`); absent in results written before it was recorded (simulated). */
   oracle?: OracleKind;
+  /** Set when `config.stopWhen` ended the run: the criterion and the last round kept. */
+  stopped?: StopRecord;
   rounds: RoundRecord[];
 }
 
@@ -72,6 +77,18 @@ export interface LabelsToTarget {
   perRepeat: (number | null)[];
 }
 
+/** Where one stopping criterion would have stopped, over a strategy's repeats (`stopping.ts`). */
+export interface StopSummary {
+  criterion: StopCriterion;
+  /** Repeats in which it held. */
+  reached: number;
+  /** Mean over those repeats of the labels at the advised round; null if it never held. */
+  labels: number | null;
+  /** Mean over those repeats of the labels saved (the run's last labeled count minus the advised one) and the accuracy given up (last minus advised; negative: stopping gained). */
+  saved: number | null;
+  accuracyLost: number | null;
+}
+
 export interface StrategySummary {
   strategy: string;
   repeats: number;
@@ -79,6 +96,8 @@ export interface StrategySummary {
   /** Area under the accuracy vs labels curve, normalised to [0, 1] (mean over repeats). */
   alc: number;
   labelsToTarget: LabelsToTarget;
+  /** Each stopping criterion's advice; absent when no run recorded the advice. */
+  stopping?: StopSummary[];
 }
 
 export interface ExperimentResults {
@@ -176,14 +195,29 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
     const finals = rs.map((r) => r.rounds[r.rounds.length - 1]!.accuracy);
     const perRepeat = rs.map((r) => labelsToReach(r.rounds, target));
     const reachedValues = perRepeat.filter((v): v is number => v !== null);
+    const advised = rs.some((r) => r.rounds.some((x) => x.stopping));
     return {
       strategy,
       repeats: rs.length,
       finalAccuracy: { mean: mean(finals), std: std(finals) },
       alc: mean(rs.map((r) => areaUnderLearningCurve(r.rounds))),
       labelsToTarget: { target, mean: reachedValues.length ? mean(reachedValues) : null, reached: reachedValues.length, perRepeat },
+      ...(advised ? { stopping: STOP_CRITERIA.map((c) => stopSummary(c, rs)) } : {}),
     };
   });
+}
+
+/** Where `criterion` advised stopping in each of `runs`, against where each run ended. */
+export function stopSummary(criterion: StopCriterion, runs: readonly RunRecord[]): StopSummary {
+  const at: { labels: number; saved: number; lost: number }[] = [];
+  for (const run of runs) {
+    const round = stopRound(criterion, run.rounds, run.stopped);
+    const r = round === null ? undefined : run.rounds.find((x) => x.round === round);
+    const last = run.rounds[run.rounds.length - 1];
+    if (r && last) at.push({ labels: r.labeled, saved: last.labeled - r.labeled, lost: last.accuracy - r.accuracy });
+  }
+  const m = (f: (x: (typeof at)[number]) => number) => (at.length ? mean(at.map(f)) : null);
+  return { criterion, reached: at.length, labels: m((x) => x.labels), saved: m((x) => x.saved), accuracyLost: m((x) => x.lost) };
 }
 
 /** One row per (strategy, repeat, round): the learning curves in a spreadsheet-friendly form. */
