@@ -267,3 +267,38 @@ export function learningCurves(runs: readonly RunRecord[]): CurvePoint[] {
   }
   return points;
 }
+
+/** How the summary shows one criterion's advice: labels at it (repeats that reached it), labels saved and accuracy given up. */
+export function stopAdviceText(s: StopSummary, repeats: number): string {
+  if (s.labels === null || s.saved === null || s.accuracyLost === null) return 'not yet';
+  const lost = s.accuracyLost * 100;
+  return `${Math.round(s.labels)}${repeats > 1 ? ` (${s.reached}/${repeats})` : ''}: saves ${Math.round(s.saved)}, ${lost >= 0 ? '−' : '+'}${Math.abs(lost).toFixed(1)} pts`;
+}
+
+/** A "stop here" marker for the learning curve: where a strategy's predictions became stable. */
+export interface StopMarker {
+  strategy: string;
+  labeled: number;
+  text: string;
+}
+
+/**
+ * Per strategy, where the stabilizing-predictions criterion first held: a run's round ("predictions
+ * stable since round 12: stop here"), or over repeats the mean labels of those where it held.
+ */
+export function stopMarkers(runs: readonly RunRecord[]): StopMarker[] {
+  const by = new Map<string, RunRecord[]>();
+  for (const run of runs) if (run.rounds.length > 0) by.set(run.strategy, [...(by.get(run.strategy) ?? []), run]);
+  const markers: StopMarker[] = [];
+  for (const [strategy, rs] of by) {
+    const at = rs.flatMap((run) => {
+      const round = stopRound('stabilizing', run.rounds, run.stopped?.criterion === 'stabilizing' ? run.stopped : undefined);
+      const r = round === null ? undefined : run.rounds.find((x) => x.round === round);
+      return r ? [r] : [];
+    });
+    if (at.length === 0) continue;
+    if (rs.length === 1) markers.push({ strategy, labeled: at[0]!.labeled, text: `${strategy}: predictions stable since round ${at[0]!.round}: stop here` });
+    else markers.push({ strategy, labeled: mean(at.map((r) => r.labeled)), text: `${strategy}: predictions stable at ${Math.round(mean(at.map((r) => r.labeled)))} labels (${at.length}/${rs.length} repeats): stop here` });
+  }
+  return markers;
+}

@@ -106,6 +106,34 @@ describe('a scripted oracle', () => {
   });
 });
 
+describe('resuming a run labeled by an oracle', () => {
+  it("rebuilds from the labels given, not the dataset's, and goes on as an uninterrupted run", async () => {
+    const ds = dataset();
+    // A wrong label for the first row of every round, a skip for the second.
+    const script = (q: OracleQuery) => Array.from(q.indices, (i, j) => (j === 0 ? (ds.train.y[i]! + 1) % C : j === 1 ? -1 : ds.train.y[i]!));
+    const whole = await runExperiment(config, ds, { learner: recordingLearner([]), oracle: async (q) => script(q) });
+    const failing: Oracle = async (q) => {
+      if (q.round === 3) throw new Error('interrupted');
+      return script(q);
+    };
+    const err = (await runExperiment(config, ds, { learner: recordingLearner([]), oracle: failing }).catch((e: unknown) => e)) as ExperimentError;
+    expect(err.results.runs[0]!.rounds).toHaveLength(3);
+    const stored = validateResults(JSON.parse(JSON.stringify(err.results)));
+    const trained: Trained = [];
+    const resumed = await runExperiment(config, ds, { learner: recordingLearner(trained), oracle: async (q) => script(q), resume: stored });
+    // The rebuild (round 2's model) trained on round 1's and round 2's wrong labels, without the skipped rows.
+    const rebuilt = trained[0]!;
+    for (const r of stored.runs[0]!.rounds.slice(1)) {
+      expect(rebuilt.get(r.selected[0]!)).toBe(r.labels![0]);
+      expect(rebuilt.get(r.selected[0]!)).not.toBe(ds.train.y[r.selected[0]!]);
+      expect(rebuilt.has(r.selected[1]!)).toBe(false);
+    }
+    const strip = (res: typeof whole) => res.runs[0]!.rounds.map((r) => [r.round, r.labeled, r.selected, r.labels, r.agreed, r.classCounts, r.stopping]);
+    expect(strip(resumed)).toEqual(strip(whole));
+    expect(resumed.runs[0]!.oracle).toBe('human');
+  });
+});
+
 describe('bad oracle answers fail the run, keeping the completed rounds', () => {
   const cases: [string, (q: OracleQuery) => Promise<ArrayLike<number>>, RegExp][] = [
     ['too few labels', async (q) => Array.from(q.indices.slice(1), () => 0), /the oracle returned 2 labels for 3 queried rows \(entropy, repeat 0, round 2\)/],

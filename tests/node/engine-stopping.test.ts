@@ -11,6 +11,8 @@ import { resolveConfig, runExperiment, stopSummary, type Learner, type LearnerFa
 import { largestUncertainty, stopSetSummary } from '../../src/engine/stop-set.ts';
 import { cohenKappa, stoppingAdvice, stopRound, type StoppingRecord } from '../../src/engine/stopping.ts';
 import { validateResults } from '../../src/engine/results-file.ts';
+import { stopMarkers } from '../../src/engine/results.ts';
+import { renderChartSvg, summaryTable } from '../../src/cli/report.ts';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -188,5 +190,22 @@ describe('the loop records the advice and stops when told', () => {
   it('a stopWhen without a stop set is a ConfigError naming the field', () => {
     expect(() => config({ stopWhen: 'stabilizing', stopSet: 0 })).toThrow(/^config\.stopWhen = 'stabilizing' is not allowed: 'never' when stopSet is 0/);
     expect(() => config({ stopWhen: 'soon' })).toThrow(/^config\.stopWhen = 'soon' is not allowed: one of never, stabilizing, overall-uncertainty, max-confidence/);
+  });
+});
+
+describe('the advice shown', () => {
+  it("a 'predictions stable at' column in the CLI summary and a 'stop here' marker on the learning curve", async () => {
+    const res = await runExperiment(config({ strategies: ['entropy'] }), dataset(), { learner: settlingLearner() });
+    // Stable at round 3 (10 labels) of 8 (20 labels); accuracy 0.5 + fits / 20: 0.7 then, 0.95 at the end.
+    const table = summaryTable(res).split('\n');
+    expect(table[0]).toMatch(/predictions stable at\s*$/);
+    expect(table[2]).toMatch(/10: saves 10, −25\.0 pts\s*$/);
+    expect(stopMarkers(res.runs)).toEqual([{ strategy: 'entropy', labeled: 10, text: 'entropy: predictions stable since round 3: stop here' }]);
+    const svg = await renderChartSvg(res);
+    expect(svg).toContain('entropy: predictions stable since round 3: stop here');
+    // Over repeats: the mean labels of the repeats where it held.
+    expect(stopMarkers([res.runs[0]!, { ...res.runs[0]!, repeat: 1, rounds: res.runs[0]!.rounds.slice(0, 3) }])).toEqual([
+      { strategy: 'entropy', labeled: 10, text: 'entropy: predictions stable at 10 labels (1/2 repeats): stop here' },
+    ]);
   });
 });
