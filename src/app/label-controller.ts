@@ -236,6 +236,8 @@ export class LabelController {
     this.els.dataset.disabled = state.running;
     this.els.strategy.disabled = state.running;
     if (this.els.dataset.value !== this.deps.dataset()) this.els.dataset.value = this.deps.dataset();
+    const classes = this.deps.catalog.datasets.get(this.deps.dataset())?.numClasses ?? 0;
+    this.els.start.title = classes > MAX_LABEL_CLASSES ? `${this.deps.dataset()} has ${classes} classes: the keys 0-9 label up to ${MAX_LABEL_CLASSES}` : '';
     const shape = state.dataset?.shape ?? this.deps.catalog.datasets.get(this.deps.dataset())?.shape ?? [];
     this.els.padPanel.hidden = !(shape.length === 3 && shape[0] === 28 && shape[1] === 28 && shape[2] === 1);
   }
