@@ -6,11 +6,14 @@
  * lists; whether a value is allowed is decided by the engine's `resolveConfig`.
  */
 import type { ExperimentConfig } from '../engine/config.ts';
+import { STOP_WHEN } from '../engine/stopping.ts';
 
 export type ConfigKey = keyof ExperimentConfig;
 
 export type FieldKind =
   | 'dataset' | 'model' | 'strategies' | 'backend'
+  /** One of the spec's `choices`. */
+  | 'choice'
   | 'int' | 'number' | 'bool'
   /** A number or null; null is the empty input and, in links, `nullToken`. */
   | 'optInt' | 'optNumber';
@@ -26,6 +29,8 @@ export interface FieldSpec {
   advanced?: boolean;
   min?: number;
   step?: number;
+  /** The values of a 'choice' field, in the order shown. */
+  choices?: readonly string[];
   /** What null means, as the input's placeholder; also the link token for null. */
   nullText?: string;
   nullToken?: string;
@@ -64,6 +69,18 @@ export const FIELDS = {
   balanced: { kind: 'bool', label: 'Balanced initial set', group: 'acquisition', help: 'The same number of examples from every class.' },
   query: { kind: 'int', label: 'Labels per round', group: 'acquisition', min: 1, help: 'Examples each strategy asks the oracle to label per round.' },
   rounds: { kind: 'int', label: 'Rounds', group: 'acquisition', min: 0, help: 'Query rounds after the initial training.' },
+  oracleNoise: {
+    kind: 'number', label: 'Oracle noise', group: 'acquisition', min: 0, step: 0.01, advanced: true,
+    help: "A fraction in [0, 1) of the simulated oracle's answers that are a wrong class drawn at random (a fallible annotator).",
+  },
+  stopSet: {
+    kind: 'int', label: 'Stop set', group: 'acquisition', min: 0, advanced: true,
+    help: 'Unlabeled examples the advice on when to stop is computed on each round (0: no advice).',
+  },
+  stopWhen: {
+    kind: 'choice', choices: STOP_WHEN, label: 'Stop when', group: 'acquisition', advanced: true,
+    help: 'End each run when this criterion holds: predictions stable (kappa), overall uncertainty low, or the queried examples all confident.',
+  },
   poolSubset: {
     kind: 'optInt', label: 'Pool subset', group: 'acquisition', min: 1, nullText: 'whole pool', nullToken: 'all',
     help: 'Score a fresh random subset of this many unlabeled examples each round.',
@@ -120,6 +137,7 @@ export function parseValue(key: ConfigKey, text: string): { value: unknown } | {
   switch (spec.kind) {
     case 'dataset':
     case 'model':
+    case 'choice':
       return { value: t };
     case 'backend':
       // Older links wrote null (the environment's default), which 'auto' now is.

@@ -78,8 +78,9 @@ export class ConfigForm {
       };
     }
 
-    if (spec.kind === 'dataset' || spec.kind === 'model' || spec.kind === 'backend') {
-      const names: readonly string[] = spec.kind === 'dataset' ? [...this.catalog.datasets.keys()] : spec.kind === 'model' ? Object.keys(this.catalog.models) : this.catalog.backends;
+    if (spec.kind === 'dataset' || spec.kind === 'model' || spec.kind === 'backend' || spec.kind === 'choice') {
+      const names: readonly string[] =
+        spec.kind === 'dataset' ? [...this.catalog.datasets.keys()] : spec.kind === 'model' ? Object.keys(this.catalog.models) : spec.kind === 'choice' ? spec.choices ?? [] : this.catalog.backends;
       const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } },
         ...names.map((n) => h('option', { text: optionText(spec.kind, n, this.catalog), attrs: { value: n } })));
       select.addEventListener('change', changed);

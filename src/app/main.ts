@@ -18,6 +18,8 @@ import { formatValue, isConfigKey, linkQuery, parseLink, type ConfigKey, type Pa
 import { appDefaults, ConfigForm } from './form.ts';
 import type { DatasetInfo, FieldError, FromHost, ToHost } from './protocol.ts';
 import { ModelExports } from './model-export.ts';
+import { LabelController } from './label-controller.ts';
+import type { LabelAnswer } from './labeling.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { RunRecorder } from './recorder.ts';
 import type { StoredExperiment, StoredRunInfo } from './store.ts';
@@ -112,6 +114,30 @@ const modelExports = new ModelExports({
   wrap: byId('model-export'), select: byId<HTMLSelectElement>('model-run'), button: byId<HTMLButtonElement>('export-model'), status: byId('model-status'),
   send: (msg) => client.send(msg), download: (name, blob) => download(name, blob), label: (s) => strategyLabel(s), stem: () => fileStem(),
 });
+
+// "Label it yourself": the person is the oracle of a one-strategy run (label-controller.ts).
+const labels = new LabelController({
+  catalog, state, recorder,
+  send: (msg) => client.send(msg),
+  start: (strategy) => void startRun(null, strategy),
+  canStart: () => !state.running && !!valid && (catalog.datasets.get(valid.dataset)?.numClasses ?? Infinity) <= 10,
+  dataset: () => String(form?.read().config.dataset ?? valid?.dataset ?? ''),
+  setDataset: (name) => {
+    if (!form) return;
+    form.write({ dataset: name });
+    onFieldChange('dataset');
+  },
+  download: (name, blob) => download(name, blob),
+  fileStem: () => fileStem(),
+});
+
+/** A labeling run's configuration: the form's, with one strategy and one repeat. */
+function labelConfig(base: ExperimentConfig | null, strategy: string): ExperimentConfig | null {
+  if (!base) return null;
+  // The person is the oracle: the simulated one's noise does not apply.
+  const raw = { ...base, strategies: [strategy || base.strategies[0]!], repeats: 1, oracleNoise: 0 };
+  return check(raw as unknown as RawConfig).config;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Boot
@@ -223,8 +249,10 @@ function onFieldChange(key: ConfigKey): void {
  * Starts a run of the form's configuration, or, with `from`, continues that stored experiment
  * from its completed rounds (they are shown at once; the engine computes only what is missing).
  */
-async function startRun(from: StoredExperiment | null = null): Promise<void> {
+async function startRun(from: StoredExperiment | null = null, labelStrategy: string | null = null): Promise<void> {
   if (!form || state.running) return;
+  const human = from ? from.oracle === 'human' : labelStrategy !== null;
+  let saved: LabelAnswer[] = [];
   // Run, Continue and Resume are the user's word to go on: earlier crashes no longer count.
   client.restarts.forget();
   let keep: { runs: RunData[]; startedAt: Date } | undefined;
@@ -233,6 +261,7 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
     let loaded;
     try {
       loaded = await recorder.store.load(from.id);
+      if (human) saved = await recorder.store.labels(from.id);
     } catch (err) {
       state.error = `The stored run could not be read: ${err instanceof Error ? err.message : String(err)}`;
       renderAll();
@@ -252,13 +281,16 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
     }
     offer = null;
   } else {
-    if (!valid) return;
-    config = valid;
+    const c = human ? labelConfig(valid, labelStrategy ?? '') : valid;
+    if (!c) return;
+    config = c;
   }
   setStrategyOrder(config.strategies);
   state.reset(config, keep);
   modelExports.reset();
   modelPanel.reset();
+  if (human) labels.begin(saved);
+  else labels.clear();
   if (from) state.dataset = from.dataset;
   selection.repeat = 0;
   selection.round = 0;
@@ -282,11 +314,11 @@ async function startRun(from: StoredExperiment | null = null): Promise<void> {
       strategy: r.strategy, repeat: r.repeat, status: r.status === 'running' ? 'aborted' as const : r.status, rounds: r.rounds.map((d) => d.record),
     }));
     state.notes.push(`Resuming the run started ${from.startedAt.slice(0, 16).replace('T', ' ')} UTC: its ${state.done} completed rounds are kept.`);
-    client.send({ type: 'run', config: { ...config }, resume: { config, runs } });
+    client.send({ type: 'run', config: { ...config }, resume: { config, runs }, ...(human ? { human } : {}) });
   } else {
-    recorder.begin({ config, dataset: null, status: 'running', total: state.total, done: 0, runs: [] });
+    recorder.begin({ config, dataset: null, status: 'running', total: state.total, done: 0, runs: [], ...(human ? { oracle: 'human' as const } : {}) });
     offer = null;
-    client.send({ type: 'run', config: { ...config } });
+    client.send({ type: 'run', config: { ...config }, ...(human ? { human } : {}) });
   }
   renderAll();
 }
@@ -314,6 +346,7 @@ function stopRun(): void {
 
 function onMessage(msg: FromHost): void {
   if (modelExports.onMessage(msg)) return;
+  if (labels.onMessage(msg)) return;
   switch (msg.type) {
     case 'ready':
       break;
@@ -405,6 +438,7 @@ function onMessage(msg: FromHost): void {
       if (state.running) state.status = state.runs.length ? 'aborted' : 'idle';
       form?.setDisabled(false);
       recorder.ended();
+      labels.ended();
       renderAll();
       void refreshOffer(); // a run that ended early can be continued
       break;
@@ -466,6 +500,7 @@ function showOpened(results: ExperimentResults, name: string): boolean {
   };
   setStrategyOrder(results.config.strategies);
   state.load(results, info, name);
+  labels.clear();
   modelExports.reset();
   modelPanel.reset();
   const last = results.runs.find((r) => r.repeat === 0)?.rounds.length ?? 1;
@@ -492,6 +527,7 @@ function onCrash(message: string, next: CrashDecision): void {
   ({ error: state.error, note: restartNote } = describeCrash(message, next, rounds));
   if (wasRunning) {
     recorder.ended();
+    labels.ended();
     state.status = 'failed';
     recorder.update({ status: 'failed', runs: runInfos() });
     void refreshOffer();
@@ -561,6 +597,7 @@ function renderAll(): void {
   renderRoundBar();
   renderResults();
   renderDiagnosticsPanel();
+  labels.render();
 }
 
 function renderResults(): void {
@@ -706,6 +743,8 @@ async function showStored(o: StoredExperiment): Promise<void> {
     state.dataset = o.dataset;
     state.status = o.status === 'failed' ? 'failed' : 'aborted';
     modelPanel.reset();
+    if (o.oracle === 'human') labels.show(await recorder.store.labels(o.id));
+    else labels.clear();
     recorder.show(o.id);
     els.boundaryPanel.hidden = o.dataset?.kind !== 'points';
     selection.round = latestRound();
@@ -724,6 +763,7 @@ function renderButtons(): void {
   els.pause.setAttribute('aria-pressed', String(state.status === 'paused' || state.status === 'pausing'));
   els.stop.disabled = !running || state.status === 'stopping';
   els.openResults.disabled = running;
+  labels.renderControls();
 }
 
 function renderRoundBar(): void {

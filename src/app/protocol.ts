@@ -60,8 +60,17 @@ export type AutoWorkload = Pick<ExperimentConfig, 'dataset' | 'model' | 'batchSi
 export type ToHost =
   /** Switch to a backend; 'auto' measures the candidates on `workload` (or reads the cached timings). */
   | { type: 'backend'; name: BackendChoice; workload: AutoWorkload }
-  /** Start a run; with `resume`, continue that earlier run of the same config from its completed rounds. */
-  | { type: 'run'; config: Record<string, unknown>; resume?: { config: ExperimentConfig; runs: RunRecord[] } }
+  /**
+   * Start a run; with `resume`, continue that earlier run of the same config from its completed
+   * rounds. With `human`, the oracle is the person at the page ("Label it yourself"): each round's
+   * batch comes as a `query`, the run waits for the page's `labels`; the same configuration with
+   * the simulated oracle runs beside it, its rounds sent as `reference`.
+   */
+  | { type: 'run'; config: Record<string, unknown>; resume?: { config: ExperimentConfig; runs: RunRecord[] }; human?: boolean }
+  /** The person's answer to `query` `id`: one label per queried row, -1 = skipped. */
+  | { type: 'labels'; id: number; labels: number[] }
+  /** The drawing pad: a 28x28 digit (MNIST-preprocessed bytes, src/app/digit.ts) for the current model of a labeling run. */
+  | { type: 'predictDigit'; id: number; pixels: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -107,8 +116,32 @@ export type FromHost =
   | { type: 'rowsFailed'; id: number; message: string }
   /** A run of the current experiment finished: its final model is kept in the host, `bytes` of weights, until the next run starts. */
   | { type: 'modelReady'; strategy: string; repeat: number; bytes: number }
+  /** A labeling run's batch to label (answer with `labels`); see `LabelQuery`. */
+  | { type: 'query'; query: LabelQuery }
+  /** A round of the simulated-oracle run beside a labeling run (same strategy and seed). */
+  | { type: 'reference'; strategy: string; repeat: number; round: number; labeled: number; accuracy: number }
+  /** The answer to `predictDigit`: the current model's class probabilities (C numbers), or why there are none. */
+  | { type: 'digit'; id: number; probs: number[] | null; error: string | null }
   /** The answer to `exportModel`: the two files (the weights' buffer transferred), or why not. */
   | { type: 'model'; id: number; files: ModelFiles | null; error: string | null };
+
+/** The rows a labeling run asks the person to label, with what the page shows of them. */
+export interface LabelQuery {
+  id: number;
+  strategy: string;
+  repeat: number;
+  round: number;
+  /** The dataset rows (train split) to label, in the order the answer lists their labels. */
+  indices: Int32Array;
+  /** Their dataset labels where the dataset has them, to measure agreement (never shown before an answer). */
+  truth: Uint8Array | null;
+  /** Image datasets: row-major [k, H, W, C] uint8 pixels; null otherwise. */
+  pixels: Uint8Array | null;
+  /** 2-D datasets: the rows' coordinates, row-major [k, 2]; null otherwise. */
+  points: Float32Array | null;
+  /** The current model's three likeliest classes per row, row-major [k, 3] (fewer columns for fewer classes), and their probabilities. */
+  top: { classes: Int32Array; probs: Float32Array; k: number };
+}
 
 /** A model's layers as plain data, what `model.summary()` prints (src/app/host/model-summary.ts). */
 export interface ModelSummary {

@@ -12,13 +12,16 @@ import type { ExperimentConfig } from '../engine/config.ts';
 import type { RunStatus } from '../engine/results.ts';
 import { configSchema, recordContext, RUN_STATUSES, runInfoEntries, runList, validRounds } from '../engine/results-schema.ts';
 import { check, int, list, nestedInto, num, obj, oneOf, onePer, str } from '../schema.ts';
+import type { LabelAnswer } from './labeling.ts';
 import type { DatasetInfo } from './protocol.ts';
 import type { RoundData } from './state.ts';
 
 const DB_NAME = 'activelab';
-const DB_VERSION = 1;
+/** 2 added the labels a person gives ("Label it yourself"). */
+const DB_VERSION = 2;
 const EXPERIMENTS = 'experiments';
 const ROUNDS = 'rounds';
+const LABELS = 'labels';
 /** Experiments kept; older ones are deleted when a new one starts. */
 export const KEEP_EXPERIMENTS = 5;
 
@@ -44,6 +47,8 @@ export interface StoredExperiment {
   total: number;
   done: number;
   runs: StoredRunInfo[];
+  /** 'human': a labeling run, whose oracle is the person at the page (absent: the simulated oracle). */
+  oracle?: 'human';
 }
 
 interface StoredRound {
@@ -111,12 +116,14 @@ export function storedExperimentSchema(datasets: DatasetCatalog = BUILTIN_DATASE
       done: int(0, COUNT),
       // Checked against the configuration below.
       runs: v.optional(v.unknown()),
+      oracle: v.optional(oneOf(['human'] as const)),
     }),
     v.rawTransform(({ dataset, addIssue, NEVER }): StoredExperiment => {
       const ctx = recordContext(dataset.value.config, datasets);
       const runs = nestedInto(runList(ctx, obj(runInfoEntries(ctx, STORED_RUN_STATUSES))), dataset.value, 'runs', addIssue);
       if (!runs.ok) return NEVER;
-      return { ...dataset.value, runs: runs.value.map(({ error, ...r }) => (error === undefined ? r : { ...r, error })) };
+      const { oracle, ...rest } = dataset.value;
+      return { ...rest, ...(oracle ? { oracle } : {}), runs: runs.value.map(({ error, ...r }) => (error === undefined ? r : { ...r, error })) };
     }),
   );
 }
@@ -135,6 +142,29 @@ const storedRoundSchema = obj({
     queried: obj({ labels: v.instance(Uint8Array, 'a Uint8Array'), pixels: v.nullable(v.instance(Uint8Array, 'a Uint8Array')) }),
   }),
 });
+
+/** A stored answer of a labeling run, keyed by experiment, run, round and position in the batch. */
+const storedLabelSchema = obj({
+  id: str(100),
+  strategy: str(100),
+  repeat: int(0, COUNT),
+  round: int(1, COUNT),
+  position: int(0, COUNT),
+  row: int(0, COUNT),
+  label: int(-1, 255),
+  seconds: num(0, Infinity),
+  truth: v.nullable(int(0, 255)),
+});
+
+/** The stored answers `rows` that pass the check, without their experiment key (others are skipped). */
+export function storedLabels(rows: readonly unknown[]): LabelAnswer[] {
+  return rows.flatMap((raw) => {
+    const r = check(storedLabelSchema, raw, 'label');
+    if (!r.ok) return [];
+    const { id: _, ...answer } = r.value;
+    return [answer];
+  });
+}
 
 const experimentSchemaOf = onePer((datasets: DatasetCatalog) => storedExperimentSchema(datasets));
 
@@ -194,6 +224,7 @@ export class ExperimentStore {
         const db = req.result;
         if (!db.objectStoreNames.contains(EXPERIMENTS)) db.createObjectStore(EXPERIMENTS, { keyPath: 'id' });
         if (!db.objectStoreNames.contains(ROUNDS)) db.createObjectStore(ROUNDS, { keyPath: ['id', 'strategy', 'repeat', 'round'] });
+        if (!db.objectStoreNames.contains(LABELS)) db.createObjectStore(LABELS, { keyPath: ['id', 'strategy', 'repeat', 'round', 'position'] });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(new StoreError(req.error?.message ?? 'IndexedDB could not open'));
@@ -261,11 +292,35 @@ export class ExperimentStore {
     return storedRuns(exp, rows, this.datasets);
   }
 
+  /** Saves one answer of a labeling run (replacing an earlier answer at the same place). */
+  async putLabel(id: string, answer: LabelAnswer): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(LABELS, 'readwrite');
+    tx.objectStore(LABELS).put({ id, ...answer });
+    await done(tx);
+  }
+
+  /** Deletes an answer taken back (undo). */
+  async deleteLabel(id: string, a: Pick<LabelAnswer, 'strategy' | 'repeat' | 'round' | 'position'>): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(LABELS, 'readwrite');
+    tx.objectStore(LABELS).delete([id, a.strategy, a.repeat, a.round, a.position]);
+    await done(tx);
+  }
+
+  /** Every answer saved for an experiment (checked; see `storedLabels`). */
+  async labels(id: string): Promise<LabelAnswer[]> {
+    const db = await this.open();
+    const rows: unknown[] = await request(db.transaction(LABELS, 'readonly').objectStore(LABELS).getAll(IDBKeyRange.bound([id], [id, []])));
+    return storedLabels(rows);
+  }
+
   async remove(id: string): Promise<void> {
     const db = await this.open();
-    const tx = db.transaction([EXPERIMENTS, ROUNDS], 'readwrite');
+    const tx = db.transaction([EXPERIMENTS, ROUNDS, LABELS], 'readwrite');
     tx.objectStore(EXPERIMENTS).delete(id);
     tx.objectStore(ROUNDS).delete(IDBKeyRange.bound([id], [id, []]));
+    tx.objectStore(LABELS).delete(IDBKeyRange.bound([id], [id, []]));
     await done(tx);
   }
 

@@ -4,7 +4,7 @@
  * The CLI renders it to SVG in Node; the app renders the same spec in the page.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { CurvePoint } from '../engine/results.ts';
+import type { CurvePoint, StopMarker } from '../engine/results.ts';
 
 export interface LearningCurveOptions {
   title?: string;
@@ -12,6 +12,8 @@ export interface LearningCurveOptions {
   height?: number;
   /** Accuracy target drawn as a dashed rule. */
   target?: number | null;
+  /** "Stop here" markers (`stopMarkers`): a dotted vertical rule per strategy at the labels where its predictions became stable, with its text. */
+  stops?: readonly StopMarker[];
 }
 
 /** Stable colours per strategy name (random is always grey: the baseline). */
@@ -68,6 +70,19 @@ export function learningCurveSpec(points: readonly CurvePoint[], options: Learni
   ];
   if (options.target != null) {
     layers.push({ data: { values: [{ target: options.target }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { field: 'target', type: 'quantitative' } } });
+  }
+  if (options.stops && options.stops.length > 0) {
+    // Text lines from the top, one per marker, so two strategies' markers do not overlap.
+    const stops = options.stops.map((m, i) => ({ ...m, line: i }));
+    const stopColor = { ...color, legend: null };
+    layers.push(
+      { data: { values: stops }, mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { x: { ...x, field: 'labeled' }, color: stopColor, tooltip: [{ field: 'text', title: 'stopping advice' }] } },
+      {
+        data: { values: stops },
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, fontSize: 11 },
+        encoding: { x: { ...x, field: 'labeled' }, y: { value: { expr: `datum.line * 14 + 4` } }, text: { field: 'text' }, color: stopColor },
+      },
+    );
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -18,6 +18,7 @@ import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
 import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
 import { BACKEND_CHOICES } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
+import { STOP_WHEN } from '../engine/stopping.ts';
 import { PRESETS, PRESET_NAMES } from './presets.ts';
 
 export class UsageError extends Error {
@@ -62,6 +63,9 @@ export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } 
     help: 'temperature-scale the probabilities each round on the validation rows (needs --validation) and score the calibrated ones; ECE is reported either way',
   },
   chunkSize: { kind: 'int', help: 'rows per forward pass when predicting' },
+  stopSet: { kind: 'int', help: 'unlabeled rows of the stop set the stopping advice is computed on each round; 0 for no advice' },
+  stopWhen: { kind: 'string', help: `end each run when a stopping criterion holds: ${STOP_WHEN.join(' | ')}` },
+  oracleNoise: { kind: 'number', help: "fraction in [0, 1) of the simulated oracle's answers replaced by a uniformly drawn other class (seeded)" },
   seed: { kind: 'int', help: 'seed of every random choice' },
   backend: {
     kind: 'string',

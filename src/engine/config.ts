@@ -9,6 +9,7 @@ import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts
 import { isModelName, MODEL_CATALOG, MODEL_NAMES, type ModelName } from '../../models/catalog.ts';
 import { isStrategyName, STRATEGY_CATALOG, STRATEGY_NAMES, type StrategyName } from '../acquisition/catalog.ts';
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../backend/catalog.ts';
+import { STOP_WHEN, type StopWhen } from './stopping.ts';
 
 export interface ExperimentConfig {
   /** A dataset of the catalog the config is resolved against: a built-in one, or one described at run time. */
@@ -57,6 +58,18 @@ export interface ExperimentConfig {
    * for the environment's default: `resolveConfig` reads it as 'auto'.
    */
   backend: BackendChoice;
+  /**
+   * The simulated oracle's error rate, in [0, 1): that fraction of its answers (drawn from its own
+   * seeded stream) is a uniformly drawn other class instead of the dataset's label. 0: perfect.
+   */
+  oracleNoise: number;
+  /**
+   * Unlabeled rows in the stop set the stopping advice is computed on each round (`stopping.ts`),
+   * drawn per repeat from the pool (at most the pool); 0: no advice.
+   */
+  stopSet: number;
+  /** End each run when this stopping criterion holds (needs stopSet > 0), or 'never'. */
+  stopWhen: StopWhen;
 }
 
 export const DEFAULT_CONFIG: ExperimentConfig = {
@@ -81,6 +94,9 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   chunkSize: 256,
   seed: 1,
   backend: 'auto',
+  oracleNoise: 0,
+  stopSet: 2000,
+  stopWhen: 'never',
 };
 
 /** A configuration value that is not allowed; the message names the field, the value and what is. */
@@ -178,5 +194,11 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   // null: the environment's default in links and results files written before 'auto' existed.
   const backend: unknown = c.backend ?? 'auto';
   if (typeof backend !== 'string' || !isBackendChoice(backend)) throw new ConfigError('backend', c.backend, `one of ${BACKEND_CHOICES.join(', ')}`);
+  if (typeof c.oracleNoise !== 'number' || !(c.oracleNoise >= 0 && c.oracleNoise < 1)) {
+    throw new ConfigError('oracleNoise', c.oracleNoise, 'a number in [0, 1): the fraction of the simulated oracle\'s answers that are a wrong class');
+  }
+  int('stopSet', c.stopSet, 0); // at most the pool is used
+  if (typeof c.stopWhen !== 'string' || !(STOP_WHEN as readonly string[]).includes(c.stopWhen)) throw new ConfigError('stopWhen', c.stopWhen, `one of ${STOP_WHEN.join(', ')}`);
+  if (c.stopWhen !== 'never' && c.stopSet < 1) throw new ConfigError('stopWhen', c.stopWhen, "'never' when stopSet is 0 (the criteria are computed on the stop set)");
   return { ...c, backend, strategies: [...c.strategies] };
 }

@@ -1,7 +1,7 @@
 /**
  * The pool-based active-learning loop. For each repeat and strategy: train on the initial set,
- * evaluate, then round after round predict the candidates, score, select, let the simulated
- * oracle reveal the labels, retrain, evaluate. Every random choice derives from `config.seed`:
+ * evaluate, then round after round predict the candidates, score, select, ask the oracle for the
+ * labels (`oracle.ts`: simulated by default), retrain, evaluate. Every random choice derives from `config.seed`:
  * the same config gives the same selections and accuracies.
  *
  * Randomness: per repeat, the validation hold-out, the initial set, and each round's model
@@ -21,10 +21,12 @@ import type { Dataset } from '../../datasets/index.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { ExperimentEvent, Progress } from './events.ts';
 import { tfLearner, type Learner, type LearnerFactory } from './learner.ts';
+import { noisyOracle, simulatedOracle, type Oracle, type OracleKind } from './oracle.ts';
 import { Pool, splitRepeat } from './pool.ts';
 import { Reporter } from './reporter.ts';
 import { finishedRun, rebuildModel, resumable, runKey, takeOver } from './restore.ts';
-import { playRound, type RunScope } from './round.ts';
+import { playRound, stopSetPredictions, type Previous, type RunScope } from './round.ts';
+import { stopRound } from './stopping.ts';
 import { summarize, type ExperimentResults, type RunRecord } from './results.ts';
 import { stream } from './streams.ts';
 
@@ -73,6 +75,17 @@ export interface RunOptions {
   onFinalModel?: (run: FinalModelRun, model: ModelExport) => void | Promise<void>;
   /** How `config.backend: 'auto'` was resolved, recorded as the results' `environment.backendChoice`. */
   backendChoice?: BackendChoiceRecord;
+  /**
+   * Labels each round's query (`engine/oracle.ts`): given the rows, resolves to one label per row,
+   * -1 to skip it (the row leaves the pool, is never asked again, never trained on). Default: the
+   * simulated oracle (the dataset's labels; with `config.oracleNoise`, the noisy one). The initial
+   * set always takes the dataset's labels. A rejection, a wrong count or a label out of range fails
+   * the run with an `ExperimentError` that keeps the completed rounds; a rejection named
+   * 'AbortError' stops it as the signal does.
+   */
+  oracle?: Oracle;
+  /** What `oracle` is, as the results record it (`RunRecord.oracle`); default 'human'. Ignored without `oracle`. */
+  oracleKind?: OracleKind;
 }
 
 /** The run whose final model `RunOptions.onFinalModel` receives, and that model's last round. */
@@ -170,6 +183,11 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   const learnerFactory =
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
+  if (options.oracle && config.oracleNoise > 0) {
+    throw new RangeError(`config.oracleNoise (${config.oracleNoise}) makes the simulated oracle noisy; with RunOptions.oracle it must be 0`);
+  }
+  const oracle = options.oracle ?? (config.oracleNoise > 0 ? noisyOracle(dataset, config.oracleNoise, config.seed) : simulatedOracle(dataset));
+  const oracleKind: OracleKind = options.oracle ? (options.oracleKind ?? 'human') : config.oracleNoise > 0 ? 'noisy' : 'simulated';
   const report = new Reporter(options);
   const ledger = new Ledger(config, only?.size ?? config.strategies.length * config.repeats, options.backendChoice ?? null);
   const finish = async (status: ExperimentResults['status']): Promise<ExperimentResults> => {
@@ -206,11 +224,13 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
         await report.emit({ type: 'run', run: kept });
         continue;
       }
-      const run: RunRecord = { strategy: strategyName, repeat, status: 'complete', rounds: [] };
+      const run: RunRecord = { strategy: strategyName, repeat, status: 'complete', oracle: oracleKind, rounds: [] };
       ledger.runs.push(run);
-      const learner = learnerFactory({ dataset, testIndices, strategy: strategyName, repeat });
+      const pool = new Pool(split, dataset.train.y);
+      // The learner trains on the run's labels: the dataset's, overwritten by the oracle's answers.
+      const learner = learnerFactory({ dataset: { ...dataset, train: { ...dataset.train, y: pool.labels } }, testIndices, strategy: strategyName, repeat });
       try {
-        await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, report, grid: options.grid }, run, earlier, ledger);
+        await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, report, grid: options.grid, oracle }, pool, run, earlier, ledger);
         if (options.onFinalModel) await handOverModel(options.onFinalModel, learner, run, config, dataset, report);
       } catch (err) {
         if (isAbort(err, signal)) {
@@ -264,30 +284,47 @@ async function handOverModel(
  * One run (a strategy in a repeat), into `run`: continues `earlier`'s kept rounds if there are
  * any, then plays the remaining rounds until the last or until the pool is exhausted.
  */
-async function playRun(scope: RunScope, run: RunRecord, earlier: RunRecord | undefined, ledger: Ledger): Promise<void> {
-  const pool = new Pool(scope.split);
-  let temperature: number | null = null; // fitted after the previous round's training
+async function playRun(scope: RunScope, pool: Pool, run: RunRecord, earlier: RunRecord | undefined, ledger: Ledger): Promise<void> {
+  const previous: Previous = { temperature: null, stopPredictions: null }; // after the previous round's training
   let first = 0;
   if (earlier && earlier.rounds.length > 0) {
     const kept = takeOver(scope, pool, earlier);
     run.rounds.push(...kept);
     ledger.done += kept.length;
     await rebuildModel(scope, pool, kept.length - 1);
-    temperature = kept[kept.length - 1]!.calibration?.temperature ?? null;
+    previous.temperature = kept[kept.length - 1]!.calibration?.temperature ?? null;
+    // The rebuilt model's stop-set predictions, for the next round's kappa.
+    if (scope.split.stopRows.length > 0) previous.stopPredictions = (await stopSetPredictions(scope.learner, scope.split.stopRows)).predicted;
     first = kept.length;
   }
+  const { stopWhen } = scope.config;
   for (let round = first; round <= scope.config.rounds; round++) {
-    const outcome = await playRound(scope, pool, round, temperature);
+    const outcome = await playRound(scope, pool, round, previous);
     if (!outcome) {
       run.status = 'exhausted';
       break;
     }
-    temperature = outcome.temperature;
+    if ('stop' in outcome) {
+      run.stopped = outcome.stop;
+      break;
+    }
+    previous.temperature = outcome.temperature;
+    previous.stopPredictions = outcome.stopPredictions;
     run.rounds.push(outcome.record);
     ledger.done++;
     await scope.report.emit({
       type: 'round', strategy: scope.strategyName, repeat: scope.repeat, record: outcome.record, scores: outcome.scores,
       confusion: outcome.confusion, grid: outcome.grid, progress: ledger.progress(),
+    });
+    if ((stopWhen === 'stabilizing' || stopWhen === 'overall-uncertainty') && round < scope.config.rounds && stopRound(stopWhen, run.rounds) !== null) {
+      run.stopped = { criterion: stopWhen, round };
+      break;
+    }
+  }
+  if (run.stopped) {
+    await scope.report.emit({
+      type: 'warning', strategy: scope.strategyName, repeat: scope.repeat, round: run.stopped.round,
+      message: `stopped after round ${run.stopped.round}: the ${run.stopped.criterion} criterion holds (config.stopWhen)`,
     });
   }
 }

@@ -1,7 +1,9 @@
 /**
- * Pool state: which train rows are labeled, when, and which are held out. One typed array of
- * marks per run (`labeledAtRound`, as baal's `labelled_map`): -1 in the pool, -2 held out for
- * validation, r >= 0 labeled in round r.
+ * Pool state: which train rows are labeled, when, with which label, and which are held out or
+ * skipped. One typed array of marks per run (`labeledAtRound`, as baal's `labelled_map`): -1 in the
+ * pool, -2 held out for validation, -3 skipped by the oracle (out of the pool, never trained on),
+ * r >= 0 labeled in round r; and one array of the labels the run trains on (the dataset's, with the
+ * oracle's answers written over them as they come).
  */
 import type { Dataset } from '../../datasets/index.ts';
 import type { Rng } from '../rng.ts';
@@ -11,6 +13,7 @@ import { repeatStream } from './streams.ts';
 
 const IN_POOL = -1;
 const HELD_OUT = -2;
+const SKIPPED = -3;
 
 /** The initial labeled set: `size` of the train rows `candidates`, balanced per class (remainder to the lowest classes) or at random. */
 export function initialSet(y: Uint8Array, candidates: Int32Array, size: number, numClasses: number, balanced: boolean, rng: Rng): DatasetRows {
@@ -44,6 +47,8 @@ export interface RepeatSplit {
   readonly initial: DatasetRows;
   /** The marks with the validation rows held out and nothing labeled. */
   readonly marks: Int32Array;
+  /** The stop set of the stopping advice (`config.stopSet` pool rows outside the initial set), ascending; empty without advice. */
+  readonly stopRows: DatasetRows;
 }
 
 /** Draws repeat `repeat`'s split of the train rows from its named streams. */
@@ -56,15 +61,25 @@ export function splitRepeat(config: ExperimentConfig, dataset: Dataset<string>, 
   const validationRows = asDatasetRows(rows.filter((i) => marks[i] === HELD_OUT));
   const validationLabels = Uint8Array.from(validationRows, (i) => dataset.train.y[i]!);
   const initial = initialSet(dataset.train.y, poolRows, config.initial, dataset.numClasses, config.balanced, repeatStream(config.seed, repeat, 'initial'));
-  return { validationRows, validationLabels, initial, marks };
+  const inInitial = new Set(initial);
+  const unlabeled = poolRows.filter((i) => !inInitial.has(i));
+  const stopSize = Math.min(config.stopSet, unlabeled.length);
+  const stopRows = asDatasetRows(stopSize > 0 ? Int32Array.from(repeatStream(config.seed, repeat, 'stop-set').sample(unlabeled.length, stopSize), (j) => unlabeled[j]!).sort() : new Int32Array(0));
+  return { validationRows, validationLabels, initial, marks, stopRows };
 }
 
-/** One run's pool: starts from its repeat's split with the initial set labeled in round 0. */
+/**
+ * One run's pool: starts from its repeat's split with the initial set labeled in round 0 with the
+ * dataset's labels `y`.
+ */
 export class Pool {
   private readonly marks: Int32Array;
+  /** The label of every train row as this run knows it: what the learner trains on for the labeled rows. */
+  readonly labels: Uint8Array;
 
-  constructor(split: RepeatSplit) {
+  constructor(split: RepeatSplit, y: Uint8Array) {
     this.marks = Int32Array.from(split.marks);
+    this.labels = Uint8Array.from(y);
     this.label(split.initial, 0);
   }
 
@@ -78,15 +93,32 @@ export class Pool {
     return asDatasetRows(Int32Array.from(this.marks.keys()).filter((i) => this.marks[i]! >= 0 && this.marks[i]! <= upTo));
   }
 
-  /** The oracle's answer: these rows join the labeled set in `round`. */
-  label(rows: DatasetRows, round: number): void {
-    for (const i of rows) this.marks[i] = round;
+  /**
+   * The oracle's answer: these rows join the labeled set in `round`, each with its label in
+   * `given` (same order; default the labels the pool already holds, i.e. the dataset's), and a
+   * row given -1 is skipped: it leaves the pool unlabeled.
+   */
+  label(rows: DatasetRows, round: number, given?: ArrayLike<number>): void {
+    rows.forEach((i, j) => {
+      const v = given ? given[j]! : this.labels[i]!;
+      if (v < 0) {
+        this.marks[i] = SKIPPED;
+        return;
+      }
+      this.marks[i] = round;
+      this.labels[i] = v;
+    });
+  }
+
+  /** Rows the oracle skipped, ascending. */
+  skipped(): DatasetRows {
+    return asDatasetRows(Int32Array.from(this.marks.keys()).filter((i) => this.marks[i] === SKIPPED));
   }
 
   /** Why row `i` cannot be labeled now (not a train row, held out, already labeled), or null if it can. */
   whyNotLabelable(i: number): string | null {
     if (Number.isInteger(i) && i >= 0 && i < this.marks.length && this.marks[i] === IN_POOL) return null;
     const mark = this.marks[i];
-    return mark === undefined ? 'not a training row' : mark === HELD_OUT ? 'held out for validation' : 'already labeled';
+    return mark === undefined ? 'not a training row' : mark === HELD_OUT ? 'held out for validation' : mark === SKIPPED ? 'already skipped' : 'already labeled';
   }
 }

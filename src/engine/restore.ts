@@ -52,19 +52,28 @@ const copyRound = (r: RoundRecord): RoundRecord => ({
   classCounts: [...r.classCounts],
   selected: [...r.selected],
   selectedScores: r.selectedScores ? [...r.selectedScores] : null,
+  ...(r.labels ? { labels: [...r.labels] } : {}),
+  ...(r.agreed ? { agreed: [...r.agreed] } : {}),
+  ...(r.stopping ? { stopping: { ...r.stopping } } : {}),
   ms: { ...r.ms },
 });
 
 /** A run that ended before (complete, exhausted, or with all its rounds), kept as it was: null if it did not end. */
 export function finishedRun(earlier: RunRecord, config: ExperimentConfig): RunRecord | null {
   if (earlier.status !== 'complete' && earlier.status !== 'exhausted' && earlier.rounds.length !== config.rounds + 1) return null;
-  return { strategy: earlier.strategy, repeat: earlier.repeat, status: earlier.status === 'exhausted' ? 'exhausted' : 'complete', rounds: earlier.rounds.map(copyRound) };
+  return {
+    strategy: earlier.strategy, repeat: earlier.repeat, status: earlier.status === 'exhausted' ? 'exhausted' : 'complete',
+    ...(earlier.oracle ? { oracle: earlier.oracle } : {}),
+    ...(earlier.stopped ? { stopped: { ...earlier.stopped } } : {}),
+    rounds: earlier.rounds.map(copyRound),
+  };
 }
 
 /**
  * Takes over an interrupted run's completed rounds: checks its round 0 against this
- * configuration's initial set and re-applies each later selection to `pool`, checking it against
- * the pool. Returns copies of the rounds, in order.
+ * configuration's initial set and re-applies each later selection to `pool` with the labels the
+ * oracle gave then (`labels`; the dataset's for results without them), checking it against the
+ * pool. Returns copies of the rounds, in order.
  */
 export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): RoundRecord[] {
   const run = `${scope.strategyName}, repeat ${scope.repeat}`;
@@ -73,12 +82,21 @@ export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): Round
   if (r0.selected.length !== initial.length || r0.selected.some((i, j) => i !== initial[j])) {
     throw new ResumeError(`cannot resume ${run}: its round-0 labeled set is not the one this configuration draws (different data or seed?)`);
   }
+  const numClasses = scope.dataset.numClasses;
   for (const rec of earlier.rounds.slice(1)) {
-    for (const i of rec.selected) {
+    if (rec.labels && rec.labels.length !== rec.selected.length) {
+      throw new ResumeError(`cannot resume ${run}: round ${rec.round} has ${rec.labels.length} labels for ${rec.selected.length} selected rows`);
+    }
+    rec.selected.forEach((i, j) => {
       const why = pool.whyNotLabelable(i);
       if (why) throw new ResumeError(`cannot resume ${run}: round ${rec.round} selected row ${i}, which is ${why}`);
-      pool.label(asDatasetRows(Int32Array.of(i)), rec.round); // a record's `selected` are train rows
-    }
+      const given = rec.labels?.[j];
+      if (given !== undefined && !(Number.isInteger(given) && given >= -1 && given < numClasses)) {
+        throw new ResumeError(`cannot resume ${run}: round ${rec.round} gave row ${i} the label ${given}, not a class 0 to ${numClasses - 1} or -1 (skip)`);
+      }
+      // a record's `selected` are train rows
+      pool.label(asDatasetRows(Int32Array.of(i)), rec.round, given === undefined ? undefined : [given]);
+    });
   }
   return earlier.rounds.map(copyRound);
 }

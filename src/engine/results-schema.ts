@@ -15,6 +15,8 @@ import { BUILTIN_DATASETS, type DatasetCatalog, type DatasetDescription } from '
 import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { bool, int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
+import { ORACLE_KINDS } from './oracle.ts';
+import { STOP_CRITERIA } from './stopping.ts';
 import { summarize, type CellRef, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus, type WorkerReport } from './results.ts';
 
 /** Longest string kept (error messages, user agents, renderer names). */
@@ -26,12 +28,18 @@ const COUNT = Number.MAX_SAFE_INTEGER;
 export const RUN_STATUSES: readonly RunStatus[] = ['complete', 'aborted', 'exhausted', 'failed'];
 export const RESULT_STATUSES: readonly ExperimentResults['status'][] = ['complete', 'aborted', 'failed'];
 
-/** A configuration as exported: every field present, and accepted by `resolveConfig` (whose message it keeps). */
+/**
+ * Configuration fields added after results files existed, with the value that means what a file
+ * without them computed: read so when absent.
+ */
+export const LATER_CONFIG_FIELDS: Partial<ExperimentConfig> = { oracleNoise: 0, stopSet: 0, stopWhen: 'never' };
+
+/** A configuration as exported: every field present (but `LATER_CONFIG_FIELDS`), and accepted by `resolveConfig` (whose message it keeps). */
 export function configSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
   return v.pipe(
     v.custom<Record<string, unknown>>(isRecord, 'an object'),
     v.rawTransform<Record<string, unknown>, ExperimentConfig>(({ dataset, addIssue, NEVER }) => {
-      const raw = dataset.value;
+      const raw = { ...LATER_CONFIG_FIELDS, ...dataset.value };
       // resolveConfig would fill a missing field with its default.
       const missing = Object.keys(DEFAULT_CONFIG).find((key) => !Object.hasOwn(raw, key));
       if (missing) {
@@ -127,6 +135,13 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
         v.length(dataset.numClasses, `an array of ${dataset.numClasses} counts, one per class of ${config.dataset}`),
       ),
       selectedScores: v.optional(v.nullable(list(num(-Infinity, Infinity), Math.max(config.initial, config.query), 'scores, one per selected index'))),
+      labels: v.optional(list(int(-1, dataset.numClasses - 1, `a class from 0 to ${dataset.numClasses - 1}, or -1 (skipped)`), Math.max(config.initial, config.query), 'labels, one per selected index')),
+      agreed: v.optional(list(v.nullable(bool()), Math.max(config.initial, config.query), 'agreements (true, false or null), one per selected index')),
+      stopping: v.optional(obj({
+        kappa: v.nullable(num(-1, 1)),
+        overallUncertainty: num(0, 1),
+        maxConfidence: v.nullable(num(0, 1)),
+      })),
       ms: obj({ train: num(0, Infinity, MS), predict: num(0, Infinity, MS), score: num(0, Infinity, MS), select: num(0, Infinity, MS), evaluate: num(0, Infinity, MS) }),
       calibration: v.optional(v.nullable(calibrationSchema)),
       accuracy: num(0, 1),
@@ -135,8 +150,19 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
     }),
     relations(
       (r) => {
-        const labeled = before.labeled + r.selected.length;
-        return r.labeled === labeled ? undefined : { path: ['labeled'], value: r.labeled, allowed: `${labeled}: the number of indices selected so far in this run` };
+        const n = r.selected.length;
+        return r.labels === undefined || r.labels.length === n ? undefined : { path: ['labels'], value: r.labels, allowed: `an array of ${n} labels, one per selected index` };
+      },
+      (r) => {
+        const n = r.selected.length;
+        if (r.agreed === undefined) return undefined;
+        if (r.agreed.length !== n) return { path: ['agreed'], value: r.agreed, allowed: `an array of ${n} agreements, one per selected index` };
+        const i = r.agreed.findIndex((a, j) => (a === null) !== (r.labels !== undefined && r.labels[j] === -1));
+        return i < 0 ? undefined : { path: ['agreed', i], value: r.agreed[i], allowed: 'null exactly where the label is -1 (skipped)' };
+      },
+      (r) => {
+        const labeled = before.labeled + r.selected.length - (r.labels?.filter((l) => l === -1).length ?? 0);
+        return r.labeled === labeled ? undefined : { path: ['labeled'], value: r.labeled, allowed: `${labeled}: the number of indices selected and not skipped so far in this run` };
       },
       (r) => {
         const labeled = r.labeled as number;
@@ -156,7 +182,10 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
     // The engine's field order.
     v.transform((r): RoundRecord => ({
       round: r.round, labeled: r.labeled as number, accuracy: r.accuracy, loss: r.loss, ece: r.ece, calibration: r.calibration ?? null,
-      classCounts: r.classCounts as number[], selected: r.selected, selectedScores: r.selectedScores ?? null, ms: r.ms,
+      classCounts: r.classCounts as number[], selected: r.selected, selectedScores: r.selectedScores ?? null,
+      ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.agreed === undefined ? {} : { agreed: r.agreed }),
+      ...(r.stopping === undefined ? {} : { stopping: { kappa: r.stopping.kappa, overallUncertainty: r.stopping.overallUncertainty, maxConfidence: r.stopping.maxConfidence } }),
+      ms: r.ms,
     })),
   );
 }
@@ -183,6 +212,13 @@ export function runInfoEntries<S extends string>({ config }: RecordContext, stat
     repeat: int(0, config.repeats - 1),
     status: oneOf(statuses),
     error: v.optional(str(MAX_STRING)),
+    /** Who labeled its queries; absent in files written before it was recorded (the simulated oracle). */
+    oracle: v.optional(oneOf(ORACLE_KINDS)),
+    /** Set when config.stopWhen ended the run. */
+    stopped: v.optional(v.pipe(
+      obj({ criterion: oneOf(STOP_CRITERIA), round: int(0, config.rounds) }),
+      v.transform((s) => ({ criterion: s.criterion, round: s.round })),
+    )),
   };
 }
 
@@ -206,7 +242,10 @@ export function runList<S extends v.GenericSchema<unknown, { strategy: string; r
 function runsSchema(ctx: RecordContext) {
   const run = v.pipe(
     obj({ ...runInfoEntries(ctx, RUN_STATUSES), rounds: roundsSchema(ctx) }),
-    v.transform((r): RunRecord => ({ strategy: r.strategy, repeat: r.repeat, status: r.status, ...(r.error === undefined ? {} : { error: r.error }), rounds: r.rounds })),
+    v.transform((r): RunRecord => ({
+      strategy: r.strategy, repeat: r.repeat, status: r.status, ...(r.error === undefined ? {} : { error: r.error }),
+      ...(r.oracle === undefined ? {} : { oracle: r.oracle }), ...(r.stopped === undefined ? {} : { stopped: r.stopped }), rounds: r.rounds,
+    })),
   );
   return runList(ctx, run);
 }

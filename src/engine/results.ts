@@ -4,6 +4,8 @@
  */
 import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import type { ExperimentConfig } from './config.ts';
+import type { OracleKind } from './oracle.ts';
+import { STOP_CRITERIA, stopRound, type StopCriterion, type StoppingRecord, type StopRecord } from './stopping.ts';
 
 export interface RoundTimes {
   /** Training this round's model (ms). */
@@ -37,6 +39,16 @@ export interface RoundRecord {
   selected: number[];
   /** The strategy's informativeness of each selected row (null for round 0 and set strategies). */
   selectedScores: number[] | null;
+  /**
+   * The label the oracle gave each selected row, in `selected`'s order: a class, or -1 where it
+   * skipped the row (which then left the pool unlabeled). Round 0's are the dataset's labels of the
+   * initial set. Absent in results written before the oracle was a part (the dataset's labels then).
+   */
+  labels?: number[];
+  /** Whether each label in `labels` agrees with the dataset's label of its row (null for a skip). */
+  agreed?: (boolean | null)[];
+  /** The stopping advice's measures this round (`stopping.ts`); absent without a stop set (`config.stopSet` 0, older results). */
+  stopping?: StoppingRecord;
   ms: RoundTimes;
 }
 
@@ -48,6 +60,10 @@ export interface RunRecord {
   /** complete; aborted (stopped by the user); exhausted (the pool ran out); failed (error, see `error`). */
   status: RunStatus;
   error?: string;
+  /** Who labeled the queries (`engine/oracle.ts`); absent in results written before it was recorded (simulated). */
+  oracle?: OracleKind;
+  /** Set when `config.stopWhen` ended the run: the criterion and the last round kept. */
+  stopped?: StopRecord;
   rounds: RoundRecord[];
 }
 
@@ -61,6 +77,18 @@ export interface LabelsToTarget {
   perRepeat: (number | null)[];
 }
 
+/** Where one stopping criterion would have stopped, over a strategy's repeats (`stopping.ts`). */
+export interface StopSummary {
+  criterion: StopCriterion;
+  /** Repeats in which it held. */
+  reached: number;
+  /** Mean over those repeats of the labels at the advised round; null if it never held. */
+  labels: number | null;
+  /** Mean over those repeats of the labels saved (the run's last labeled count minus the advised one) and the accuracy given up (last minus advised; negative: stopping gained). */
+  saved: number | null;
+  accuracyLost: number | null;
+}
+
 export interface StrategySummary {
   strategy: string;
   repeats: number;
@@ -68,6 +96,8 @@ export interface StrategySummary {
   /** Area under the accuracy vs labels curve, normalised to [0, 1] (mean over repeats). */
   alc: number;
   labelsToTarget: LabelsToTarget;
+  /** Each stopping criterion's advice; absent when no run recorded the advice. */
+  stopping?: StopSummary[];
 }
 
 export interface ExperimentResults {
@@ -165,14 +195,29 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
     const finals = rs.map((r) => r.rounds[r.rounds.length - 1]!.accuracy);
     const perRepeat = rs.map((r) => labelsToReach(r.rounds, target));
     const reachedValues = perRepeat.filter((v): v is number => v !== null);
+    const advised = rs.some((r) => r.rounds.some((x) => x.stopping));
     return {
       strategy,
       repeats: rs.length,
       finalAccuracy: { mean: mean(finals), std: std(finals) },
       alc: mean(rs.map((r) => areaUnderLearningCurve(r.rounds))),
       labelsToTarget: { target, mean: reachedValues.length ? mean(reachedValues) : null, reached: reachedValues.length, perRepeat },
+      ...(advised ? { stopping: STOP_CRITERIA.map((c) => stopSummary(c, rs)) } : {}),
     };
   });
+}
+
+/** Where `criterion` advised stopping in each of `runs`, against where each run ended. */
+export function stopSummary(criterion: StopCriterion, runs: readonly RunRecord[]): StopSummary {
+  const at: { labels: number; saved: number; lost: number }[] = [];
+  for (const run of runs) {
+    const round = stopRound(criterion, run.rounds, run.stopped);
+    const r = round === null ? undefined : run.rounds.find((x) => x.round === round);
+    const last = run.rounds[run.rounds.length - 1];
+    if (r && last) at.push({ labels: r.labeled, saved: last.labeled - r.labeled, lost: last.accuracy - r.accuracy });
+  }
+  const m = (f: (x: (typeof at)[number]) => number) => (at.length ? mean(at.map(f)) : null);
+  return { criterion, reached: at.length, labels: m((x) => x.labels), saved: m((x) => x.saved), accuracyLost: m((x) => x.lost) };
 }
 
 /** One row per (strategy, repeat, round): the learning curves in a spreadsheet-friendly form. */
@@ -221,4 +266,39 @@ export function learningCurves(runs: readonly RunRecord[]): CurvePoint[] {
     }
   }
   return points;
+}
+
+/** How the summary shows one criterion's advice: labels at it (repeats that reached it), labels saved and accuracy given up. */
+export function stopAdviceText(s: StopSummary, repeats: number): string {
+  if (s.labels === null || s.saved === null || s.accuracyLost === null) return 'not yet';
+  const lost = s.accuracyLost * 100;
+  return `${Math.round(s.labels)}${repeats > 1 ? ` (${s.reached}/${repeats})` : ''}: saves ${Math.round(s.saved)}, ${lost >= 0 ? '−' : '+'}${Math.abs(lost).toFixed(1)} pts`;
+}
+
+/** A "stop here" marker for the learning curve: where a strategy's predictions became stable. */
+export interface StopMarker {
+  strategy: string;
+  labeled: number;
+  text: string;
+}
+
+/**
+ * Per strategy, where the stabilizing-predictions criterion first held: a run's round ("predictions
+ * stable since round 12: stop here"), or over repeats the mean labels of those where it held.
+ */
+export function stopMarkers(runs: readonly RunRecord[]): StopMarker[] {
+  const by = new Map<string, RunRecord[]>();
+  for (const run of runs) if (run.rounds.length > 0) by.set(run.strategy, [...(by.get(run.strategy) ?? []), run]);
+  const markers: StopMarker[] = [];
+  for (const [strategy, rs] of by) {
+    const at = rs.flatMap((run) => {
+      const round = stopRound('stabilizing', run.rounds, run.stopped?.criterion === 'stabilizing' ? run.stopped : undefined);
+      const r = round === null ? undefined : run.rounds.find((x) => x.round === round);
+      return r ? [r] : [];
+    });
+    if (at.length === 0) continue;
+    if (rs.length === 1) markers.push({ strategy, labeled: at[0]!.labeled, text: `${strategy}: predictions stable since round ${at[0]!.round}: stop here` });
+    else markers.push({ strategy, labeled: mean(at.map((r) => r.labeled)), text: `${strategy}: predictions stable at ${Math.round(mean(at.map((r) => r.labeled)))} labels (${at.length}/${rs.length} repeats): stop here` });
+  }
+  return markers;
 }

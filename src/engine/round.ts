@@ -1,6 +1,6 @@
 /**
  * One round of one run: after round 0, pick candidates, gather what the strategy needs, score and
- * select, and let the simulated oracle label the batch; then train on the labeled set, fit the
+ * select, and ask the oracle (`oracle.ts`) to label the batch; then train on the labeled set, fit the
  * temperature (with `calibrate`), evaluate on the test rows, and predict the grid.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +11,9 @@ import type { ExperimentConfig } from './config.ts';
 import type { Where } from './events.ts';
 import { disposeInputs, gatherInputs } from './inputs.ts';
 import type { Learner } from './learner.ts';
+import { askOracle, type Oracle } from './oracle.ts';
+import { largestUncertainty, stopSetSummary } from './stop-set.ts';
+import { cohenKappa, STOPPING, type StopRecord } from './stopping.ts';
 import type { Pool, RepeatSplit } from './pool.ts';
 import type { Reporter } from './reporter.ts';
 import type { RoundRecord } from './results.ts';
@@ -29,6 +32,8 @@ export interface RunScope {
   readonly report: Reporter;
   /** `RunOptions.grid`. */
   readonly grid: Float32Array | undefined;
+  /** Labels each round's query (`RunOptions.oracle`, or the simulated one). */
+  readonly oracle: Oracle;
 }
 
 export const where = (scope: RunScope, round: number): Where => ({ strategy: scope.strategyName, repeat: scope.repeat, round });
@@ -36,8 +41,12 @@ export const where = (scope: RunScope, round: number): Where => ({ strategy: sco
 /** A round's query: the rows chosen, their scores, every candidate's scores, and the times. */
 export interface Query {
   selected: DatasetRows;
+  /** The oracle's answers for `selected`, in its order (-1: skipped); set once the oracle answered. */
+  labels?: Int32Array;
   selectedScores: number[] | null;
   scores: Float32Array | null;
+  /** With a stop set: the largest normalised entropy among `selected` under the model that chose them. */
+  maxConfidence: number | null;
   ms: { predict: number; score: number; select: number };
 }
 
@@ -45,22 +54,36 @@ export interface Query {
 export interface RoundOutcome {
   record: RoundRecord;
   temperature: number | null;
+  /** The stop set's predicted classes under this round's model (for the next round's kappa); null without a stop set. */
+  stopPredictions: Int32Array | null;
   scores: Float32Array | null;
   confusion: number[];
   grid: { predicted: Uint8Array; confidence: Float32Array } | null;
 }
 
+/** What the previous round left for this one: its temperature and its stop-set predictions. */
+export interface Previous {
+  temperature: number | null;
+  stopPredictions: Int32Array | null;
+}
+
 /**
- * Plays round `round` on `pool` (labeling its query); `temperature` is the one fitted after the
- * previous round. Returns null when the pool is exhausted before the round could query.
+ * Plays round `round` on `pool` (labeling its query) after `previous`. Returns null when the pool
+ * is exhausted before the round could query, and `{ stop }` when `config.stopWhen` is
+ * 'max-confidence' and the query shows it holds (before the oracle is asked).
  */
-export async function playRound(scope: RunScope, pool: Pool, round: number, temperature: number | null): Promise<RoundOutcome | null> {
+export async function playRound(scope: RunScope, pool: Pool, round: number, previous: Previous): Promise<RoundOutcome | { stop: StopRecord } | null> {
+  let { temperature } = previous;
   let query: Query | null = null;
   if (round > 0) {
     query = await queryRound(scope, pool, round, temperature);
     if (!query) return null;
-    // The simulated oracle reveals the labels: they join the labeled set.
-    pool.label(query.selected, round);
+    if (scope.config.stopWhen === 'max-confidence' && query.maxConfidence !== null && query.maxConfidence < STOPPING.maxConfidence) {
+      return { stop: { criterion: 'max-confidence', round: round - 1 } };
+    }
+    // The oracle labels the batch: its labels join the labeled set, its skips leave the pool.
+    query.labels = await askOracle(scope.oracle, { strategy: scope.strategyName, repeat: scope.repeat, round, indices: Int32Array.from(query.selected) }, scope.dataset.numClasses);
+    pool.label(query.selected, round, query.labels);
   }
   const { config, learner, report } = scope;
   await report.phase('train', where(scope, round));
@@ -81,10 +104,13 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, temp
   if (calibration) calibration.ece = ev.calibratedEce ?? Number.NaN;
   const evaluateMs = performance.now() - te;
   const grid = scope.grid ? await gridPredictions(learner, scope.grid, scope.dataset.shape) : null;
+  const stop = scope.split.stopRows.length > 0 ? await stopSetPredictions(learner, scope.split.stopRows) : null;
 
   const classCounts = new Array<number>(scope.dataset.numClasses).fill(0);
-  for (const i of labeled) classCounts[scope.dataset.train.y[i]!]!++;
+  for (const i of labeled) classCounts[pool.labels[i]!]!++;
   const acq = query?.ms ?? { predict: 0, score: 0, select: 0 };
+  const selected = query?.selected ?? scope.split.initial;
+  const given = query?.labels ?? Int32Array.from(selected, (i) => pool.labels[i]!);
   const record: RoundRecord = {
     round,
     labeled: labeled.length,
@@ -93,11 +119,20 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, temp
     ece: ev.ece,
     calibration,
     classCounts,
-    selected: Array.from(query?.selected ?? scope.split.initial),
+    selected: Array.from(selected),
     selectedScores: query?.selectedScores ?? null,
+    labels: Array.from(given),
+    agreed: Array.from(given, (v, j) => (v < 0 ? null : v === scope.dataset.train.y[selected[j]!])),
+    ...(stop ? {
+      stopping: {
+        kappa: previous.stopPredictions ? cohenKappa(previous.stopPredictions, stop.predicted, scope.dataset.numClasses) : null,
+        overallUncertainty: stop.overallUncertainty,
+        maxConfidence: query?.maxConfidence ?? null,
+      },
+    } : {}),
     ms: { train: trainMs, ...acq, evaluate: evaluateMs },
   };
-  return { record, temperature, scores: query?.scores ?? null, confusion: Array.from(ev.confusion), grid };
+  return { record, temperature, stopPredictions: stop?.predicted ?? null, scores: query?.scores ?? null, confusion: Array.from(ev.confusion), grid };
 }
 
 /**
@@ -139,14 +174,36 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
     const acq = await acquire(scope.strategy, inputs, k);
     await report.phase('select', where(scope, round));
     const chosen = asPoolPositions(acq.indices); // a strategy selects positions in the candidate list
+    const selected = rowsAt(candidates, chosen);
     return {
-      selected: rowsAt(candidates, chosen),
+      selected,
       selectedScores: acq.scores ? Array.from(acq.indices, (j) => acq.scores![j]!) : null,
       scores: acq.scores,
+      maxConfidence: scope.split.stopRows.length > 0 && selected.length > 0 ? await queriedUncertainty(scope, inputs.probs, chosen, selected) : null,
       ms: { predict: predictMs, score: acq.ms.score, select: acq.ms.select },
     };
   } finally {
     disposeInputs(inputs);
+  }
+}
+
+/** This round's model on the stop set: its predicted classes and mean normalised entropy. */
+export async function stopSetPredictions(learner: Learner, rows: DatasetRows): Promise<{ predicted: Int32Array; overallUncertainty: number }> {
+  const probs = learner.predictProbs(rows);
+  try {
+    return await stopSetSummary(probs);
+  } finally {
+    probs.dispose();
+  }
+}
+
+/** The largest normalised entropy among the queried rows: from the strategy's probabilities when it had them, else predicted. */
+async function queriedUncertainty(scope: RunScope, probs: tf.Tensor2D | undefined, chosen: Int32Array, selected: DatasetRows): Promise<number> {
+  const p = probs ? tf.tidy(() => tf.gather(probs, Array.from(chosen))) as tf.Tensor2D : scope.learner.predictProbs(selected);
+  try {
+    return await largestUncertainty(p);
+  } finally {
+    p.dispose();
   }
 }
 

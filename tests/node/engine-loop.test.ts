@@ -73,7 +73,8 @@ function notPlainData(value: unknown, path: string): string[] {
   return [`${path}: ${typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value}`];
 }
 
-const base = { dataset: 'classification', model: 'mlp', initial: 6, balanced: true, query: 4, rounds: 3, repeats: 1, testSubset: null, poolSubset: null } as const;
+// stopSet 0: these tests count the learner's predictions; the stop set's are tested in engine-stopping.test.ts.
+const base = { dataset: 'classification', model: 'mlp', initial: 6, balanced: true, query: 4, rounds: 3, repeats: 1, testSubset: null, poolSubset: null, stopSet: 0 } as const;
 
 beforeAll(async () => {
   await useBackend('cpu');

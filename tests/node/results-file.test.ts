@@ -157,7 +157,7 @@ describe('parseResultsFile: bad files name the path, the value and what is allow
     ['repeat out of range', (f) => { f.runs[0].repeat = 5; }, 'results.runs[0].repeat = 5 is not allowed: an integer from 0 to 1'],
     ['run listed twice', (f) => { f.runs[1] = f.runs[0]; }, /^results\.runs\[1\]\.repeat = 0 is not allowed: a repeat of entropy not listed before$/],
     ['rounds out of order', (f) => { f.runs[0].rounds[1].round = 2; }, 'results.runs[0].rounds[1].round = 2 is not allowed: 1: rounds are numbered 0, 1, 2, … in order'],
-    ['labeled inconsistent', (f) => { f.runs[0].rounds[1].labeled = 100; }, 'results.runs[0].rounds[1].labeled = 100 is not allowed: 10: the number of indices selected so far in this run'],
+    ['labeled inconsistent', (f) => { f.runs[0].rounds[1].labeled = 100; }, 'results.runs[0].rounds[1].labeled = 100 is not allowed: 10: the number of indices selected and not skipped so far in this run'],
     ['class counts of another dataset', (f) => { f.runs[0].rounds[0].classCounts = [1, 2, 3]; }, 'results.runs[0].rounds[0].classCounts = an array of 3 is not allowed: an array of at most 2 counts, one per class of moons (2)'],
     ['class counts not summing', (f) => { f.runs[0].rounds[0].classCounts = [0, 0]; }, "results.runs[0].rounds[0].classCounts = 'counts summing to 0' is not allowed: counts summing to labeled (6)"],
     ['scores of the wrong length', (f) => { f.runs[0].rounds[1].selectedScores = [0.5]; }, 'results.runs[0].rounds[1].selectedScores = an array of 1 is not allowed: null or an array of 4 scores, one per selected index'],

@@ -13,11 +13,13 @@ import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
 import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
 import type { ExperimentEvent } from '../../engine/events.ts';
-import { ExperimentError, runExperiment } from '../../engine/loop.ts';
+import { tfLearner } from '../../engine/learner.ts';
+import { ExperimentError, runExperiment, type RunOptions } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
 import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
 import { describeModel } from './model-summary.ts';
 import { chooseBackend, indexedDbCache, type Workload } from './calibrate.ts';
+import { HumanOracle } from './human-oracle.ts';
 import { supervise } from './supervisor.ts';
 
 export type Post = (msg: FromHost, transfer?: Transferable[]) => void;
@@ -87,6 +89,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
   let running = false;
   let ctrl: AbortController | null = null;
   let pause: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** The person's oracle of the labeling run in progress (null otherwise). */
+  let human: HumanOracle | null = null;
   let backendQueue: Promise<unknown> = Promise.resolve();
   /**
    * The final models of the current experiment's finished runs, by run, as plain data (on MNIST
@@ -161,7 +165,26 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     post({ type: 'memory', when, numTensors: m.numTensors, numBytes: m.numBytes });
   };
 
-  async function run(partial: Record<string, unknown>, resume: Pick<ExperimentResults, 'config' | 'runs'> | null): Promise<void> {
+  /**
+   * The simulated oracle's run beside a labeling run: the same configuration, seed and strategy,
+   * the dataset's labels as answers; its rounds go to the page as `reference`. It runs while the
+   * person labels (the labeling run is idle then) and is stopped with it.
+   */
+  function referenceRun(config: ExperimentConfig, ds: Dataset<string>, signal: AbortSignal): Promise<void> {
+    return runExperiment(config, ds, {
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'round') post({ type: 'reference', strategy: e.strategy, repeat: e.repeat, round: e.record.round, labeled: e.record.labeled, accuracy: e.record.accuracy });
+      },
+    }).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!signal.aborted) post({ type: 'notice', level: 'warning', message: `the simulated oracle's curve beside yours stopped: ${err instanceof Error ? err.message : String(err)}` });
+      },
+    );
+  }
+
+  async function run(partial: Record<string, unknown>, resume: Pick<ExperimentResults, 'config' | 'runs'> | null, labeling = false): Promise<void> {
     if (running) {
       post({ type: 'rejected', error: { field: null, message: 'a run is already in progress' } });
       return;
@@ -181,6 +204,9 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     pause = null;
     const signal = ctrl.signal;
     let started = false;
+    let reference: Promise<void> | null = null;
+    let finished = false;
+    let stopReference: (() => void) | null = null;
     try {
       post({ type: 'status', message: config.backend === 'auto' ? 'choosing the fastest backend' : `starting the ${config.backend} backend` });
       let backendChoice: BackendChoiceRecord | null;
@@ -212,6 +238,19 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       post({ type: 'modelSummary', summary: describeModel(config.model, { inputShape: ds.shape, numClasses: ds.numClasses, seed: config.seed }) });
       memory('before');
       started = true;
+      let parts: Pick<RunOptions, 'learner' | 'oracle' | 'oracleKind'> = {};
+      if (labeling) {
+        human = new HumanOracle(post, ds, signal);
+        parts = {
+          learner: human.wrap(tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize })),
+          oracle: human.ask,
+          oracleKind: 'human',
+        };
+        const refCtrl = new AbortController();
+        signal.addEventListener('abort', () => refCtrl.abort(), { once: true });
+        stopReference = () => refCtrl.abort();
+        reference = referenceRun(config, ds, refCtrl.signal);
+      }
       const onEvent = (e: ExperimentEvent) => {
         if (e.type !== 'round') {
           post({ type: 'event', event: e });
@@ -228,7 +267,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         post({ type: 'event', event: { ...e, scores, grid: g, queried } }, transfer);
       };
       await supervise(config, {
-        run: (attemptConfig, options) => runExperiment(attemptConfig, ds, { ...options, ...(backendChoice ? { backendChoice } : {}) }),
+        run: (attemptConfig, options) => runExperiment(attemptConfig, ds, { ...options, ...parts, ...(backendChoice ? { backendChoice } : {}) }),
         context: { watch: watchContextLoss, lost: webglContextLost },
         freshWebgl: freshWebglBackend,
         switchToWasm: () => switchBackend('wasm').then(() => undefined),
@@ -250,12 +289,19 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
           post({ type: 'modelReady', strategy: r.strategy, repeat: r.repeat, bytes: model.weightData.byteLength });
         },
       });
+      finished = !signal.aborted;
     } catch (err) {
       const results = err instanceof ExperimentError ? err.results : null;
       const message = err instanceof ExperimentError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       if (started || results) post({ type: 'failed', message, results });
       else post({ type: 'rejected', error: { field: null, message } });
     } finally {
+      human = null;
+      // The simulated curve beside a labeling run finishes with a finished run; a stopped or failed one stops it.
+      if (!finished) stopReference?.();
+      await reference;
+      stopReference = null;
+      reference = null;
       running = false;
       ctrl = null;
       releasePause();
@@ -304,7 +350,14 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         if (!running) switchBackend(msg.name, msg.workload).catch(() => undefined);
         break;
       case 'run':
-        void run(msg.config, msg.resume ?? null);
+        void run(msg.config, msg.resume ?? null, msg.human === true);
+        break;
+      case 'labels':
+        human?.answer(msg.id, msg.labels);
+        break;
+      case 'predictDigit':
+        if (human) void human.predict(msg.id, msg.pixels);
+        else post({ type: 'digit', id: msg.id, probs: null, error: 'the pad uses the model of a labeling run: start one ("Label it yourself") to try it' });
         break;
       case 'pause':
         if (running && !pause) {

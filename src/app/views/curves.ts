@@ -11,7 +11,7 @@
 import type { View } from 'vega';
 import { learningCurveSpec } from '../../charts/learning-curve.ts';
 import type { ExperimentConfig } from '../../engine/config.ts';
-import { learningCurves, type RunRecord } from '../../engine/results.ts';
+import { learningCurves, stopMarkers, type RunRecord } from '../../engine/results.ts';
 import { h, replace } from '../dom.ts';
 import { cspSafeView, loadChartLibs } from './vega-csp.ts';
 
@@ -61,7 +61,7 @@ export class CurvesView {
     const points = learningCurves(runs);
     if (points.length === 0) return;
     const width = Math.max(240, Math.min(900, this.container.clientWidth - 170));
-    const key = JSON.stringify([points, width]);
+    const key = JSON.stringify([points, width, stopMarkers(runs)]);
     if (!force && key === this.lastKey) return;
     this.lastKey = key;
     const repeats = config.repeats;
@@ -70,13 +70,14 @@ export class CurvesView {
       width,
       height: Math.round(Math.min(360, Math.max(220, width * 0.5))),
       target: config.target,
+      stops: stopMarkers(runs),
     });
     const libs = await loadChartLibs();
     const [vega] = libs;
     const values = (spec as { data?: { values?: unknown[] } }).data?.values ?? [];
     // Same strategies, size and title: only the data changed, so update the live view in place
     // (no Vega-Lite compile, no new DOM); otherwise compile a new view off-screen and swap it in.
-    const shape = JSON.stringify([[...new Set(points.map((p) => p.strategy))], width, spec.title ?? '', config.target]);
+    const shape = JSON.stringify([[...new Set(points.map((p) => p.strategy))], width, spec.title ?? '', config.target, stopMarkers(runs)]);
     if (this.view && !force && shape === this.shapeKey) {
       this.view.change(CURVE_DATA, vega.changeset().remove(() => true).insert(values));
       await this.view.runAsync();

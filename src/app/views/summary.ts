@@ -1,6 +1,6 @@
 /** The summary table: final accuracy (mean ± std), ALC, labels to target, each against random. */
 import { strategyColor } from '../colors.ts';
-import type { StrategySummary } from '../../engine/results.ts';
+import { stopAdviceText, type StrategySummary } from '../../engine/results.ts';
 import { h, replace } from '../dom.ts';
 import type { StrategyMeta } from '../protocol.ts';
 import type { RunData } from '../state.ts';
@@ -20,6 +20,7 @@ export function renderSummary(
     return;
   }
   const random = summary.find((s) => s.strategy === 'random');
+  const advice = summary.some((s) => s.stopping);
   const label = (name: string) => strategies.find((s) => s.name === name)?.label ?? name;
   const head = h('tr', {},
     h('th', { text: 'Strategy', attrs: { scope: 'col' } }),
@@ -27,6 +28,10 @@ export function renderSummary(
     h('th', { text: 'ALC', attrs: { scope: 'col' }, title: 'Area under the learning curve (accuracy vs labels), normalised to [0, 1]' }),
     random ? h('th', { text: 'ALC vs random', attrs: { scope: 'col' } }) : null,
     h('th', { text: `Labels to ${pct(target)}`, attrs: { scope: 'col' }, title: 'Labels at the first round reaching the target accuracy (mean over the repeats that did)' }),
+    advice ? h('th', {
+      text: 'Predictions stable at', attrs: { scope: 'col' },
+      title: "Labels at the round where the stop-set predictions of successive models agreed (mean Cohen's kappa of the last 3 rounds at least 0.99, Bloodgood & Vijay-Shanker 2009), the labels stopping there saves and the accuracy it gives up against the last round",
+    }) : null,
     h('th', { text: 'Rounds', attrs: { scope: 'col' } }),
   );
   const rows = summary.map((s) => {
@@ -44,6 +49,7 @@ export function renderSummary(
       h('td', { class: 'num', data: { col: 'alc', value: s.alc }, text: s.alc.toFixed(3) }),
       random ? h('td', { class: `num ${delta === null ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : ''}`, data: { col: 'alc-delta' }, text: delta === null ? '—' : `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(3)}` }) : null,
       h('td', { class: 'num', data: { col: 'labels-to-target' }, text: ltt.mean === null ? 'not reached' : `${Math.round(ltt.mean)}${s.repeats > 1 ? ` (${ltt.reached}/${s.repeats})` : ''}` }),
+      advice ? h('td', { class: 'num', data: { col: 'stop-advice' }, text: s.stopping ? stopAdviceText(s.stopping.find((x) => x.criterion === 'stabilizing')!, s.repeats) : '—' }) : null,
       h('td', { class: 'num', data: { col: 'rounds' }, text: `${done}/${planned}` }),
     );
   });

@@ -1,0 +1,244 @@
+/**
+ * The page's side of a labeling run ("Label it yourself"): starts it, shows each batch the host
+ * asks about (views/label-view.ts), answers it by keys or buttons, saves every answer to
+ * IndexedDB the moment it is given (store.ts, through the recorder's ordered writes) and takes it
+ * back on undo, keeps the simulated oracle's curve beside yours, runs the drawing pad
+ * (views/pad.ts) against the current model, and exports the labels as CSV.
+ */
+import type { Catalog } from './catalog.ts';
+import { byId, h, replace } from './dom.ts';
+import { LabelBatch, labelsToCsv, SKIP, type KeyAction, type LabelAnswer } from './labeling.ts';
+import type { FromHost, LabelQuery, ToHost } from './protocol.ts';
+import type { RunRecorder } from './recorder.ts';
+import type { RunState } from './state.ts';
+import { LabelView, type CurvePoint } from './views/label-view.ts';
+import { DrawingPad } from './views/pad.ts';
+
+export interface LabelDeps {
+  catalog: Catalog;
+  state: RunState;
+  recorder: RunRecorder;
+  send(msg: ToHost): void;
+  /** Starts a labeling run of the form's configuration with this one strategy. */
+  start(strategy: string): void;
+  /** Whether a labeling run of the form's configuration could start now. */
+  canStart(): boolean;
+  /** The form's dataset, and a way to change it. */
+  dataset(): string;
+  setDataset(name: string): void;
+  download(name: string, blob: Blob): void;
+  fileStem(): string;
+}
+
+/** The classes the keys 0-9 can label. */
+export const MAX_LABEL_CLASSES = 10;
+
+export class LabelController {
+  /** Whether the current (or last shown) run is a labeling run. */
+  active = false;
+  /** Every answer of the labeling run, kept across rounds (and reloads, from IndexedDB). */
+  answers: LabelAnswer[] = [];
+  private batch: LabelBatch | null = null;
+  private reference: CurvePoint[] = [];
+  private message = '';
+  private padSeq = 0;
+  private readonly view: LabelView;
+  private readonly pad: DrawingPad;
+  private readonly els = {
+    dataset: byId<HTMLSelectElement>('label-dataset'),
+    strategy: byId<HTMLSelectElement>('label-strategy'),
+    start: byId<HTMLButtonElement>('label-start'),
+    work: byId('label-work'),
+    batch: byId('label-batch'),
+    exportLabels: byId<HTMLButtonElement>('export-labels'),
+    padPanel: byId('pad-panel'),
+  };
+
+  constructor(private readonly deps: LabelDeps) {
+    this.view = new LabelView(
+      { batch: this.els.batch, keys: byId('label-keys'), stats: byId('label-stats'), curve: byId('label-curve'), note: byId('label-note') },
+      {
+        label: (label) => this.act(this.batch ? (() => {
+          const a = this.batch.answer(label, performance.now());
+          return a ? { kind: 'label', answer: a } : { kind: 'none' };
+        })() : { kind: 'none' }, true),
+        undo: () => this.act(this.batch?.key('Backspace', performance.now()) ?? { kind: 'none' }, true),
+        submit: () => this.act(this.batch?.key('Enter', performance.now()) ?? { kind: 'none' }, true),
+      },
+    );
+    this.pad = new DrawingPad(
+      { wrap: byId('pad-wrap'), preview: byId('pad-preview'), bars: byId('pad-bars'), clear: byId<HTMLButtonElement>('pad-clear') },
+      (pixels) => deps.send({ type: 'predictDigit', id: ++this.padSeq, pixels: pixels.slice() }),
+    );
+    const { catalog } = deps;
+    replace(this.els.dataset, ...[...catalog.datasets.values()]
+      .filter((d) => d.numClasses <= MAX_LABEL_CLASSES)
+      .map((d) => h('option', { attrs: { value: d.name }, text: d.name })));
+    replace(this.els.strategy, ...catalog.strategies.map((st) => h('option', { attrs: { value: st.name }, text: st.label })));
+    this.els.strategy.value = catalog.strategies.some((st) => st.name === 'entropy') ? 'entropy' : catalog.strategies[0]?.name ?? '';
+    this.els.dataset.addEventListener('change', () => deps.setDataset(this.els.dataset.value));
+    this.els.start.addEventListener('click', () => {
+      if (deps.canStart()) deps.start(this.els.strategy.value);
+    });
+    this.els.exportLabels.addEventListener('click', () => {
+      if (this.answers.length) deps.download(`${deps.fileStem()}-labels.csv`, new Blob([labelsToCsv(this.answers)], { type: 'text/csv' }));
+    });
+    this.els.work.addEventListener('keydown', (e) => this.onKey(e));
+  }
+
+  /** A labeling run starts (or resumes with the answers saved for it). */
+  begin(saved: LabelAnswer[] = []): void {
+    this.active = true;
+    this.answers = [...saved];
+    this.batch = null;
+    this.reference = [];
+    this.message = 'Training the model on the initial labeled set…';
+    this.pad.clear();
+    this.render();
+  }
+
+  /** A simulated run, or results opened from a file: the labeling view stands aside. */
+  clear(): void {
+    this.active = false;
+    this.answers = [];
+    this.batch = null;
+    this.reference = [];
+    this.message = '';
+    this.render();
+  }
+
+  /** A stored labeling run shown without running: its answers, for the CSV. */
+  show(saved: LabelAnswer[]): void {
+    this.active = true;
+    this.answers = saved;
+    this.batch = null;
+    this.reference = [];
+    this.message = `A stored labeling run: ${saved.length} answers saved.`;
+    this.render();
+  }
+
+  /** The run ended (finished, stopped, failed, crashed). */
+  ended(): void {
+    if (!this.active) return;
+    const st = this.deps.state.status;
+    this.batch = null;
+    this.message = st === 'complete' ? 'Labeling run complete. Export your labels as CSV, or the run as results JSON (Summary).'
+      : `The labeling run stopped (${st}); your answers are saved in this browser, Resume goes on from the next unlabeled item.`;
+    this.render();
+  }
+
+  /** Messages from the host for the labeling run; true when handled. */
+  onMessage(msg: FromHost): boolean {
+    switch (msg.type) {
+      case 'query':
+        this.onQuery(msg.query);
+        return true;
+      case 'reference':
+        if (this.active) {
+          this.reference.push({ labeled: msg.labeled, accuracy: msg.accuracy });
+          this.render();
+        }
+        return true;
+      case 'digit':
+        if (msg.id === this.padSeq) {
+          if (msg.probs) this.pad.showBars(msg.probs, '', this.deps.state.dataset?.classNames ?? []);
+          else this.pad.showBars(null, msg.error ?? 'no probabilities');
+        }
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private onQuery(q: LabelQuery): void {
+    const ds = this.deps.state.dataset;
+    const numClasses = ds?.numClasses ?? 0;
+    if (numClasses > MAX_LABEL_CLASSES) {
+      this.message = `This dataset has ${numClasses} classes: the keys 0-9 label up to ${MAX_LABEL_CLASSES}.`;
+      this.render();
+      return;
+    }
+    const prior = this.answers.filter((a) => a.strategy === q.strategy && a.repeat === q.repeat && a.round === q.round);
+    this.batch = new LabelBatch(q, numClasses, prior, performance.now());
+    // Answers of this round that do not fit the batch (another selection) are dropped.
+    const kept = new Set(Array.from({ length: this.batch.size }, (_, p) => this.batch!.at(p)));
+    this.answers = this.answers.filter((a) => !prior.includes(a) || kept.has(a));
+    this.message = `Round ${q.round}: label the ${q.indices.length} items the model asks about${prior.length ? ` (${prior.length} answered before the reload)` : ''}.`;
+    this.render();
+    const inPanel = document.activeElement === document.body || !!document.activeElement?.closest('#panel-label');
+    if (inPanel) this.els.batch.focus();
+    // The model changed: ask it about the drawing again.
+    if (this.pad.pixels) this.deps.send({ type: 'predictDigit', id: ++this.padSeq, pixels: this.pad.pixels.slice() });
+    // A batch answered in full before a reload waits only for Enter.
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    if (!this.batch || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!/^[0-9]$/.test(e.key) && !['Enter', ' ', 'Spacebar', 'Backspace'].includes(e.key)) return;
+    e.preventDefault();
+    this.act(this.batch.key(e.key, performance.now()), false);
+  }
+
+  private act(action: KeyAction, fromButton: boolean): void {
+    const rec = this.deps.recorder;
+    switch (action.kind) {
+      case 'label': {
+        const a = action.answer;
+        this.answers.push(a);
+        rec.write((store, id) => store.putLabel(id, a));
+        this.message = a.label === SKIP ? `Item ${a.position + 1} skipped.` : `Item ${a.position + 1} labeled ${this.deps.state.dataset?.classNames[a.label] ?? a.label}.`;
+        break;
+      }
+      case 'undo': {
+        const a = action.answer;
+        this.answers = this.answers.filter((x) => x !== a);
+        rec.write((store, id) => store.deleteLabel(id, a));
+        this.message = `Took back the answer to item ${a.position + 1}.`;
+        break;
+      }
+      case 'submit': {
+        const q = this.batch!.query;
+        this.deps.send({ type: 'labels', id: q.id, labels: action.labels });
+        this.batch = null;
+        this.message = `Round ${q.round} submitted: training on your labels…`;
+        break;
+      }
+      case 'incomplete':
+        this.message = `${action.missing} item${action.missing === 1 ? '' : 's'} still need${action.missing === 1 ? 's' : ''} a label or a skip before Enter submits.`;
+        break;
+      case 'none':
+        return;
+    }
+    this.render();
+    if (fromButton) this.els.batch.focus();
+  }
+
+  render(): void {
+    const { state } = this.deps;
+    const run = this.active ? state.runs[0] ?? null : null;
+    this.view.render(this.batch, state.dataset, this.message, run);
+    if (this.active) {
+      this.view.renderStats(this.answers);
+      const yours = run ? run.rounds.map((r) => ({ labeled: r.record.labeled, accuracy: r.record.accuracy })) : [];
+      this.view.renderCurve(yours, this.reference);
+    } else {
+      replace(byId('label-stats'));
+      replace(byId('label-curve'));
+    }
+    this.renderControls();
+  }
+
+  /** The start controls and the export button (cheap: called with the page's buttons). */
+  renderControls(): void {
+    const { state } = this.deps;
+    this.els.exportLabels.disabled = this.answers.length === 0;
+    this.els.start.disabled = state.running || !this.deps.canStart();
+    this.els.dataset.disabled = state.running;
+    this.els.strategy.disabled = state.running;
+    if (this.els.dataset.value !== this.deps.dataset()) this.els.dataset.value = this.deps.dataset();
+    const classes = this.deps.catalog.datasets.get(this.deps.dataset())?.numClasses ?? 0;
+    this.els.start.title = classes > MAX_LABEL_CLASSES ? `${this.deps.dataset()} has ${classes} classes: the keys 0-9 label up to ${MAX_LABEL_CLASSES}` : '';
+    const shape = state.dataset?.shape ?? this.deps.catalog.datasets.get(this.deps.dataset())?.shape ?? [];
+    this.els.padPanel.hidden = !(shape.length === 3 && shape[0] === 28 && shape[1] === 28 && shape[2] === 1);
+  }
+}
