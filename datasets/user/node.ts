@@ -4,11 +4,14 @@
  * parsers (layout.ts, table.ts, data.ts).
  *
  * Decoder: sharp (libvips; its native binary ships inside its npm packages, no download at install
- * time) rather than pngjs + jpeg-js: it decodes PNG, JPEG and WebP alike (the pure-JS pair has no
- * WebP), resizes in the same call and ran 2,000 28x28 images several times faster (README, "Your own
- * data", and `npm run bench:decode`). Every image is resized to the chosen size (`fit: 'fill'`:
- * stretched, no crop; an image of that size already is taken as it is) and converted by
- * `storePixels` (luminance for one channel).
+ * time) rather than pngjs + jpeg-js. Measured (`npm run bench:decode`, 2,000 images, README "Your
+ * own data"): the pure-JS pair decodes tiny 28x28 files faster (sharp's per-call cost dominates
+ * there) and is no faster at 96x96, where it has not even resized yet. sharp decodes PNG, JPEG and
+ * WebP alike (the pair has no WebP, and no well-kept pure-JS WebP decoder was at hand), resizes in
+ * the same call (the pair would need a hand-written resampler), applies EXIF orientation as
+ * browsers do, and reads 16-bit, palette and CMYK files. Every image is resized to the chosen size
+ * (`fit: 'fill'`: stretched, no crop; an image of that size already is taken as it is) and
+ * converted by `storePixels` (luminance for one channel).
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -100,7 +103,7 @@ export function walkFolder(root: string, warnings: DataWarning[], limits: DataLi
 export async function decodeImage(bytes: Uint8Array, size: ImageSize, dst: Uint8Array, offset: number): Promise<string | null> {
   const [h, w, c] = size;
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'error' }).resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(bytes, { failOn: 'error' }).rotate().resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
     storePixels(data, info.channels, h * w, c, dst, offset);
     return null;
   } catch (err) {
