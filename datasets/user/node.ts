@@ -58,7 +58,7 @@ function statOrFail(path: string): Stats {
 /**
  * Every file under `root` with its path relative to it ('/'-separated) and size. Symbolic links
  * are followed; one that leads back into a folder it lies in is a loop (refused), a broken one
- * is skipped with a warning. Walking stops as soon as the count is over `limits.maxImages` * 2.
+ * is skipped with a warning. Walking stops once there are far more files than `limits.maxImages`.
  */
 export function walkFolder(root: string, warnings: DataWarning[], limits: DataLimits = DEFAULT_LIMITS): FolderEntry[] {
   const out: FolderEntry[] = [];
@@ -89,7 +89,7 @@ export function walkFolder(root: string, warnings: DataWarning[], limits: DataLi
         walk(path, [...ancestors, real]);
       } else if (st.isFile()) {
         out.push({ path: rel, size: st.size });
-        if (out.length > limits.maxImages * 2) checkLimits(root, out.length, 0, limits, 'files');
+        if (out.length > limits.maxImages * 2 + 1000) checkLimits(root, out.length, 0, limits, 'files');
       }
     }
   };

@@ -232,6 +232,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   if (config.backend === 'webgl') throw new UsageError('--backend webgl exists only in the browser (npm start); use wasm or cpu in Node');
   const outputs = plannedOutputs(opts);
+  for (const input of user ? [user.data.source.data, user.data.source.test] : []) {
+    const hit = input === null ? undefined : Object.values(outputs).find((o) => o && resolve(o.path) === resolve(input));
+    if (hit) throw new UsageError(`--out ${opts.out} would write its ${hit.what} over ${input}, the data: choose another --out`);
+  }
   checkOutputs(Object.values(outputs), io.fs);
 
   // The cells of this run (a shard's, or all), and what an earlier run of them left.
