@@ -218,7 +218,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     const extra = [...(run.preset !== null ? ['--preset'] : []), ...givenKeys.filter((k) => k !== 'backend').map(flagName), ...(run.shard !== null ? ['--shard'] : [])];
     if (run.test !== null || run.testFraction !== null || run.labelColumn !== null || run.imageSize !== null) extra.push('--test, --test-fraction, --label-column, --image-size');
     if (extra.length > 0) {
-      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend, --jobs, --out, --save-models, and --data, --strict, --max-images, --max-mb for data that moved)`);
+      throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend, --jobs, --out and --save-models)`);
     }
   }
   return { ...run, config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: givenKeys };
