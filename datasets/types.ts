@@ -6,16 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DatasetKind, DatasetName } from './catalog.ts';
+import type { Split } from './split.ts';
 
 export type { DatasetKind };
 
-export interface Split {
-  /** Row-major `[n, ...shape]`. Images: Uint8Array 0..255; synthetic data: Float32Array. */
-  x: Uint8Array | Float32Array;
-  /** Class index per row, 0..numClasses-1. */
-  y: Uint8Array;
-  n: number;
-}
+export type { Split } from './split.ts';
 
 export interface Dataset<N extends string = DatasetName> {
   name: N;

@@ -463,6 +463,11 @@ async function openResultsFile(file: File): Promise<void> {
     return;
   }
   if (id !== openSeq) return;
+  if (results.dataset && !catalog.datasets.has(results.dataset.name)) {
+    // A results file is read with the dataset it records; this page cannot load the user's own data yet.
+    setOpenStatus('error', `Could not open ${file.name}: it was made on your own data '${results.dataset.name}' (hash ${results.dataset.hash.slice(0, 16)}…), which this page does not have (your own data runs from the CLI so far: npm run experiment -- --data …)`);
+    return;
+  }
   if (!showOpened(results, file.name)) return;
   const c = results.config;
   opening = { id, name: file.name, summary: `Opened ${file.name}: ${c.dataset} · ${c.model}, ${results.runs.length} run${results.runs.length === 1 ? '' : 's'} (${results.status}).` };

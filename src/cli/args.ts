@@ -14,6 +14,7 @@
  */
 import { parseArgs as tokenize } from 'node:util';
 import { DATASET_NAMES } from '../../datasets/catalog.ts';
+import { parseImageSize } from '../../datasets/user/pixels.ts';
 import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
 import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
 import { BACKEND_CHOICES } from '../backend/catalog.ts';
@@ -100,6 +101,17 @@ export const RUN_FLAGS = {
     kind: 'string',
     help: 'write the final model of every run finished here as TensorFlow.js files, DIR/<strategy>-r<repeat>/model.json + weights.bin (load with tf.loadLayersModel). Checked before any work like --out',
   },
+  data: {
+    kind: 'string',
+    help: 'train on your own data instead of --dataset: a folder with one subfolder of PNG, JPEG or WebP images per class, or a CSV/TSV table of numeric feature columns and a label column (README, "Your own data")',
+  },
+  test: { kind: 'string', help: 'with --data: a separate test folder or table of the same kind (default: hold --test-fraction of --data out)' },
+  testFraction: { kind: 'number', help: 'with --data and no --test: the share of each class held out as the test set, seeded (default 0.2)' },
+  labelColumn: { kind: 'string', help: "with a table: the label column's header name (default: a column named label, class, target or y, else the last)" },
+  imageSize: { kind: 'string', help: 'with an image folder: HEIGHTxWIDTHxCHANNELS every image is resized to, 1 channel = luminance (default 28x28x1)' },
+  strict: { kind: 'bool', help: 'with --data: refuse the data when a file is skipped (not an image, cannot be decoded) instead of warning' },
+  maxImages: { kind: 'int', help: 'with --data: the most images (or table rows) read (default 100000)' },
+  maxMb: { kind: 'number', help: 'with --data: the most megabytes of files read (default 500)' },
   help: { kind: 'bool', help: 'show this help (also -h)' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -136,8 +148,20 @@ export interface RunOptions {
   preset: string | null;
   /** --save-models: the folder for every run's final model (null: none saved). */
   saveModels: string | null;
+  /** --data and its companions: the user's own data (null: the config's built-in dataset). */
+  data: string | null;
+  test: string | null;
+  testFraction: number | null;
+  labelColumn: string | null;
+  imageSize: string | null;
+  strict: boolean;
+  maxImages: number | null;
+  maxMb: number | null;
   help: boolean;
 }
+
+/** The flags that describe `--data` (given again with --resume to find moved data). */
+export const DATA_FLAGS = ['--data', '--test', '--test-fraction', '--label-column', '--image-size', '--strict', '--max-images', '--max-mb'] as const;
 
 export interface CliOptions extends RunOptions {
   config: Partial<ExperimentConfig>;
@@ -151,7 +175,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   );
   const { tokens } = tokenize({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const given: Partial<Record<keyof ExperimentConfig, unknown>> = {};
-  const run: RunOptions = { out: 'results/run.json', outGiven: false, resume: null, jobs: null, shard: null, preset: null, saveModels: null, help: false };
+  const run: RunOptions = {
+    out: 'results/run.json', outGiven: false, resume: null, jobs: null, shard: null, preset: null, saveModels: null,
+    data: null, test: null, testFraction: null, labelColumn: null, imageSize: null, strict: false, maxImages: null, maxMb: null, help: false,
+  };
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.kind === 'option-terminator') throw new UsageError(`unexpected argument '--'; flags take the form --name value`);
@@ -183,6 +210,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (run.jobs !== null && run.jobs < 1) throw new UsageError(`--jobs takes a whole number of worker processes, at least 1, got '${run.jobs}'`);
+  checkDataFlags(run, Object.hasOwn(given, 'dataset'));
   let config: Partial<ExperimentConfig> = {};
   if (run.preset !== null) {
     const p = PRESETS[run.preset as keyof typeof PRESETS];
@@ -192,11 +220,29 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const givenKeys = Object.keys(given) as (keyof ExperimentConfig)[];
   if (run.resume !== null) {
     const extra = [...(run.preset !== null ? ['--preset'] : []), ...givenKeys.filter((k) => k !== 'backend').map(flagName), ...(run.shard !== null ? ['--shard'] : [])];
+    if (run.test !== null || run.testFraction !== null || run.labelColumn !== null || run.imageSize !== null) extra.push('--test, --test-fraction, --label-column, --image-size');
     if (extra.length > 0) {
       throw new UsageError(`--resume takes the configuration from ${run.resume}; ${extra.join(', ')} cannot be given with it (only --backend, --jobs, --out and --save-models)`);
     }
   }
   return { ...run, config: { ...config, ...(given as Partial<ExperimentConfig>) }, given: givenKeys };
+}
+
+/** The --data flags: companions only with --data, --data not with --dataset, values in range. */
+function checkDataFlags(run: RunOptions, datasetGiven: boolean): void {
+  if (run.data === null && run.resume === null) {
+    const stray = (['test', 'testFraction', 'labelColumn', 'imageSize', 'strict', 'maxImages', 'maxMb'] as const).filter((k) => run[k] !== null && run[k] !== false);
+    if (stray.length > 0) throw new UsageError(`${stray.map(flagName).join(', ')} go${stray.length === 1 ? 'es' : ''} with --data (your own folder or table), which is not given`);
+  }
+  if (run.data !== null && datasetGiven) throw new UsageError('--data and --dataset cannot both be given: --data names your own data, --dataset a built-in one');
+  if (run.test !== null && run.testFraction !== null) throw new UsageError('--test and --test-fraction cannot both be given: the test set is either a separate folder or file, or a share held out');
+  if (run.testFraction !== null && !(run.testFraction > 0 && run.testFraction < 1)) throw new UsageError(`--test-fraction takes a number between 0 and 1 (exclusive), got '${run.testFraction}'`);
+  if (run.maxImages !== null && run.maxImages < 1) throw new UsageError(`--max-images takes a whole number of at least 1, got '${run.maxImages}'`);
+  if (run.maxMb !== null && !(run.maxMb > 0)) throw new UsageError(`--max-mb takes a positive number of megabytes, got '${run.maxMb}'`);
+  if (run.imageSize !== null) {
+    const size = parseImageSize(run.imageSize);
+    if (typeof size === 'string') throw new UsageError(`--image-size takes ${size}, got '${run.imageSize}'`);
+  }
 }
 
 function convert(name: string, flag: FlagSpec, raw: string): unknown {
@@ -259,6 +305,8 @@ export function helpText(): string {
     'Example:',
     '  npm run experiment -- --dataset mnist --model cnn --strategies bald,entropy,margin,random \\',
     '    --initial 20 --query 10 --rounds 20 --repeats 3 --seed 1 --out results/run.json',
+    '  npm run experiment -- --data ~/pets --image-size 32x32x3 --model cnn --strategies entropy,random',
+    '  npm run experiment -- --data iris.csv --label-column species --model mlp --initial 6',
     '',
     'Sweeps: the cells run in --jobs worker processes; every completed round goes to the journal',
     'beside the results (fsync\'d), so a run killed at any moment continues with --resume <journal>.',
@@ -266,8 +314,8 @@ export function helpText(): string {
     '  npm run merge -- results/shard-*.json --out results/all.json',
     '',
     'Exit codes: 0 done, 1 the run failed or a cell failed (completed rounds are still written, to a',
-    "file in the system's temporary folder if --out can no longer be written), 2 bad flags, config or",
-    'output path; stopped by a signal: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after',
+    "file in the system's temporary folder if --out can no longer be written), 2 bad flags, config,",
+    'output path or --data (named with the file, and the row and column of a table); stopped by a signal: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after',
     'writing the completed rounds.',
   ];
   return lines.join('\n');

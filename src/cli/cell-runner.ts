@@ -84,12 +84,15 @@ export class CellRunner {
     this.saver = models ? modelSaver(models.folder, { fs: models.fs ?? nodeFs }) : null;
   }
 
-  /** Starts the backend and loads the dataset of `config`; with `models`, each run's final model is written there. */
-  static async open(config: ExperimentConfig, models: ModelsTarget | null = null): Promise<CellRunner> {
+  /**
+   * Starts the backend and loads the dataset of `config` (or takes `dataset`, the user's own data
+   * read by the CLI); with `models`, each run's final model is written there.
+   */
+  static async open(config: ExperimentConfig, models: ModelsTarget | null = null, given: Dataset<string> | null = null): Promise<CellRunner> {
     const { backend, choice } = nodeBackend(config.backend);
     await useBackend(backend);
     const info = backendInfo();
-    const dataset = await loadDataset(config.dataset, { source: nodeSource(), seed: config.seed });
+    const dataset = given ?? (await loadDataset(config.dataset, { source: nodeSource(), seed: config.seed }));
     return new CellRunner(config, dataset, { backend: info.backend, renderer: info.renderer, userAgent: null, wasmSimd: info.wasmSimd, ...(choice ? { backendChoice: choice } : {}) }, models);
   }
 

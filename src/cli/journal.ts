@@ -14,6 +14,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { UserDatasetRecord } from '../../datasets/user/data.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import { summarize, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus } from '../engine/results.ts';
 import { MAX_RESULTS_FILE_BYTES, ResultsFileError, validateResults } from '../engine/results-file.ts';
@@ -29,6 +30,8 @@ export interface JournalHeader {
   config: ExperimentConfig;
   shard: Shard | null;
   startedAt: string;
+  /** The user's own dataset the run is on (as in the results), absent for a built-in one. */
+  dataset?: UserDatasetRecord;
 }
 
 type JournalLine =
@@ -200,6 +203,7 @@ export function parseJournal(text: string, name = 'journal'): JournalContents {
     elapsedMs: 0,
     runs: runs.map((c) => c.run),
     summary: [],
+    ...(head.dataset !== undefined ? { dataset: head.dataset } : {}),
   };
   let results: ExperimentResults;
   try {

@@ -11,7 +11,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { DataFileError } from '../../datasets/index.ts';
+import { DataFileError, DatasetDescriptionError } from '../../datasets/index.ts';
+import { checkClassSizes, materialize, type UserDatasetRecord } from '../../datasets/user/data.ts';
+import { UserDataError } from '../../datasets/user/errors.ts';
+import type { Dataset } from '../../datasets/types.ts';
 import { BackendUnavailableError } from '../backend/index.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
 import { ResumeError } from '../engine/loop.ts';
@@ -24,6 +27,7 @@ import { formatDuration, SweepProgress, type TextOut } from './progress.ts';
 import { renderChartSvg, summaryTable } from './report.ts';
 import { allCells, cellKey, cellName, inCellOrder, parseShard, shardCells, type Shard } from './shard.ts';
 import { Sweep } from './sweep.ts';
+import { openUserData, type OpenedUserData } from './user-data.ts';
 
 /** --save-models' writer of each run's final model (in cell-runner.ts: the sweep's worker processes write with it too). */
 export { modelSaver } from './cell-runner.ts';
@@ -50,7 +54,7 @@ export function userError(err: unknown): { message: string; code: number } | nul
   if (err instanceof UsageError || err instanceof ConfigError || err instanceof ResultsFileError) {
     return { message: `error: ${err.message}\n(run with --help for every flag)`, code: 2 };
   }
-  if (err instanceof ResumeError || err instanceof BackendUnavailableError) return { message: `error: ${err.message}`, code: 2 };
+  if (err instanceof ResumeError || err instanceof BackendUnavailableError || err instanceof UserDataError || err instanceof DatasetDescriptionError) return { message: `error: ${err.message}`, code: 2 };
   if (err instanceof DataFileError) return { message: `error: ${err.message}`, code: 1 };
   return null;
 }
@@ -94,11 +98,12 @@ export function readRunFile(path: string, flag = '--resume'): RunFile {
  * The journal beside a resumed results file, if there is one of the same run: a run resumed from
  * its results file and then killed leaves its newer rounds there only.
  */
-function journalBeside(path: string, config: ExperimentConfig, warn: (line: string) => void): ExperimentResults | null {
+function journalBeside(path: string, config: ExperimentConfig, hash: string | null, warn: (line: string) => void): ExperimentResults | null {
   if (!existsSync(path)) return null;
   try {
     const j = readJournal(path);
     for (const w of j.warnings) warn(`warning: ${w}`);
+    if ((j.results.dataset?.hash ?? null) !== hash) return null;
     return JSON.stringify({ ...j.results.config, backend: null }) === JSON.stringify({ ...config, backend: null }) ? j.results : null;
   } catch (err) {
     warn(`warning: ignored the journal ${path}: ${err instanceof Error ? err.message : String(err)}`);
@@ -201,19 +206,36 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let config: ExperimentConfig;
   let prior: ExperimentResults | null = null;
   let shard: Shard | null = null;
+  let user: OpenedUserData | null = null;
   if (opts.resume !== null) {
     const resumed = readRunFile(opts.resume);
     for (const w of resumed.warnings) warn(`warning: ${w}`);
     prior = resumed.results;
     shard = prior.shard ?? null;
-    config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? 'auto' } : {}) });
+    if (prior.dataset) user = await openUserData(opts, prior.dataset, warn);
+    else if (opts.data !== null) throw new ResumeError(`--resume ${opts.resume} was made on the built-in dataset '${prior.config.dataset}', not on your own data: --data cannot be given with it`);
+    config = resolveConfig({ ...prior.config, ...(opts.given.includes('backend') ? { backend: opts.config.backend ?? 'auto' } : {}) }, user ? { datasets: user.datasets } : {});
     if (!opts.outGiven) opts.out = resumed.journal ? resultsPathFor(opts.resume) : opts.resume;
   } else {
-    config = resolveConfig(opts.config);
+    if (opts.data !== null) user = await openUserData(opts, null, warn);
+    config = resolveConfig(user ? { ...opts.config, dataset: user.data.name } : opts.config, user ? { datasets: user.datasets } : {});
     shard = opts.shard === null ? null : parseShard(opts.shard, io.env ?? process.env);
+  }
+  // The user's rows split (seeded) and standardized for this config; refused when a class is too small.
+  let dataset: Dataset<string> | null = null;
+  let datasetRecord: UserDatasetRecord | null = null;
+  if (user) {
+    const m = materialize(user.data, config.seed);
+    checkClassSizes(user.data, m.dataset.train, config);
+    dataset = m.dataset;
+    datasetRecord = m.record;
   }
   if (config.backend === 'webgl') throw new UsageError('--backend webgl exists only in the browser (npm start); use wasm or cpu in Node');
   const outputs = plannedOutputs(opts);
+  for (const input of user ? [user.data.source.data, user.data.source.test] : []) {
+    const hit = input === null ? undefined : Object.values(outputs).find((o) => o && resolve(o.path) === resolve(input));
+    if (hit) throw new UsageError(`--out ${opts.out} would write its ${hit.what} over ${input}, the data: choose another --out`);
+  }
   checkOutputs(Object.values(outputs), io.fs);
 
   // The cells of this run (a shard's, or all), and what an earlier run of them left.
@@ -225,7 +247,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (outside.length > 0) throw new UsageError(`--resume ${opts.resume}: it holds ${outside.map(cellName).join(', ')}, which shard ${shard!.index}/${shard!.count} does not have`);
     for (const r of prior.runs) kept.set(cellKey(r), r);
     // A journal beside the resumed results file may hold rounds completed after it was written.
-    const beside = resolve(opts.resume!) === outputs.journal.path ? null : journalBeside(outputs.journal.path, config, warn);
+    const beside = resolve(opts.resume!) === outputs.journal.path ? null : journalBeside(outputs.journal.path, config, user?.data.hash ?? null, warn);
     let more = 0;
     for (const r of beside?.runs ?? []) {
       const k = kept.get(cellKey(r));
@@ -248,7 +270,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
   };
   const sweep = new Sweep({
-    config, cells, prior: kept, jobs: opts.jobs ?? availableParallelism(), models: outputs.models ? { folder: outputs.models.path, fs: io.fs } : null,
+    config, cells, prior: kept, dataset, jobs: opts.jobs ?? availableParallelism(), models: outputs.models ? { folder: outputs.models.path, fs: io.fs } : null,
     hooks: {
       cellStarted: (w, cell) => {
         const k = kept.get(cellKey(cell))?.rounds.length ?? 0;
@@ -280,7 +302,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
   try {
-    journal = Journal.create(outputs.journal.path, { config, shard, startedAt: started.toISOString() }, inCellOrder(config, [...kept.values()]), io.fs);
+    journal = Journal.create(outputs.journal.path, { config, shard, startedAt: started.toISOString(), ...(datasetRecord ? { dataset: datasetRecord } : {}) }, inCellOrder(config, [...kept.values()]), io.fs);
   } catch (err) {
     warn(`warning: cannot write the journal ${outputs.journal.path} (${fsReason(err)}): the completed rounds are kept in memory only until the results are written`);
   }
@@ -335,6 +357,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     },
     ...(shard ? { shard } : {}),
     workers,
+    ...(datasetRecord ? { dataset: datasetRecord } : {}),
   };
   if (prior && runs.some((r) => refusal(r) !== null)) {
     journal?.close();

@@ -9,6 +9,7 @@
  *   mergeResults([{ name: 'a.json', results: a }, { name: 'b.json', results: b }])
  */
 import { parseArgs as tokenize } from 'node:util';
+import { identityMismatch } from '../../datasets/user/data.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import { summarize, type ExperimentResults, type RunRecord, type WorkerReport } from '../engine/results.ts';
 import { UsageError } from './args.ts';
@@ -50,6 +51,8 @@ export function mergeResults(inputs: readonly MergeInput[]): Merged {
   const first = inputs[0]!;
   const config = first.results.config;
   for (const other of inputs.slice(1)) {
+    const why = identityMismatch(other.results.dataset ?? null, first.results.dataset ?? null, other.name);
+    if (why !== null && (first.results.dataset || other.results.dataset)) throw new MergeError(`${why}, which ${first.name} was made on: shards of one sweep run on one dataset`);
     const k = differingField(config, other.results.config);
     if (k !== null) {
       throw new MergeError(`${first.name} and ${other.name} have different configurations: config.${k} is ${JSON.stringify(config[k])} in ${first.name} and ${JSON.stringify(other.results.config[k])} in ${other.name}`);
@@ -87,6 +90,7 @@ export function mergeResults(inputs: readonly MergeInput[]): Merged {
     memory: { peakBytes: peak((r) => r.memory?.peakBytes), peakTensors: peak((r) => r.memory?.peakTensors) },
     ...(absent.length > 0 ? { absent } : {}),
     ...(workers.length > 0 ? { workers } : {}),
+    ...(first.results.dataset ? { dataset: first.results.dataset } : {}),
   };
   return { results, absent, incomplete };
 }

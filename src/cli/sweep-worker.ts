@@ -33,7 +33,7 @@ process.on('disconnect', () => process.exit(busy ? 1 : 0));
 process.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'init':
-      CellRunner.open(m.config, m.models === null ? null : { folder: m.models }).then(
+      CellRunner.open(m.config, m.models === null ? null : { folder: m.models }, m.dataset).then(
         (r) => {
           runner = r;
           send({ type: 'ready', environment: r.environment, memory: r.memory() });

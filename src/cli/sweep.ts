@@ -18,6 +18,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Dataset } from '../../datasets/types.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import { finishedRun } from '../engine/restore.ts';
 import type { ExperimentResults, RoundRecord, RunRecord, WorkerReport } from '../engine/results.ts';
@@ -29,7 +30,7 @@ export type CellEvent = Parameters<CellHooks['event']>[0];
 
 /** Messages to a worker process. */
 export type ToWorker =
-  | { type: 'init'; config: ExperimentConfig; models: string | null }
+  | { type: 'init'; config: ExperimentConfig; models: string | null; dataset: Dataset<string> | null }
   | { type: 'run'; cell: Cell; prior: RunRecord | null }
   | { type: 'ack' }
   | { type: 'stop' };
@@ -71,6 +72,8 @@ export interface SweepOptions {
   hooks: SweepHooks;
   /** `--save-models`: where each finished run's final model is written (`fs` used in this process only). */
   models?: ModelsTarget | null;
+  /** The user's own data (`--data`), sent to each worker; null: each loads the built-in dataset of the config. */
+  dataset?: Dataset<string> | null;
 }
 
 export interface SweepOutcome {
@@ -140,7 +143,7 @@ export class Sweep {
    * `SweepOutcome.fatal`.
    */
   async prepare(): Promise<void> {
-    if (this.inProcess && this.toRun.length > 0) this.runner ??= await CellRunner.open(this.opts.config, this.opts.models ?? null);
+    if (this.inProcess && this.toRun.length > 0) this.runner ??= await CellRunner.open(this.opts.config, this.opts.models ?? null, this.opts.dataset ?? null);
   }
 
   /** Runs the cells and resolves when every worker is done (or stopped). */
@@ -245,7 +248,7 @@ export class Sweep {
     const { config, hooks } = this.opts;
     const report: WorkerReport = { worker, pid: process.pid, cells: [], peakRssBytes: 0, peakTensorBytes: 0, peakTensors: 0, exit: null };
     const ctrl = new AbortController();
-    const ready = this.runner ? Promise.resolve(this.runner) : CellRunner.open(config, this.opts.models ?? null);
+    const ready = this.runner ? Promise.resolve(this.runner) : CellRunner.open(config, this.opts.models ?? null, this.opts.dataset ?? null);
     const update = (m: MemoryReport) => Object.assign(report, m);
     return {
       report,
@@ -377,7 +380,7 @@ export class Sweep {
       died(`failed: ${err.message}`);
       proc.kill('SIGKILL');
     });
-    send({ type: 'init', config, models: this.opts.models?.folder ?? null });
+    send({ type: 'init', config, models: this.opts.models?.folder ?? null, dataset: this.opts.dataset ?? null });
     return host;
   }
 }

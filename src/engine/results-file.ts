@@ -15,8 +15,9 @@
  * (results-schema.ts), which the page's IndexedDB store uses too: the embedded configuration is
  * checked by `resolveConfig`, indices against the configured dataset's sizes in the catalog.
  */
-import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts';
-import { check, onePer, problemMessage } from '../schema.ts';
+import { BUILTIN_DATASETS, DatasetDescriptionError, withDataset, type DatasetCatalog } from '../../datasets/catalog.ts';
+import { describeRecord, identityMismatch, userDatasetRecordSchema } from '../../datasets/user/data.ts';
+import { check, isRecord, onePer, problemMessage } from '../schema.ts';
 import type { ExperimentResults } from './results.ts';
 import { resultsSchema } from './results-schema.ts';
 
@@ -111,6 +112,30 @@ export async function readResultsFile(blob: Blob, opts: ResultsFileOptions = {})
   return parseResultsFile(new Uint8Array(await blob.arrayBuffer()), { ...opts, maxBytes: max });
 }
 
+/**
+ * `datasets` with the user dataset a results value records (its `dataset`), so that the file is
+ * read on its own: its config may name the dataset it was made on. A record that does not fit the
+ * catalog (a name of another dataset, or of the same name with other content) is refused, saying
+ * which; a malformed record is left to the schema.
+ */
+function withRecordedDataset(datasets: DatasetCatalog, value: unknown): DatasetCatalog {
+  if (!isRecord(value) || value.dataset === undefined) return datasets;
+  const rec = check(userDatasetRecordSchema, value.dataset, 'results.dataset');
+  if (!rec.ok) throw new ResultsFileError(rec.problem.path, rec.problem.value, rec.problem.allowed);
+  const known = datasets.get(rec.value.name);
+  if (known) {
+    if (known.hash === rec.value.hash) return datasets;
+    const why = identityMismatch(rec.value, known, 'this results file');
+    throw new ResultsFileError('results.dataset', `'${rec.value.name}' (hash ${rec.value.hash.slice(0, 16)}…)`, `the dataset it was made on: ${why}`);
+  }
+  try {
+    return withDataset(datasets, describeRecord(rec.value));
+  } catch (err) {
+    if (err instanceof DatasetDescriptionError) throw new ResultsFileError(err.path.replace(/^dataset/, 'results.dataset'), err.value, err.allowed);
+    throw err;
+  }
+}
+
 const resultsSchemaOf = onePer((datasets: DatasetCatalog) => resultsSchema(datasets));
 
 /**
@@ -120,7 +145,7 @@ const resultsSchemaOf = onePer((datasets: DatasetCatalog) => resultsSchema(datas
  * @throws ResultsFileError naming the first bad field.
  */
 export function validateResults(value: unknown, opts: Pick<ResultsFileOptions, 'datasets'> = {}): ExperimentResults {
-  const r = check(resultsSchemaOf(opts.datasets ?? BUILTIN_DATASETS), value, 'results');
+  const r = check(resultsSchemaOf(withRecordedDataset(opts.datasets ?? BUILTIN_DATASETS, value)), value, 'results');
   if (!r.ok) throw new ResultsFileError(r.problem.path, r.problem.value, r.problem.allowed);
   return r.value;
 }

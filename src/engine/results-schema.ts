@@ -12,6 +12,7 @@
  */
 import * as v from 'valibot';
 import { BUILTIN_DATASETS, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
+import { userDatasetRecordSchema } from '../../datasets/user/data.ts';
 import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { bool, int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
@@ -389,11 +390,16 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
       shard: v.optional(v.unknown()),
       absent: v.optional(v.unknown()),
       workers: v.optional(v.unknown()),
+      dataset: v.optional(userDatasetRecordSchema),
     }),
     v.rawTransform(({ dataset, addIssue, NEVER }): ExperimentResults => {
       const o = dataset.value;
       const { backendChoice, ...env } = o.environment;
       const environment: ExperimentResults['environment'] = backendChoice === undefined ? env : { ...env, backendChoice };
+      if (o.dataset !== undefined && (o.dataset.name !== o.config.dataset || datasets.get(o.dataset.name)?.hash !== o.dataset.hash)) {
+        addIssue({ message: `the record of the dataset config.dataset names ('${o.config.dataset}')`, input: o.dataset.name, path: [pathItem(o, 'dataset'), pathItem(o.dataset, 'name')] });
+        return NEVER;
+      }
       const ctx = recordContext(o.config, datasets);
       const schema = parts(ctx, contextKey(ctx));
       const runs = nestedInto(schema.runs, o, 'runs', addIssue);
@@ -410,6 +416,7 @@ export function resultsSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
         ...(shard.value === undefined ? {} : { shard: shard.value }),
         ...(absent.value === undefined ? {} : { absent: absent.value }),
         ...(workers.value === undefined ? {} : { workers: workers.value }),
+        ...(o.dataset === undefined ? {} : { dataset: o.dataset }),
       };
     }),
   );

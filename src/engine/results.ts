@@ -3,6 +3,7 @@
  * from them: final accuracy, area under the learning curve, labels needed to reach a target.
  */
 import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
+import type { UserDatasetRecord } from '../../datasets/user/data.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { OracleKind } from './oracle.ts';
 import { STOP_CRITERIA, stopRound, type StopCriterion, type StoppingRecord, type StopRecord } from './stopping.ts';
@@ -123,6 +124,12 @@ export interface ExperimentResults {
   absent?: CellRef[];
   /** The processes that ran the cells (the CLI's `--jobs`): what each ran and its peak memory. */
   workers?: WorkerReport[];
+  /**
+   * The user's own dataset `config.dataset` names (absent for a built-in one): its name and content
+   * hash (its identity: resume, merge and Open results refuse another), what it is, where it was
+   * read from, and a table's standardization.
+   */
+  dataset?: UserDatasetRecord;
 }
 
 /** One (strategy, repeat) cell of a configuration. */

@@ -1,6 +1,6 @@
 /** The CLI's flags, in-process: every config field has one, --help lists them all, bad values are named. */
 import { describe, expect, it } from 'vitest';
-import { CONFIG_FLAGS, FLAGS, flagHelpLines, flagName, helpText, parseArgs, RUN_FLAGS, UsageError } from '../../src/cli/args.ts';
+import { CONFIG_FLAGS, FLAGS, flagHelpLines, flagName, helpText, parseArgs, DATA_FLAGS, RUN_FLAGS, UsageError } from '../../src/cli/args.ts';
 import { PRESETS } from '../../src/cli/presets.ts';
 import { DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../../src/engine/config.ts';
 
@@ -82,8 +82,10 @@ describe('flags', () => {
 
   it.each(Object.keys(RUN_FLAGS) as (keyof typeof RUN_FLAGS)[])('run flag --%s sets the option of its name', (key) => {
     const kind: string = RUN_FLAGS[key].kind;
-    const raw = kind === 'bool' ? 'true' : kind === 'int' ? '3' : key === 'preset' ? 'gal2017' : 'some/value.json';
-    expect(parseArgs([flagName(key), raw])[key]).toBe(kind === 'bool' ? true : kind === 'int' ? 3 : raw);
+    const raw = kind === 'bool' ? 'true' : kind === 'int' ? '3' : kind === 'number' ? '0.5' : key === 'preset' ? 'gal2017' : key === 'imageSize' ? '32x32x3' : 'some/value.json';
+    // --data's companions go with --data.
+    const data = key !== 'data' && (DATA_FLAGS as readonly string[]).includes(flagName(key)) ? ['--data', 'some/folder'] : [];
+    expect(parseArgs([...data, flagName(key), raw])[key]).toBe(kind === 'bool' ? true : kind === 'int' ? 3 : kind === 'number' ? 0.5 : raw);
   });
 
   it('-h and --help ask for help; --out is kept and marked as given', () => {
