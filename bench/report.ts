@@ -35,6 +35,8 @@ export interface Machine {
     hardwareConcurrency: number;
     crossOriginIsolated: boolean;
     renderer: string | null;
+    /** The WebGPU adapter's label (`adapterLabel`), where webgpu ran in the page. */
+    webgpuAdapter?: string | null;
     webglVersion: number | null;
     maxTextureSize: number | null;
     renderFloat32: boolean | null;
@@ -187,6 +189,7 @@ export function renderReport(d: BenchData): string {
   ];
   if (m.page) {
     rows.push(['WebGL renderer (page)', m.page.renderer ?? '–']);
+    rows.push(['WebGPU adapter (page)', m.page.webgpuAdapter ?? '–']);
     rows.push(['WebGL', `version ${m.page.webglVersion}, MAX_TEXTURE_SIZE ${m.page.maxTextureSize}, float32 render ${m.page.renderFloat32}`]);
     rows.push(['page wasm', `crossOriginIsolated ${m.page.crossOriginIsolated}, SIMD ${m.page.wasmSimd}, threads ${m.page.wasmThreads} (XNNPACK pool of ${m.page.wasmThreadsCount}), hardwareConcurrency ${m.page.hardwareConcurrency}`]);
   }

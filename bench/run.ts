@@ -3,6 +3,7 @@
  * `npm run bench -- --node-only --suites sweep`: only the sweep (--jobs 1 vs --jobs 2); it updates its own section of docs/benchmarks.md.
  * `npm run bench -- --report-only`: rebuild docs/benchmarks.md from the saved results, measuring nothing.
  * `npm run bench -- --node-only --backends wasm --suites train`: only some of Node's backends (wasm, cpu).
+ * `npm run bench -- --browser-only --page-backends webgpu --suites predict,train`: only some of the page's backends (webgl, webgpu, wasm).
  *
  * Runs the benchmark suites in Node (wasm, cpu) and in Debian's Chromium (webgl through
  * SwiftShader here, wasm) and writes bench/results/<suite>.json (kernels.json keeps its format:
@@ -20,7 +21,7 @@ import { chromium } from 'playwright';
 import { loadDataset, type Dataset } from '../datasets/index.ts';
 import { nodeSource } from '../datasets/source-node.ts';
 import { backendInfo, useBackend } from '../src/backend/index.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../vite.config.ts';
+import { CHROMIUM_ARGS, WEBGPU_ARGS, chromiumPath } from '../vite.config.ts';
 import type { PageResult } from './browser-entry.ts';
 import { SUITES, sweepPlan, type SuiteName, type Where } from './plan.ts';
 import { renderReport, renderSweepReport, spliceReport, evaluateTargets, sweepTarget, SWEEP_BEGIN_MARKER, SWEEP_END_MARKER, type BenchData, type Machine } from './report.ts';
@@ -58,9 +59,22 @@ if (unknownBackends.length || backendsArg?.length === 0) {
   console.error(`--backends: unknown or missing backend(s) ${unknownBackends.join(', ')}; known in Node: ${NODE_BACKENDS.join(', ')}`);
   process.exit(2);
 }
-/** Node's backends to run (`--backends`, default both). The page always runs webgl and wasm. */
+/** Node's backends to run (`--backends`, default both). */
 const nodeBackends = NODE_BACKENDS.filter((b) => backendsArg === null || backendsArg.includes(b));
-const complete = only.size === SUITES.length && !nodeOnly && !browserOnly && nodeBackends.length === NODE_BACKENDS.length;
+/** The page's backends (`--page-backends webgpu,wasm`); by default webgl, webgpu (where the browser has it) and wasm. */
+const PAGE_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
+const pageBackends = (() => {
+  const i = argv.findIndex((a) => a === '--page-backends' || a.startsWith('--page-backends='));
+  if (i < 0) return null;
+  const v = (argv[i]!.includes('=') ? argv[i]!.split('=')[1]! : argv[i + 1] ?? '').split(',').filter(Boolean);
+  const bad = v.filter((b) => !(PAGE_BACKENDS as readonly string[]).includes(b));
+  if (bad.length || v.length === 0) {
+    console.error(`--page-backends: unknown or missing backend(s) ${bad.join(', ')}; known in the page: ${PAGE_BACKENDS.join(', ')}`);
+    process.exit(2);
+  }
+  return v;
+})();
+const complete = only.size === SUITES.length && !nodeOnly && !browserOnly && nodeBackends.length === NODE_BACKENDS.length && pageBackends === null;
 const outDir = join(root, 'bench/results');
 const docPath = join(root, 'docs/benchmarks.md');
 
@@ -145,7 +159,8 @@ async function inChromium(): Promise<void> {
   await server.listen();
   const address = server.httpServer?.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  // WEBGPU_ARGS: SwiftShader's WebGPU adapter where there is no GPU (a real GPU's adapter where there is one).
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, ...WEBGPU_ARGS], headless: true });
   chromiumVersion = browser.version();
   try {
     const p = await browser.newPage();
@@ -162,6 +177,7 @@ async function inChromium(): Promise<void> {
     const query = new URLSearchParams();
     if (quick) query.set('quick', '');
     if (only.size !== SUITES.length) query.set('suites', [...only].join(','));
+    if (pageBackends) query.set('backends', pageBackends.join(','));
     const qs = query.size ? `?${query.toString()}` : '';
     await p.goto(`http://127.0.0.1:${port}/bench/browser.html${qs}`);
     await p.waitForFunction(() => window.__bench !== undefined, undefined, { timeout: (quick ? 30 : 120) * 60_000, polling: 1000 });
@@ -178,6 +194,7 @@ async function inChromium(): Promise<void> {
       hardwareConcurrency: e.hardwareConcurrency,
       crossOriginIsolated: e.crossOriginIsolated,
       renderer: e.webgl?.renderer ?? null,
+      webgpuAdapter: e.webgpu?.renderer ?? null,
       webglVersion: e.webgl?.webglVersion ?? null,
       maxTextureSize: e.webgl?.maxTextureSize ?? null,
       renderFloat32: e.webgl?.renderFloat32 ?? null,
@@ -244,7 +261,7 @@ for (const p of data.predict) console.log(`${p.where} ${p.backend} ${p.measure} 
 for (const t of data.train) console.log(`${t.where} ${t.backend} train B=${t.batchSize}: step ${t.stepMs.toFixed(1)} ms (${t.samplesPerSec.toFixed(1)} samples/s), forward ${t.forwardMs.toFixed(1)} ms, ratio ${t.ratio.toFixed(2)}x`);
 console.log('\ntargets:');
 for (const t of [...evaluateTargets(full), ...(sweep ? [sweepTarget(sweep)] : [])]) console.log(`  [${t.verdict}] ${t.target}\n      ${t.detail}`);
-if (page) console.log(`webgl renderer: ${(page as NonNullable<Machine['page']>).renderer}`);
+if (page) console.log(`webgl renderer: ${(page as NonNullable<Machine['page']>).renderer}; webgpu adapter: ${(page as NonNullable<Machine['page']>).webgpuAdapter ?? 'none'}`);
 console.log(`load average: ${machine.load.start} at start, ${machine.load.end} at end (1-min mean ${machine.load.mean.toFixed(2)}, max ${machine.load.max.toFixed(2)})`);
 console.log(`wrote ${[...only].filter((s) => s !== 'sweep' || sweep).map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
 

@@ -88,7 +88,7 @@ describe('main: user errors', () => {
     [['--initial', '5', '--balanced'], 'error: config.initial = 5 is not allowed: at least the number of classes (10) when balanced is true'],
     [['--learning-rate', '0'], 'error: config.learningRate = 0 is not allowed: null (the model default) or a number in (0, 10)'],
     [['--chunk-size', '0'], 'error: config.chunkSize = 0 is not allowed: an integer from 1 to 8192'],
-    [['--backend', 'metal'], "error: config.backend = 'metal' is not allowed: one of auto, webgl, wasm, cpu"],
+    [['--backend', 'metal'], "error: config.backend = 'metal' is not allowed: one of auto, webgl, webgpu, wasm, cpu"],
     [['--preset', 'gal2018'], "error: unknown preset 'gal2018'; known presets: gal2017"],
     [['--backend', 'webgl'], 'error: --backend webgl exists only in the browser'],
     [['--resume', '<dir>/stopped.json', '--seed', '6'], 'error: --resume takes the configuration from <dir>/stopped.json; --seed cannot be given with it'],
