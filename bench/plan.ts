@@ -7,8 +7,9 @@ import type { PredictOptions, TrainOptions } from './model-bench.ts';
 import type { BenchConfig } from './round-bench.ts';
 
 export type Where = 'node' | 'chromium';
-export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak' | 'sweep';
-export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak', 'sweep'];
+/** `torch`: the PyTorch peer (bench/torch_peer.py), Node only, where a Python with torch is installed. */
+export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak' | 'sweep' | 'torch';
+export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak', 'sweep', 'torch'];
 
 export interface Plan {
   kernels: KernelBenchOptions;

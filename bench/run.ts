@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak,sweep]`
+ * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak,sweep,torch]`
+ * `npm run bench -- --node-only --backends wasm --suites train,predict,torch`: wasm against the PyTorch peer (~10 min).
  * `npm run bench -- --node-only --suites sweep`: only the sweep (--jobs 1 vs --jobs 2); it updates its own section of docs/benchmarks.md.
  * `npm run bench -- --report-only`: rebuild docs/benchmarks.md from the saved results, measuring nothing.
  * `npm run bench -- --node-only --backends wasm --suites train`: only some of Node's backends (wasm, cpu).
@@ -26,6 +27,7 @@ import type { PageResult } from './browser-entry.ts';
 import { SUITES, sweepPlan, type SuiteName, type Where } from './plan.ts';
 import { renderReport, renderSweepReport, spliceReport, evaluateTargets, sweepTarget, SWEEP_BEGIN_MARKER, SWEEP_END_MARKER, type BenchData, type Machine } from './report.ts';
 import { benchSweep, type SweepBenchRecord } from './sweep-bench.ts';
+import { findTorchPython, runTorchPeer, torchRatios, type TorchPeerRecord } from './torch-peer.ts';
 import { mean, max as maxOf, min as minOf } from './stats.ts';
 import { runSuites, type SuiteError } from './suites.ts';
 
@@ -99,6 +101,7 @@ if (args.has('--report-only')) {
   const saved: BenchData = {
     machine: read('machine.json'), kernels: read('kernels.json'), predict: read('predict.json'),
     train: read('train.json'), round: read('round.json'), soak: read('soak.json'),
+    torch: existsSync(join(outDir, 'torch.json')) ? read<TorchPeerRecord>('torch.json') : null,
   };
   for (const t of evaluateTargets(saved)) console.log(`[${t.verdict}] ${t.target}`);
   writeDoc(saved);
@@ -222,6 +225,23 @@ if (!browserOnly && only.has('sweep')) {
     log(`node: sweep FAILED: ${message}`);
   }
 }
+// The PyTorch peer: the same CNN in PyTorch, where a Python with torch is installed.
+let torch: TorchPeerRecord | null = null;
+if (!browserOnly && only.has('torch')) {
+  const python = await findTorchPython();
+  if (!python) log('node: torch peer skipped (no python3 with torch here; Debian: apt-get install python3-torch)');
+  else {
+    log(`node: torch peer (${python})…`);
+    try {
+      torch = await runTorchPeer(root, python, quick);
+      log(`node: torch peer done: torch ${torch.torch}, ${torch.runs.map((r) => `${r.threads} thread(s): epoch ${r.trainEpochS.map((x) => x.toFixed(2)).join('/')} s, predict ${r.predictS.map((x) => x.toFixed(1)).join('/')} s`).join('; ')}`);
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      errors.push({ where: 'node', backend: 'torch', suite: 'torch', message });
+      log(`node: torch peer FAILED: ${message}`);
+    }
+  }
+}
 if (!nodeOnly) await inChromium();
 clearInterval(sampler);
 loadSamples.push(loadavg()[0]!);
@@ -245,11 +265,12 @@ const machine: Machine = {
 // Results: one file per suite that ran (kernels.json as before), and the machine.
 mkdirSync(outDir, { recursive: true });
 const write = (name: string, value: unknown) => writeFileSync(join(outDir, name), JSON.stringify(value, null, 2) + '\n');
-for (const suite of only) if (suite !== 'sweep') write(`${suite}.json`, data[suite]);
+for (const suite of only) if (suite !== 'sweep' && suite !== 'torch') write(`${suite}.json`, data[suite]);
 if (sweep) write('sweep.json', sweep);
+if (torch) write('torch.json', torch);
 write('machine.json', machine);
 
-const full: BenchData = { machine, ...data };
+const full: BenchData = { machine, ...data, torch };
 console.log('\nwhere     backend  measure   n       c   k    tensorized ms  per-row ms  speed-up  same picks');
 for (const r of data.kernels) {
   console.log(
@@ -259,11 +280,16 @@ for (const r of data.kernels) {
 }
 for (const p of data.predict) console.log(`${p.where} ${p.backend} ${p.measure} n=${p.n} T=${p.samples}: ${(p.ms / 1000).toFixed(2)} s, ${p.imagesPerSec.toFixed(1)} img/s`);
 for (const t of data.train) console.log(`${t.where} ${t.backend} train B=${t.batchSize}: step ${t.stepMs.toFixed(1)} ms (${t.samplesPerSec.toFixed(1)} samples/s), forward ${t.forwardMs.toFixed(1)} ms, ratio ${t.ratio.toFixed(2)}x`);
+if (torch) {
+  for (const r of torchRatios(torch, data.train, data.predict)) {
+    console.log(`${r.where} wasm ${r.what}: ${r.wasmS.toFixed(2)} s vs PyTorch ${r.threads} thread(s) ${r.torchS.toFixed(2)} s = ${r.ratio.toFixed(2)}x`);
+  }
+}
 console.log('\ntargets:');
 for (const t of [...evaluateTargets(full), ...(sweep ? [sweepTarget(sweep)] : [])]) console.log(`  [${t.verdict}] ${t.target}\n      ${t.detail}`);
 if (page) console.log(`webgl renderer: ${(page as NonNullable<Machine['page']>).renderer}; webgpu adapter: ${(page as NonNullable<Machine['page']>).webgpuAdapter ?? 'none'}`);
 console.log(`load average: ${machine.load.start} at start, ${machine.load.end} at end (1-min mean ${machine.load.mean.toFixed(2)}, max ${machine.load.max.toFixed(2)})`);
-console.log(`wrote ${[...only].filter((s) => s !== 'sweep' || sweep).map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
+console.log(`wrote ${[...only].filter((s) => (s !== 'sweep' || sweep) && (s !== 'torch' || torch)).map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
 
 if (sweep) writeSweepDoc(sweep);
 if (complete) {
