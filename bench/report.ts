@@ -165,12 +165,16 @@ export function evaluateTargets(d: BenchData): TargetResult[] {
   }
 
   // 7. A wasm training epoch within 1.5x of PyTorch's at one thread (the same CNN, same machine, same run).
+  //    Judged on CPU time where both sides have it (one thread each: on a quiet machine it is the
+  //    wall time; on a shared one it is what the load does not distort), else on wall time.
   {
     const rs = d.torch ? torchRatios(d.torch, d.train, d.predict).filter((r) => r.what === 'train epoch' && r.threads === 1) : [];
     out.push({
       target: `wasm training epoch (${EPOCH_IMAGES} images, batch ${EPOCH_BATCH}) <= 1.5x PyTorch's at one thread`,
-      verdict: d.torch ? combine(rs.map((r): Verdict => (r.ratio <= 1.5 ? 'met' : 'missed'))) : 'not measured',
-      detail: d.torch ? rs.map((r) => `${r.where} wasm ${fmt(r.wasmS, 2)} s / torch ${fmt(r.torchS, 2)} s = ${fmt(r.ratio, 2)}x`).join('; ') : 'no python3 with torch here',
+      verdict: d.torch ? combine(rs.map((r): Verdict => ((r.cpu?.ratio ?? r.ratio) <= 1.5 ? 'met' : 'missed'))) : 'not measured',
+      detail: d.torch
+        ? rs.map((r) => `${r.where} wasm ${fmt(r.wasmS, 2)} s / torch ${fmt(r.torchS, 2)} s wall = ${fmt(r.ratio, 2)}x${r.cpu ? `; CPU time ${fmt(r.cpu.wasmS, 2)} / ${fmt(r.cpu.torchS, 2)} s = ${fmt(r.cpu.ratio, 2)}x (judged)` : ''}`).join('; ')
+        : 'no python3 with torch here',
     });
   }
   return out;
@@ -270,13 +274,13 @@ export function renderReport(d: BenchData): string {
     s.push(`\`bench/torch_peer.py\` (PyTorch ${t.torch}, Python ${t.python}, \`${t.executable}\`): the same layers, Adam at 1e-3, batch ${EPOCH_BATCH}, epochs of ${EPOCH_IMAGES} images after a warm-up epoch; predicting ${PREDICT_IMAGES.toLocaleString('en-US')} images in chunks of 256 (eval mode, no gradients); seeded uniform pixels of MNIST's shape. At one thread and at all ${t.cpus} (torch.set_num_threads); medians. wasm's epoch is ${EPOCH_IMAGES / EPOCH_BATCH} x its epoch ms per step at batch ${EPOCH_BATCH} (section 3), its prediction ${PREDICT_IMAGES.toLocaleString('en-US')} / its images/s (section 2). Ratio: wasm / PyTorch (above 1: wasm slower).`);
     s.push('');
     s.push(table(
-      ['what', 'wasm (where)', 'wasm s', 'PyTorch threads', 'PyTorch s (each run)', 'wasm / PyTorch'],
+      ['what', 'wasm (where)', 'wasm s', 'PyTorch threads', 'PyTorch s (each run)', 'wasm / PyTorch', 'CPU time: wasm / PyTorch'],
       torchRatios(t, d.train, d.predict).map((r) => {
         const runs = t.runs.find((x) => x.threads === r.threads)!;
         const each = (r.what === 'train epoch' ? runs.trainEpochS : runs.predictS).map((x) => fmt(x, 2)).join(', ');
-        return [r.what, r.where, fmt(r.wasmS, 2), r.threads, `${fmt(r.torchS, 2)} (${each})`, `${fmt(r.ratio, 2)}x`];
+        return [r.what, r.where, fmt(r.wasmS, 2), r.threads, `${fmt(r.torchS, 2)} (${each})`, `${fmt(r.ratio, 2)}x`, r.cpu ? `${fmt(r.cpu.wasmS, 2)} / ${fmt(r.cpu.torchS, 2)} s = ${fmt(r.cpu.ratio, 2)}x` : '–'];
       }),
-      ['l', 'l', 'r', 'r', 'r', 'r'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
     ));
   }
 

@@ -21,6 +21,8 @@ export interface TorchRun {
   threads: number;
   /** Seconds per epoch of 512 images at batch 32, each measured epoch. */
   trainEpochS: number[];
+  /** CPU seconds of the process per epoch (all threads; absent from older records). */
+  trainEpochCpuS?: number[];
   /** Seconds to predict 10,000 images, each measured pass. */
   predictS: number[];
 }
@@ -66,6 +68,11 @@ export interface TorchRatio {
   torchS: number;
   /** wasmS / torchS: above 1, wasm is slower. */
   ratio: number;
+  /**
+   * Training at one thread, where both sides measured CPU time: wasm's CPU seconds an epoch (Node),
+   * PyTorch's, and their ratio; the load-robust view on a shared machine. Null otherwise.
+   */
+  cpu: { wasmS: number; torchS: number; ratio: number } | null;
 }
 
 /**
@@ -79,12 +86,18 @@ export function torchRatios(
 ): TorchRatio[] {
   const out: TorchRatio[] = [];
   for (const t of train.filter((r) => r.backend === 'wasm' && r.batchSize === EPOCH_BATCH)) {
-    const wasmS = (EPOCH_IMAGES / EPOCH_BATCH) * t.epochStepMs / 1000;
-    for (const r of peer.runs) out.push({ what: 'train epoch', wasmS, where: t.where, threads: r.threads, torchS: median(r.trainEpochS), ratio: wasmS / median(r.trainEpochS) });
+    const steps = EPOCH_IMAGES / EPOCH_BATCH;
+    const wasmS = (steps * t.epochStepMs) / 1000;
+    for (const r of peer.runs) {
+      const wasmCpu = t.epochStepCpuMs != null ? (steps * t.epochStepCpuMs) / 1000 : null;
+      const torchCpu = r.threads === 1 && r.trainEpochCpuS?.length ? median(r.trainEpochCpuS) : null;
+      const cpu = wasmCpu !== null && torchCpu !== null ? { wasmS: wasmCpu, torchS: torchCpu, ratio: wasmCpu / torchCpu } : null;
+      out.push({ what: 'train epoch', wasmS, where: t.where, threads: r.threads, torchS: median(r.trainEpochS), ratio: wasmS / median(r.trainEpochS), cpu });
+    }
   }
   for (const p of predict.filter((r) => r.backend === 'wasm' && r.measure === 'predict')) {
     const wasmS = PREDICT_IMAGES / p.imagesPerSec;
-    for (const r of peer.runs) out.push({ what: 'predict', wasmS, where: p.where, threads: r.threads, torchS: median(r.predictS), ratio: wasmS / median(r.predictS) });
+    for (const r of peer.runs) out.push({ what: 'predict', wasmS, where: p.where, threads: r.threads, torchS: median(r.predictS), ratio: wasmS / median(r.predictS), cpu: null });
   }
   return out;
 }

@@ -11,7 +11,9 @@ the same as on MNIST. Runs at one thread and at all threads (torch.set_num_threa
 Prints one JSON object on stdout:
   {"torch": "1.13.1", "python": "3.11.2", "cpus": 2,
    "runs": [{"threads": 1, "trainEpochS": [...], "predictS": [...]}, ...]}
-with one value per measured epoch / predict pass (after a warm-up epoch and a warm-up chunk).
+with one value per measured epoch / predict pass (after a warm-up epoch and a warm-up chunk);
+trainEpochCpuS is the process's CPU time per epoch (time.process_time, all threads): at one thread
+the load-robust view of the same work on a shared machine.
 
 Usage: python3 bench/torch_peer.py [--epochs 5] [--predict-runs 2] [--quick]
 """
@@ -56,16 +58,16 @@ def measure(threads: int, epochs: int, predict_runs: int) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
 
-    def epoch() -> float:
+    def epoch() -> tuple:
         model.train()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for i in range(0, EPOCH_IMAGES, BATCH):
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(x[i:i + BATCH]), y[i:i + BATCH])
             loss.backward()
             opt.step()
         loss.item()
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
     def predict(n: int) -> float:
         model.eval()
@@ -79,7 +81,7 @@ def measure(threads: int, epochs: int, predict_runs: int) -> dict:
     train = [epoch() for _ in range(epochs)]
     predict(CHUNK)  # warm-up
     pred = [predict(PREDICT_IMAGES) for _ in range(predict_runs)]
-    return {"threads": threads, "trainEpochS": train, "predictS": pred}
+    return {"threads": threads, "trainEpochS": [w for w, _ in train], "trainEpochCpuS": [c for _, c in train], "predictS": pred}
 
 
 def main() -> None:

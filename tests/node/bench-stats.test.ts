@@ -134,7 +134,7 @@ describe('evaluateTargets', () => {
   it('the PyTorch peer: wasm / PyTorch per thread count, and the 1.5x target at one thread', () => {
     const t = { model: 'cnn' as const, steps: 8, samplesPerSec: 320, pairs: 3, stepMs: 30, forwardMs: 10, ratio: 3, forwardImagesPerSec: 1, profile: null, where: 'node' as const };
     const p = { measure: 'predict' as const, model: 'cnn' as const, n: 60_000, chunkSize: 256, samples: 1, ms: 30_000, ms60k: 30_000, extrapolated: false, runs: 1, where: 'node' as const };
-    const torch = { torch: '1.13.1', python: '3.11.2', executable: '/usr/bin/python3', cpus: 2, runs: [{ threads: 1, trainEpochS: [1.2, 1.0, 1.1], predictS: [10, 12] }, { threads: 2, trainEpochS: [0.5], predictS: [6] }] };
+    const torch = { torch: '1.13.1', python: '3.11.2', executable: '/usr/bin/python3', cpus: 2, runs: [{ threads: 1, trainEpochS: [1.2, 1.0, 1.1], trainEpochCpuS: undefined as number[] | undefined, predictS: [10, 12] }, { threads: 2, trainEpochS: [0.5], predictS: [6] }] };
     const d: BenchData = {
       machine: machine(), kernels: [], round: [], soak: [], torch,
       // 16 steps of 100 ms = 1.6 s an epoch; 2,000 images/s = 5 s for 10,000. The 128 batch and cpu are not compared.
@@ -151,6 +151,12 @@ describe('evaluateTargets', () => {
     d.train[0]!.epochStepMs = 110; // 1.76 s: 1.6x
     expect(target(d).verdict).toBe('missed');
     expect(target({ ...d, torch: null }).verdict).toBe('not measured');
+    // With CPU time on both sides (one thread), the verdict reads it: 16 x 80 ms = 1.28 s vs 1.0 s.
+    d.train[0]!.epochStepCpuMs = 80;
+    torch.runs[0]!.trainEpochCpuS = [1.0];
+    expect(torchRatios(torch, d.train, d.predict)[0]!.cpu).toEqual({ wasmS: 1.28, torchS: 1.0, ratio: 1.28 });
+    expect(torchRatios(torch, d.train, d.predict)[1]!.cpu).toBeNull(); // two threads: CPU time is not comparable
+    expect(target(d).verdict).toBe('met');
   });
 
   it('wasm threads count only in a cross-origin-isolated page', () => {
