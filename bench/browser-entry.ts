@@ -9,7 +9,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { fetchSource, loadDataset, type Dataset } from '../datasets/index.ts';
 import { backendInfo, useBackend, type BackendInfo } from '../src/backend/index.ts';
 import { configureWasmPaths } from '../src/backend/wasm-paths.browser.ts';
-import { webgpuRegistered } from '../src/backend/webgpu.ts';
+import { probeAdapter, webgpuRegistered } from '../src/backend/webgpu.ts';
 import type { KernelRecord } from './kernels.ts';
 import { SUITES, type SuiteName } from './plan.ts';
 import { emptyResults, runSuites, type SuiteResults } from './suites.ts';
@@ -60,8 +60,10 @@ async function main(): Promise<PageResult> {
   const result: PageResult = { ...emptyResults(), records: [], env, leakedTensors: {} };
   const PAGE_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
   const wanted = params.get('backends')?.split(',');
-  // webgpu only where the browser offers it (navigator.gpu: Chromium with WebGPU, a secure context).
-  const backends = PAGE_BACKENDS.filter((b) => (!wanted || wanted.includes(b)) && (b !== 'webgpu' || webgpuRegistered()));
+  // webgpu only where the browser offers an adapter (navigator.gpu, a secure context, a GPU or SwiftShader's).
+  const hasWebgpu = webgpuRegistered() && (await probeAdapter()) !== null;
+  const backends = PAGE_BACKENDS.filter((b) => (!wanted || wanted.includes(b)) && (b !== 'webgpu' || hasWebgpu));
+  if (!hasWebgpu) log('webgpu: no adapter here, skipped');
   for (const backend of backends) {
     await useBackend(backend);
     const info = backendInfo();

@@ -23,12 +23,21 @@ interface DeviceLike {
   adapterInfo?: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>> & { isFallbackAdapter?: boolean };
 }
 
-/** Re-registers the webgpu factory (if the package registered one) at `WEBGPU_PRIORITY`. */
+/**
+ * Re-registers the webgpu factory (if the package registered one) at `WEBGPU_PRIORITY`, so that it
+ * says what is missing where the browser has `navigator.gpu` but gives no adapter (no usable GPU;
+ * Chromium does that without a GPU unless told to use SwiftShader's), instead of tfjs's TypeError.
+ */
 export function registerWebgpu(): boolean {
   const factory = tf.findBackendFactory('webgpu');
   if (!factory) return false;
   tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', factory, WEBGPU_PRIORITY);
+  tf.registerBackend('webgpu', async () => {
+    if ((await probeAdapter()) === null) {
+      throw new Error('the browser has WebGPU but gives no adapter here (no usable GPU; headless Chromium needs --enable-unsafe-webgpu --use-webgpu-adapter=swiftshader)');
+    }
+    return factory();
+  }, WEBGPU_PRIORITY);
   return true;
 }
 
@@ -124,6 +133,8 @@ export function loseWebgpuDevice(): boolean {
   const device = activeDevice();
   if (!device) return false;
   track(device);
+  // Known lost at once: reads in flight reject (AbortError) before `device.lost` settles.
+  lostDevices.add(device);
   device.destroy();
   return true;
 }

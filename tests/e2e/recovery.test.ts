@@ -67,15 +67,18 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     const gpuBrowser = await launchBrowser(WEBGPU_ARGS);
     try {
       // The smallest model: SwiftShader's WebGPU compiles a shader per kernel and shape.
-      const { page, errors } = await app.open(appQuery({ ...SMALL, model: 'logreg', strategies: 'margin,random', rounds: 2, backend: 'webgpu' }), { browser: gpuBrowser });
+      // Rounds enough that the run is still going when the device is lost (logreg rounds are short).
+      const { page, errors } = await app.open(appQuery({ ...SMALL, model: 'logreg', strategies: 'margin,random', rounds: 6, backend: 'webgpu' }), { browser: gpuBrowser });
       expect(await backend(page)).toBe('webgpu');
       expect(await page.textContent('#backend-pill')).toMatch(/^webgpu · google swiftshader/);
       await page.click('#run-btn');
-      await waitForDone(page, 2);
+      await waitForDone(page, 1);
       const before = (await results(page))!;
       const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
       await page.evaluate(() => window.activelab!.loseContext());
-      await page.waitForFunction(() => /WebGPU device was lost/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => /WebGPU device was lost/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 }).catch(async (err: unknown) => {
+        throw new Error(`no loss notice (status ${await status(page)}, done ${await page.getAttribute('#progress', 'data-done')}; messages: ${await page.textContent('#messages')}; errors: ${errors.join(' | ')})`, { cause: err });
+      });
       expect(await page.textContent('#messages')).toMatch(/The \d+ completed rounds? (is|are) kept; continuing from the last completed round on a fresh WebGPU device\./);
       expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 180_000)).toBe('complete');
       expect(await backend(page)).toBe('webgpu');
@@ -83,7 +86,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
       expect(after.config.backend).toBe('webgpu');
       expect(after.environment.backend).toBe('webgpu');
       expect(after.environment.renderer).toMatch(/^google swiftshader/);
-      for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2]);
+      for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5, 6]);
       for (const k of kept) expect(same(after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!)).toEqual(same(k.round));
       expect(errors).toEqual([]);
     } finally {

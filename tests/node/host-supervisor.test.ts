@@ -174,6 +174,19 @@ describe('supervise', () => {
     expect(h.ctx.watchers).toBe(0);
   });
 
+  it('a loss known only after the attempt ended (its reads rejected first, as a lost WebGPU device does) still counts as a loss', async () => {
+    const rejectedFirst: Script = async (o, ctx) => {
+      await o.onEvent!(roundEvent(0));
+      setTimeout(() => ctx.lose({ event: false })); // the loss is known a task after the failure
+      throw Object.assign(new Error('mapAsync aborted'), { name: 'AbortError' });
+    };
+    const h = harness([rejectedFirst, roundsToEnd(1)], {}, 'webgpu');
+    await supervise({ ...config, backend: 'webgpu' }, h.parts, h.options);
+    expect(h.calls).toHaveLength(2);
+    expect(h.log[0]).toBe('fresh webgpu');
+    expect(h.calls[1]!.resume!.runs[0]!.rounds.map((r) => r.round)).toEqual([0]);
+  });
+
   it('starts the next attempt after the wind-down time when a lost attempt never settles', async () => {
     const hang: Script = async (o, ctx) => {
       await o.onEvent!(roundEvent(0));

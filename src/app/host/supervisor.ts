@@ -130,6 +130,10 @@ export async function supervise(config: ExperimentConfig, parts: SupervisorParts
       onLost();
     };
     const unwatch = parts.context.watch(loseAttempt);
+    const settleLoss = async () => {
+      await new Promise<void>((r) => setTimeout(r, 0));
+      live();
+    };
     /**
      * After a loss this attempt only winds down: nothing it reports is news, and a round (or a
      * model) it finishes may rest on reads from the lost context. The context-lost event arrives
@@ -157,11 +161,16 @@ export async function supervise(config: ExperimentConfig, parts: SupervisorParts
       // to wind down, but not forever.
       await Promise.race([running, lostPromise.then(() => new Promise<void>((r) => setTimeout(r, windDownMs)))]);
     } catch (err) {
+      // A lost WebGPU device rejects the reads in flight (an AbortError) before its `lost`
+      // promise settles: give the loss one task to be reported before judging the failure.
+      if (!lost) await settleLoss();
       if (!lost) throw err;
     } finally {
       unwatch();
       signal.removeEventListener('abort', forward);
     }
+    // The same for an attempt that ended as stopped: a read rejected with an AbortError reads as a stop.
+    if (!lost && !signal.aborted) await settleLoss();
     if (lost) running.catch(() => undefined); // an attempt still winding down may fail later: nothing to report
     // Only a GPU backend is watched, so a loss always names one.
     return { lost: lost ? gpu ?? 'webgl' : null };
