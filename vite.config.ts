@@ -69,6 +69,22 @@ export const ISOLATION_HEADERS = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/** A browser test project's settings: headless Debian Chromium with `args`, the browser setup file. */
+function inChromium(args: string[]) {
+  return {
+    setupFiles: ['tests/support/browser-setup.ts'],
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    browser: {
+      enabled: true,
+      headless: true,
+      screenshotFailures: false,
+      provider: playwright({ launchOptions: { executablePath: chromiumPath(), args } }),
+      instances: [{ browser: 'chromium' as const }],
+    },
+  };
+}
+
 export default defineConfig({
   // Serves the dataset files at /data/ in dev and emits them into the build; puts the
   // Content-Security-Policy on the page (meta tag) and on every dev / preview response (header);
@@ -120,18 +136,7 @@ export default defineConfig({
           include: ['tests/kernels/**/*.test.ts', 'tests/browser/**/*.test.ts'],
           // WebGPU's own browser files need the webgpu project's Chromium flags.
           exclude: [...configDefaults.exclude, 'tests/browser/**/*webgpu*.test.ts'],
-          setupFiles: ['tests/support/browser-setup.ts'],
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          browser: {
-            enabled: true,
-            headless: true,
-            screenshotFailures: false,
-            provider: playwright({
-              launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
-            }),
-            instances: [{ browser: 'chromium' }],
-          },
+          ...inChromium(CHROMIUM_ARGS),
         },
       },
       {
@@ -145,18 +150,7 @@ export default defineConfig({
           include: [...WEBGPU_KERNEL_SUITES, 'tests/browser/**/*webgpu*.test.ts'],
           exclude: [...configDefaults.exclude, 'tests/kernels/wasm-*.test.ts'],
           provide: { testBackends: ['webgpu'] },
-          setupFiles: ['tests/support/browser-setup.ts'],
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          browser: {
-            enabled: true,
-            headless: true,
-            screenshotFailures: false,
-            provider: playwright({
-              launchOptions: { executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, ...WEBGPU_ARGS] },
-            }),
-            instances: [{ browser: 'chromium' }],
-          },
+          ...inChromium([...CHROMIUM_ARGS, ...WEBGPU_ARGS]),
         },
       },
     ],

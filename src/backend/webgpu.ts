@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import type { WebgpuAdapterInfo } from './catalog.ts';
+import { restartBackend } from './webgl-context.ts';
 
 export type { WebgpuAdapterInfo };
 
@@ -140,22 +141,9 @@ export function loseWebgpuDevice(): boolean {
 }
 
 /**
- * Replaces the webgpu backend with a fresh one (a new adapter and device) and makes it active.
- * The old backend's tensors are gone; its disposal errors are ignored. Throws if the fresh
- * backend cannot start; the caller then picks another.
+ * Replaces the webgpu backend with a fresh one (a new adapter and device) and makes it active
+ * (`restartBackend`). Throws if it cannot start; the caller then picks another.
  */
-export async function freshWebgpuBackend(): Promise<void> {
-  const factory = tf.findBackendFactory('webgpu');
-  if (!factory) throw new Error('no webgpu backend is registered');
-  try {
-    tf.removeBackend('webgpu');
-  } catch {
-    // disposing a backend whose device is lost can throw; it is being dropped anyway
-  }
-  tf.registerBackend('webgpu', factory, WEBGPU_PRIORITY);
-  const ok = await tf.setBackend('webgpu');
-  await tf.ready();
-  if (!ok || tf.getBackend() !== 'webgpu' || webgpuDeviceLost()) {
-    throw new Error(`a fresh WebGPU device could not start (active backend: ${tf.getBackend()})`);
-  }
+export function freshWebgpuBackend(): Promise<void> {
+  return restartBackend('webgpu', WEBGPU_PRIORITY, webgpuDeviceLost, 'a fresh WebGPU device');
 }
