@@ -11,7 +11,7 @@ describe('resolveConfig', () => {
     expect(DEFAULT_CONFIG.backend).toBe('auto');
     expect(resolveConfig({ backend: 'auto' }).backend).toBe('auto');
     expect(resolveConfig({ backend: null } as never).backend).toBe('auto');
-    for (const b of ['webgl', 'wasm', 'cpu'] as const) expect(resolveConfig({ backend: b }).backend).toBe(b);
+    for (const b of ['webgl', 'webgpu', 'wasm', 'cpu'] as const) expect(resolveConfig({ backend: b }).backend).toBe(b);
   });
 
   it.each([
