@@ -153,7 +153,8 @@ export function evaluateTargets(d: BenchData): TargetResult[] {
       vs.push(m.nodeWasm.simd ? 'met' : 'missed');
       parts.push(`Node: SIMD ${m.nodeWasm.simd ? 'on' : 'OFF'}, threads ${m.nodeWasm.threads ? 'on' : 'off (tfjs disables them in Node)'}`);
     }
-    if (m.page) {
+    // Only where the page ran wasm (`--page-backends` may leave it out).
+    if (m.page && m.page.wasmSimd !== null) {
       const p = m.page;
       vs.push(p.wasmSimd ? 'met' : 'missed');
       vs.push(p.crossOriginIsolated && p.wasmThreads ? 'met' : 'missed');
