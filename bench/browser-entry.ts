@@ -1,6 +1,7 @@
 /**
- * Runs the benchmark suites in the page on webgl and wasm; the Node runner (bench/run.ts) collects
- * `window.__bench`. Query: `?quick` for CI sizes, `?suites=kernels,predict,...` to select suites.
+ * Runs the benchmark suites in the page on webgl, webgpu (where the browser has WebGPU) and wasm;
+ * the Node runner (bench/run.ts) collects `window.__bench`. Query: `?quick` for CI sizes,
+ * `?suites=kernels,predict,...` to select suites, `?backends=webgpu,wasm` to select backends.
  * Progress goes to the console as `[bench] ...` lines (the runner prints them).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -8,6 +9,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { fetchSource, loadDataset, type Dataset } from '../datasets/index.ts';
 import { backendInfo, useBackend, type BackendInfo } from '../src/backend/index.ts';
 import { configureWasmPaths } from '../src/backend/wasm-paths.browser.ts';
+import { probeAdapter, webgpuRegistered } from '../src/backend/webgpu.ts';
 import type { KernelRecord } from './kernels.ts';
 import { SUITES, type SuiteName } from './plan.ts';
 import { emptyResults, runSuites, type SuiteResults } from './suites.ts';
@@ -17,6 +19,8 @@ export interface PageEnvironment {
   hardwareConcurrency: number;
   crossOriginIsolated: boolean;
   webgl: (BackendInfo & { maxTextureSize: number | null; renderFloat32: boolean }) | null;
+  /** WebGPU's adapter info (`BackendInfo.adapter`, and `renderer` its label); null where it did not run. */
+  webgpu: BackendInfo | null;
   wasm: (BackendInfo & { threadsCount: number }) | null;
 }
 
@@ -50,13 +54,22 @@ async function main(): Promise<PageResult> {
     hardwareConcurrency: navigator.hardwareConcurrency,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     webgl: null,
+    webgpu: null,
     wasm: null,
   };
   const result: PageResult = { ...emptyResults(), records: [], env, leakedTensors: {} };
-  for (const backend of ['webgl', 'wasm'] as const) {
+  const PAGE_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
+  const wanted = params.get('backends')?.split(',');
+  // webgpu only where the browser offers an adapter (navigator.gpu, a secure context, a GPU or SwiftShader's).
+  const hasWebgpu = webgpuRegistered() && (await probeAdapter()) !== null;
+  const backends = PAGE_BACKENDS.filter((b) => (!wanted || wanted.includes(b)) && (b !== 'webgpu' || hasWebgpu));
+  if (!hasWebgpu) log('webgpu: no adapter here, skipped');
+  for (const backend of backends) {
     await useBackend(backend);
     const info = backendInfo();
-    if (backend === 'webgl') {
+    if (backend === 'webgpu') {
+      env.webgpu = info;
+    } else if (backend === 'webgl') {
       const gl = (tf.backend() as unknown as { gpgpu?: { gl?: WebGL2RenderingContext } }).gpgpu?.gl;
       env.webgl = {
         ...info,
@@ -66,7 +79,7 @@ async function main(): Promise<PageResult> {
     } else {
       env.wasm = { ...info, threadsCount: getThreadsCount() };
     }
-    log(`${backend}: ${JSON.stringify(backend === 'webgl' ? env.webgl : env.wasm)}`);
+    log(`${backend}: ${JSON.stringify(backend === 'webgl' ? env.webgl : backend === 'webgpu' ? env.webgpu : env.wasm)}`);
     const r = await runSuites('chromium', quick, only, loadMnist, log);
     result.records.push(...r.kernels.map((k) => ({ ...k, renderer: info.renderer })));
     result.predict.push(...r.predict);
@@ -85,6 +98,6 @@ main()
     window.__bench = result;
   })
   .catch((err: unknown) => {
-    const env: PageEnvironment = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated: globalThis.crossOriginIsolated === true, webgl: null, wasm: null };
+    const env: PageEnvironment = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated: globalThis.crossOriginIsolated === true, webgl: null, webgpu: null, wasm: null };
     window.__bench = { ...emptyResults(), records: [], env, leakedTensors: {}, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
   });

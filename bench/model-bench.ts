@@ -53,6 +53,12 @@ export interface TrainRecord {
   steps: number;
   /** Wall time per step over that epoch (ms): batch built, forward with dropout, backward, Adam; one readback per epoch. */
   epochStepMs: number;
+  /**
+   * Node only (null in the page): the process's CPU time per step over that epoch (ms, user +
+   * system, `process.cpuUsage`). wasm in Node runs one thread, so on a shared machine this is the
+   * load-robust view of the same work (the PyTorch peer at one thread reports its own).
+   */
+  epochStepCpuMs?: number | null;
   /** Training throughput, samples per second (batchSize / epochStepMs). */
   samplesPerSec: number;
   /** Step vs forward: this many interleaved pairs (one 1-batch fitSeeded epoch, one forward pass). */
@@ -228,7 +234,10 @@ export async function benchTrain(ds: Dataset<string>, opts: TrainOptions, log: L
         await fit(first); // compile / set up every kernel of a step and of a forward pass
         await forward();
       }
+      const cpu0 = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? process.cpuUsage() : null;
       const epochStepMs = (await timed(() => fit(data))) / steps;
+      const cpu = cpu0 ? process.cpuUsage(cpu0) : null;
+      const epochStepCpuMs = cpu ? (cpu.user + cpu.system) / 1000 / steps : null;
       const stepTimes: number[] = [];
       const forwardTimes: number[] = [];
       for (let i = 0; i < pairs; i++) {
@@ -256,7 +265,7 @@ export async function benchTrain(ds: Dataset<string>, opts: TrainOptions, log: L
         };
       }
       records.push({
-        backend, model: 'cnn', batchSize: B, steps, epochStepMs: round(epochStepMs), samplesPerSec: round(perSecond(B, epochStepMs), 1),
+        backend, model: 'cnn', batchSize: B, steps, epochStepMs: round(epochStepMs), epochStepCpuMs: epochStepCpuMs === null ? null : round(epochStepCpuMs), samplesPerSec: round(perSecond(B, epochStepMs), 1),
         pairs, stepMs: round(stepMs), forwardMs: round(forwardMs), ratio: round(stepMs / forwardMs),
         forwardImagesPerSec: round(perSecond(B, forwardMs), 1), profile,
       });

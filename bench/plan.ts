@@ -7,8 +7,9 @@ import type { PredictOptions, TrainOptions } from './model-bench.ts';
 import type { BenchConfig } from './round-bench.ts';
 
 export type Where = 'node' | 'chromium';
-export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak' | 'sweep';
-export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak', 'sweep'];
+/** `torch`: the PyTorch peer (bench/torch_peer.py), Node only, where a Python with torch is installed. */
+export type SuiteName = 'kernels' | 'predict' | 'train' | 'round' | 'soak' | 'sweep' | 'torch';
+export const SUITES: readonly SuiteName[] = ['kernels', 'predict', 'train', 'round', 'soak', 'sweep', 'torch'];
 
 export interface Plan {
   kernels: KernelBenchOptions;
@@ -40,7 +41,8 @@ const SOAK_QUICK: BenchConfig = { ...SOAK_FULL, rounds: 6, poolSubset: 1000, tes
  * training step of 32) runs one chunk and one step.
  */
 export function planFor(where: Where, backend: string, quick: boolean): Plan {
-  const webgl = backend === 'webgl';
+  // WebGPU runs WebGL's sizes: here it is SwiftShader too (Vulkan on the CPU).
+  const webgl = backend === 'webgl' || backend === 'webgpu';
   const cpu = backend === 'cpu';
   return {
     kernels: quick ? { runs: 3, warmup: 1 } : {},
@@ -67,7 +69,7 @@ export function planFor(where: Where, backend: string, quick: boolean): Plan {
     // none in --quick, to keep the run within minutes.
     round: cpu || (quick && webgl) ? null : webgl ? { ...ROUND_FULL, rounds: 1 } : quick ? ROUND_QUICK : ROUND_FULL,
     // The soak runs where the brief asks for it: wasm in Node, webgl in the page.
-    soak: (where === 'node' && backend === 'wasm') || (where === 'chromium' && webgl) ? (quick ? SOAK_QUICK : SOAK_FULL) : null,
+    soak: (where === 'node' && backend === 'wasm') || (where === 'chromium' && backend === 'webgl') ? (quick ? SOAK_QUICK : SOAK_FULL) : null,
   };
 }
 

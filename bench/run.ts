@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak,sweep]`
+ * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak,sweep,torch]`
+ * `npm run bench -- --node-only --backends wasm --suites train,predict,torch`: wasm against the PyTorch peer (~10 min).
  * `npm run bench -- --node-only --suites sweep`: only the sweep (--jobs 1 vs --jobs 2); it updates its own section of docs/benchmarks.md.
  * `npm run bench -- --report-only`: rebuild docs/benchmarks.md from the saved results, measuring nothing.
  * `npm run bench -- --node-only --backends wasm --suites train`: only some of Node's backends (wasm, cpu).
+ * `npm run bench -- --browser-only --page-backends webgpu --suites predict,train`: only some of the page's backends (webgl, webgpu, wasm).
  *
  * Runs the benchmark suites in Node (wasm, cpu) and in Debian's Chromium (webgl through
  * SwiftShader here, wasm) and writes bench/results/<suite>.json (kernels.json keeps its format:
@@ -20,11 +22,12 @@ import { chromium } from 'playwright';
 import { loadDataset, type Dataset } from '../datasets/index.ts';
 import { nodeSource } from '../datasets/source-node.ts';
 import { backendInfo, useBackend } from '../src/backend/index.ts';
-import { CHROMIUM_ARGS, chromiumPath } from '../vite.config.ts';
+import { CHROMIUM_ARGS, WEBGPU_ARGS, chromiumPath } from '../vite.config.ts';
 import type { PageResult } from './browser-entry.ts';
 import { SUITES, sweepPlan, type SuiteName, type Where } from './plan.ts';
 import { renderReport, renderSweepReport, spliceReport, evaluateTargets, sweepTarget, SWEEP_BEGIN_MARKER, SWEEP_END_MARKER, type BenchData, type Machine } from './report.ts';
 import { benchSweep, type SweepBenchRecord } from './sweep-bench.ts';
+import { findTorchPython, runTorchPeer, torchRatios, type TorchPeerRecord } from './torch-peer.ts';
 import { mean, max as maxOf, min as minOf } from './stats.ts';
 import { runSuites, type SuiteError } from './suites.ts';
 
@@ -58,9 +61,22 @@ if (unknownBackends.length || backendsArg?.length === 0) {
   console.error(`--backends: unknown or missing backend(s) ${unknownBackends.join(', ')}; known in Node: ${NODE_BACKENDS.join(', ')}`);
   process.exit(2);
 }
-/** Node's backends to run (`--backends`, default both). The page always runs webgl and wasm. */
+/** Node's backends to run (`--backends`, default both). */
 const nodeBackends = NODE_BACKENDS.filter((b) => backendsArg === null || backendsArg.includes(b));
-const complete = only.size === SUITES.length && !nodeOnly && !browserOnly && nodeBackends.length === NODE_BACKENDS.length;
+/** The page's backends (`--page-backends webgpu,wasm`); by default webgl, webgpu (where the browser has it) and wasm. */
+const PAGE_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
+const pageBackends = (() => {
+  const i = argv.findIndex((a) => a === '--page-backends' || a.startsWith('--page-backends='));
+  if (i < 0) return null;
+  const v = (argv[i]!.includes('=') ? argv[i]!.split('=')[1]! : argv[i + 1] ?? '').split(',').filter(Boolean);
+  const bad = v.filter((b) => !(PAGE_BACKENDS as readonly string[]).includes(b));
+  if (bad.length || v.length === 0) {
+    console.error(`--page-backends: unknown or missing backend(s) ${bad.join(', ')}; known in the page: ${PAGE_BACKENDS.join(', ')}`);
+    process.exit(2);
+  }
+  return v;
+})();
+const complete = only.size === SUITES.length && !nodeOnly && !browserOnly && nodeBackends.length === NODE_BACKENDS.length && pageBackends === null;
 const outDir = join(root, 'bench/results');
 const docPath = join(root, 'docs/benchmarks.md');
 
@@ -85,6 +101,7 @@ if (args.has('--report-only')) {
   const saved: BenchData = {
     machine: read('machine.json'), kernels: read('kernels.json'), predict: read('predict.json'),
     train: read('train.json'), round: read('round.json'), soak: read('soak.json'),
+    torch: existsSync(join(outDir, 'torch.json')) ? read<TorchPeerRecord>('torch.json') : null,
   };
   for (const t of evaluateTargets(saved)) console.log(`[${t.verdict}] ${t.target}`);
   writeDoc(saved);
@@ -145,7 +162,8 @@ async function inChromium(): Promise<void> {
   await server.listen();
   const address = server.httpServer?.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  // WEBGPU_ARGS: SwiftShader's WebGPU adapter where there is no GPU (a real GPU's adapter where there is one).
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, ...WEBGPU_ARGS], headless: true });
   chromiumVersion = browser.version();
   try {
     const p = await browser.newPage();
@@ -162,6 +180,7 @@ async function inChromium(): Promise<void> {
     const query = new URLSearchParams();
     if (quick) query.set('quick', '');
     if (only.size !== SUITES.length) query.set('suites', [...only].join(','));
+    if (pageBackends) query.set('backends', pageBackends.join(','));
     const qs = query.size ? `?${query.toString()}` : '';
     await p.goto(`http://127.0.0.1:${port}/bench/browser.html${qs}`);
     await p.waitForFunction(() => window.__bench !== undefined, undefined, { timeout: (quick ? 30 : 120) * 60_000, polling: 1000 });
@@ -178,6 +197,7 @@ async function inChromium(): Promise<void> {
       hardwareConcurrency: e.hardwareConcurrency,
       crossOriginIsolated: e.crossOriginIsolated,
       renderer: e.webgl?.renderer ?? null,
+      webgpuAdapter: e.webgpu?.renderer ?? null,
       webglVersion: e.webgl?.webglVersion ?? null,
       maxTextureSize: e.webgl?.maxTextureSize ?? null,
       renderFloat32: e.webgl?.renderFloat32 ?? null,
@@ -205,6 +225,23 @@ if (!browserOnly && only.has('sweep')) {
     log(`node: sweep FAILED: ${message}`);
   }
 }
+// The PyTorch peer: the same CNN in PyTorch, where a Python with torch is installed.
+let torch: TorchPeerRecord | null = null;
+if (!browserOnly && only.has('torch')) {
+  const python = await findTorchPython();
+  if (!python) log('node: torch peer skipped (no python3 with torch here; Debian: apt-get install python3-torch)');
+  else {
+    log(`node: torch peer (${python})…`);
+    try {
+      torch = await runTorchPeer(root, python, quick);
+      log(`node: torch peer done: torch ${torch.torch}, ${torch.runs.map((r) => `${r.threads} thread(s): epoch ${r.trainEpochS.map((x) => x.toFixed(2)).join('/')} s, predict ${r.predictS.map((x) => x.toFixed(1)).join('/')} s`).join('; ')}`);
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      errors.push({ where: 'node', backend: 'torch', suite: 'torch', message });
+      log(`node: torch peer FAILED: ${message}`);
+    }
+  }
+}
 if (!nodeOnly) await inChromium();
 clearInterval(sampler);
 loadSamples.push(loadavg()[0]!);
@@ -228,11 +265,12 @@ const machine: Machine = {
 // Results: one file per suite that ran (kernels.json as before), and the machine.
 mkdirSync(outDir, { recursive: true });
 const write = (name: string, value: unknown) => writeFileSync(join(outDir, name), JSON.stringify(value, null, 2) + '\n');
-for (const suite of only) if (suite !== 'sweep') write(`${suite}.json`, data[suite]);
+for (const suite of only) if (suite !== 'sweep' && suite !== 'torch') write(`${suite}.json`, data[suite]);
 if (sweep) write('sweep.json', sweep);
+if (torch) write('torch.json', torch);
 write('machine.json', machine);
 
-const full: BenchData = { machine, ...data };
+const full: BenchData = { machine, ...data, torch };
 console.log('\nwhere     backend  measure   n       c   k    tensorized ms  per-row ms  speed-up  same picks');
 for (const r of data.kernels) {
   console.log(
@@ -242,11 +280,16 @@ for (const r of data.kernels) {
 }
 for (const p of data.predict) console.log(`${p.where} ${p.backend} ${p.measure} n=${p.n} T=${p.samples}: ${(p.ms / 1000).toFixed(2)} s, ${p.imagesPerSec.toFixed(1)} img/s`);
 for (const t of data.train) console.log(`${t.where} ${t.backend} train B=${t.batchSize}: step ${t.stepMs.toFixed(1)} ms (${t.samplesPerSec.toFixed(1)} samples/s), forward ${t.forwardMs.toFixed(1)} ms, ratio ${t.ratio.toFixed(2)}x`);
+if (torch) {
+  for (const r of torchRatios(torch, data.train, data.predict)) {
+    console.log(`${r.where} wasm ${r.what}: ${r.wasmS.toFixed(2)} s vs PyTorch ${r.threads} thread(s) ${r.torchS.toFixed(2)} s = ${r.ratio.toFixed(2)}x`);
+  }
+}
 console.log('\ntargets:');
 for (const t of [...evaluateTargets(full), ...(sweep ? [sweepTarget(sweep)] : [])]) console.log(`  [${t.verdict}] ${t.target}\n      ${t.detail}`);
-if (page) console.log(`webgl renderer: ${(page as NonNullable<Machine['page']>).renderer}`);
+if (page) console.log(`webgl renderer: ${(page as NonNullable<Machine['page']>).renderer}; webgpu adapter: ${(page as NonNullable<Machine['page']>).webgpuAdapter ?? 'none'}`);
 console.log(`load average: ${machine.load.start} at start, ${machine.load.end} at end (1-min mean ${machine.load.mean.toFixed(2)}, max ${machine.load.max.toFixed(2)})`);
-console.log(`wrote ${[...only].filter((s) => s !== 'sweep' || sweep).map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
+console.log(`wrote ${[...only].filter((s) => (s !== 'sweep' || sweep) && (s !== 'torch' || torch)).map((s) => `bench/results/${s}.json`).join(', ')}, bench/results/machine.json`);
 
 if (sweep) writeSweepDoc(sweep);
 if (complete) {

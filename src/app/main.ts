@@ -794,9 +794,10 @@ function renderBackend(info: BackendInfo | null, error: string | null, choice: B
   }
   const extra = info.backend === 'webgl'
     ? `${info.webglVersion ? ` ${info.webglVersion}` : ''} · ${info.renderer ?? 'unknown GPU'}`
+    : info.backend === 'webgpu' ? ` · ${info.renderer ?? 'unknown adapter'}`
     : info.backend === 'wasm' ? ` · SIMD ${info.wasmSimd ? 'on' : 'off'}, threads ${info.wasmThreads ? 'on' : 'off'}` : '';
   els.backendPill.textContent = choice ? `${info.backend} (auto): ${choice.reason}` : `${info.backend}${extra}`;
-  els.backendPill.title = `Active tfjs backend: ${info.backend}${extra}${info.renderer ? `\nGPU renderer: ${info.renderer}` : ''}${choice ? `\n${choiceDetails(choice)}` : ''}`;
+  els.backendPill.title = `Active tfjs backend: ${info.backend}${extra}${info.renderer ? `\n${info.backend === 'webgpu' ? 'WebGPU adapter' : 'GPU renderer'}: ${info.renderer}` : ''}${choice ? `\n${choiceDetails(choice)}` : ''}`;
   els.backendPill.dataset.backend = info.backend;
   els.backendPill.dataset.choice = choice ? (choice.cached ? 'cached' : 'measured') : '';
   els.backendPill.classList.toggle('warn', !!error);

@@ -29,7 +29,7 @@ export interface BackendTiming {
    * spent, compared with the best's warm-up plus measured time. Null otherwise.
    */
   timedOutAfterMs: number | null;
-  /** WebGL's unmasked renderer string (a WebGPU adapter's description later); null elsewhere. */
+  /** WebGL's unmasked renderer string, or the WebGPU adapter's label (`adapterLabel`); null elsewhere. */
   renderer: string | null;
   /** Why the backend could not be measured (it did not start, or a kernel threw); null when measured. */
   error: string | null;
@@ -51,10 +51,12 @@ const SOFTWARE_RENDERERS: readonly [RegExp, string][] = [
   [/llvmpipe/i, 'llvmpipe'],
   [/softpipe/i, 'softpipe'],
   [/microsoft basic render/i, 'Microsoft Basic Render Driver'],
+  // A WebGPU adapter that says it is a fallback (`isFallbackAdapter`; `adapterLabel` writes it).
+  [/fallback adapter/i, 'a fallback adapter'],
 ];
 
 /**
- * The software renderer a WebGL renderer string names, or null.
+ * The software renderer a WebGL renderer string (or a WebGPU adapter label) names, or null.
  * @example softwareRenderer('ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)') // 'SwiftShader'
  */
 export function softwareRenderer(renderer: string | null): string | null {
@@ -63,7 +65,7 @@ export function softwareRenderer(renderer: string | null): string | null {
   return null;
 }
 
-const LABEL: Record<BackendName, string> = { webgl: 'WebGL', wasm: 'wasm', cpu: 'cpu' };
+const LABEL: Record<BackendName, string> = { webgl: 'WebGL', webgpu: 'WebGPU', wasm: 'wasm', cpu: 'cpu' };
 
 /** "24x", "2.5x": whole numbers from 10 up. */
 export function formatRatio(r: number): string {
@@ -114,13 +116,15 @@ export interface CalibrationKey {
   chunkSize: number;
   /** WebGL's renderer string (null where WebGL does not start). */
   renderer: string | null;
+  /** The WebGPU adapter's label (null where there is no WebGPU). */
+  adapter: string | null;
   tfjsVersion: string;
   /** navigator.hardwareConcurrency and cross-origin isolation decide wasm's threads. */
   threads: string;
 }
 
 export function calibrationKey(k: CalibrationKey): string {
-  return JSON.stringify([k.tfjsVersion, k.model, k.inputShape, k.numClasses, k.batchSize, k.chunkSize, k.renderer, k.threads]);
+  return JSON.stringify([k.tfjsVersion, k.model, k.inputShape, k.numClasses, k.batchSize, k.chunkSize, k.renderer, k.adapter, k.threads]);
 }
 
 /**

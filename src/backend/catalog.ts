@@ -4,8 +4,11 @@
  * loads tfjs-backend-wasm and registers kernels when imported) starts them.
  */
 
-export const BACKEND_NAMES = ['webgl', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['webgl', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The backends that compute on the GPU, whose context or device the browser can take away. */
+export type GpuBackendName = Extract<BackendName, 'webgl' | 'webgpu'>;
 
 export interface BackendDescription {
   /** For the UI, e.g. "webgl (GPU)". */
@@ -15,6 +18,7 @@ export interface BackendDescription {
 
 export const BACKEND_CATALOG = {
   webgl: { label: 'webgl (GPU)', description: 'tfjs WebGL: computes on the GPU (browser only).' },
+  webgpu: { label: 'webgpu (GPU)', description: 'tfjs WebGPU: computes on the GPU with compute shaders (browsers with WebGPU, in a secure context).' },
   wasm: { label: 'wasm (CPU, SIMD)', description: 'tfjs WebAssembly with SIMD (and threads where the page is cross-origin isolated): computes on the processor.' },
   cpu: { label: 'cpu (plain JS)', description: 'tfjs plain JavaScript kernels: slow, for checking the others.' },
 } as const satisfies Record<BackendName, BackendDescription>;
@@ -37,17 +41,32 @@ export function isBackendChoice(name: string): name is BackendChoice {
 
 /**
  * The backends 'auto' measures in the page, in the order measured (the first is the reference the
- * others must beat; wasm always starts). WebGPU joins here once it is registered (issue 16, item
- * 2): add 'webgpu' to BACKEND_NAMES and to this list, and give `calibrate.ts` its adapter info.
+ * others must beat; wasm always starts). webgpu is measured where the browser has WebGPU
+ * (`navigator.gpu`); elsewhere it is left out, not reported as failing.
  */
-export const AUTO_CANDIDATES: readonly BackendName[] = ['wasm', 'webgl'];
+export const AUTO_CANDIDATES: readonly BackendName[] = ['wasm', 'webgl', 'webgpu'];
 
 /** Plain facts about the active backend, for the UI, logs and benchmark records. */
 export interface BackendInfo {
   backend: string;
-  /** WebGL: the unmasked renderer string, e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader ...))". */
+  /**
+   * WebGL: the unmasked renderer string, e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader ...))".
+   * WebGPU: the adapter's info in one line, e.g. "google swiftshader; fallback adapter".
+   */
   renderer: string | null;
   webglVersion: number | null;
   wasmSimd: boolean | null;
   wasmThreads: boolean | null;
+  /** WebGPU: the adapter's info as the browser gives it (absent or null elsewhere). */
+  adapter?: WebgpuAdapterInfo | null;
+}
+
+/** What a WebGPU adapter says about itself (`GPUAdapterInfo`), as plain data. */
+export interface WebgpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software or otherwise slow adapter (SwiftShader's is); null where the browser does not say. */
+  isFallbackAdapter: boolean | null;
 }

@@ -1,8 +1,9 @@
 /**
  * Compute backends: one place that picks, checks and reports the tfjs backend.
  *
- * Importing this module registers the cpu, webgl and wasm backends and ActiveLab's
- * wasm kernels (see `wasm-kernels.ts`). `useBackend` never falls back silently: if the
+ * Importing this module registers the cpu, webgl, wasm and (where the browser has WebGPU) webgpu
+ * backends and ActiveLab's wasm kernels (see `wasm-kernels.ts`); webgpu below the others, so that
+ * it never becomes tfjs's default by being imported (`webgpu.ts`). `useBackend` never falls back silently: if the
  * requested backend cannot start, it throws `BackendUnavailableError`. The names and the
  * `BackendInfo` shape are plain data in `catalog.ts`, which loads nothing.
  */
@@ -10,8 +11,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BACKEND_CATALOG, BACKEND_NAMES, isBackendName, type BackendInfo, type BackendName } from './catalog.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
+import { activeAdapterInfo, adapterLabel, registerWebgpu } from './webgpu.ts';
 
 registerWasmKernels();
+// tfjs-backend-webgpu (imported by webgpu.ts) made itself the default at priority 3: not here.
+registerWebgpu();
 
 export { BACKEND_CATALOG, BACKEND_NAMES, isBackendName };
 export type { BackendInfo, BackendName };
@@ -59,6 +63,10 @@ export function backendInfo(): BackendInfo {
       const ext = gl.getExtension('WEBGL_debug_renderer_info');
       info.renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
     }
+  } else if (backend === 'webgpu') {
+    const adapter = activeAdapterInfo();
+    info.adapter = adapter;
+    info.renderer = adapter ? adapterLabel(adapter) : null;
   } else if (backend === 'wasm') {
     info.wasmSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     info.wasmThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');

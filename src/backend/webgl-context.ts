@@ -52,23 +52,31 @@ export function loseWebglContext(): boolean {
 }
 
 /**
- * Replaces the webgl backend with a fresh one (a new context on a new canvas) and makes it the
- * active backend. The old backend's tensors are gone; its disposal errors are ignored (its
- * context is lost). Throws if the fresh backend cannot start; the caller then picks another.
+ * Replaces the `name` backend with a fresh one from its registered factory (re-registered at
+ * `priority`, as the registry entry holds it) and makes it active. The old backend's tensors are
+ * gone; its disposal errors are ignored (its context or device is lost). Throws, with `what`, if
+ * the fresh backend cannot start or is lost already; the caller then picks another.
  */
-export async function freshWebglBackend(): Promise<void> {
-  const factory = tf.findBackendFactory('webgl');
-  if (!factory) throw new Error('no webgl backend is registered');
-  // The registry entry for a backend holds its priority; re-register it the same way tfjs does.
+export async function restartBackend(name: string, priority: number, lost: () => boolean, what: string): Promise<void> {
+  const factory = tf.findBackendFactory(name);
+  if (!factory) throw new Error(`no ${name} backend is registered`);
   try {
-    tf.removeBackend('webgl');
+    tf.removeBackend(name);
   } catch {
-    // disposing a backend whose context is lost can throw; it is being dropped anyway
+    // disposing a backend whose context or device is lost can throw; it is being dropped anyway
   }
-  tf.registerBackend('webgl', factory, 2);
-  const ok = await tf.setBackend('webgl');
+  tf.registerBackend(name, factory, priority);
+  const ok = await tf.setBackend(name);
   await tf.ready();
-  if (!ok || tf.getBackend() !== 'webgl' || webglContextLost()) {
-    throw new Error(`a fresh WebGL context could not start (active backend: ${tf.getBackend()})`);
+  if (!ok || tf.getBackend() !== name || lost()) {
+    throw new Error(`${what} could not start (active backend: ${tf.getBackend()})`);
   }
+}
+
+/**
+ * Replaces the webgl backend with a fresh one (a new context on a new canvas) and makes it the
+ * active backend (priority 2, as tfjs registers it). Throws if it cannot start.
+ */
+export function freshWebglBackend(): Promise<void> {
+  return restartBackend('webgl', 2, webglContextLost, 'a fresh WebGL context');
 }

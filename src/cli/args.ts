@@ -70,7 +70,7 @@ export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } 
   seed: { kind: 'int', help: 'seed of every random choice' },
   backend: {
     kind: 'string',
-    help: `${BACKEND_CHOICES.filter((b) => b !== 'webgl').join(' | ')}; auto is wasm in Node (webgl exists only in the browser)`,
+    help: `${BACKEND_CHOICES.filter((b) => b !== 'webgl' && b !== 'webgpu').join(' | ')}; auto is wasm in Node (webgl and webgpu exist only in the browser)`,
   },
 };
 

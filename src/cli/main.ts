@@ -230,7 +230,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     dataset = m.dataset;
     datasetRecord = m.record;
   }
-  if (config.backend === 'webgl') throw new UsageError('--backend webgl exists only in the browser (npm start); use wasm or cpu in Node');
+  if (config.backend === 'webgl' || config.backend === 'webgpu') throw new UsageError(`--backend ${config.backend} exists only in the browser (npm start); use wasm or cpu in Node`);
   const outputs = plannedOutputs(opts);
   for (const input of user ? [user.data.source.data, user.data.source.test] : []) {
     const hit = input === null ? undefined : Object.values(outputs).find((o) => o && resolve(o.path) === resolve(input));

@@ -43,10 +43,11 @@ export async function startPreviewServer(outDir: string): Promise<{ url: string;
   return { url: serverUrl(server), close: () => server.close() };
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** Chromium with the project's flags; `extraArgs`, e.g. WEBGPU_ARGS for SwiftShader's WebGPU adapter. */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error('no chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
 }
 
 /** Collects console errors and uncaught page errors (the page's and its workers'). */
@@ -279,8 +280,9 @@ function serverSession(what: string, start: () => Promise<{ url: string; outDir:
       if (!browser) throw missing('the browser');
       return browser;
     },
-    async open(query: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<{ page: Page; errors: string[]; response: Response | null }> {
-      const page = await session.browser.newPage({ viewport: opts.viewport ?? { width: 1360, height: 900 }, acceptDownloads: true });
+    /** `opts.browser`: another Chromium than the session's (e.g. one launched with WEBGPU_ARGS). */
+    async open(query: string, opts: { viewport?: { width: number; height: number }; browser?: Browser } = {}): Promise<{ page: Page; errors: string[]; response: Response | null }> {
+      const page = await (opts.browser ?? session.browser).newPage({ viewport: opts.viewport ?? { width: 1360, height: 900 }, acceptDownloads: true });
       const errors = collectErrors(page);
       await recordCspViolations(page);
       const response = await page.goto(`${session.url}${query}`);

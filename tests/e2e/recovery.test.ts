@@ -5,12 +5,14 @@
  * continue from the last completed round. On the production build (`vite build`, made once per test
  * run, served by `vite preview`), which is what a deployment runs: its threaded wasm backend is
  * where a run goes after a third lost context. Small shapes: WebGL here is SwiftShader, the GPU
- * emulated on the CPU.
+ * emulated on the CPU. One comparison runs on WebGPU (a second Chromium with SwiftShader's WebGPU
+ * adapter), and its device is lost mid-run as the WebGL context is.
  */
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResults, RoundRecord } from '../../src/engine/results.ts';
-import { appQuery, buildSession, chartPoints, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
+import { WEBGPU_ARGS } from '../../vite.config.ts';
+import { appQuery, buildSession, chartPoints, launchBrowser, SMALL_RUN, status, waitForReady, waitForStatus } from './helpers.ts';
 
 // What these cases test is the bookkeeping around faults, not what the model learns: one epoch and
 // 100-row pool and test subsets keep the rounds short.
@@ -89,6 +91,37 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     }
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('a comparison on WebGPU (SwiftShader adapter): the device lost mid-run, the rounds kept, continued on a fresh device; the adapter recorded', async () => {
+    const gpuBrowser = await launchBrowser(WEBGPU_ARGS);
+    try {
+      // The smallest model: SwiftShader's WebGPU compiles a shader per kernel and shape.
+      // Rounds enough that the run is still going when the device is lost (logreg rounds are short).
+      const { page, errors } = await app.open(appQuery({ ...SMALL, model: 'logreg', strategies: 'margin,random', rounds: 4, backend: 'webgpu' }), { browser: gpuBrowser });
+      expect(await backend(page)).toBe('webgpu');
+      expect(await page.textContent('#backend-pill')).toMatch(/^webgpu · google swiftshader/);
+      await page.click('#run-btn');
+      await waitForDone(page, 1);
+      const before = (await results(page))!;
+      const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
+      await page.evaluate(() => window.activelab!.loseContext());
+      await page.waitForFunction(() => /WebGPU device was lost/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 }).catch(async (err: unknown) => {
+        throw new Error(`no loss notice (status ${await status(page)}, done ${await page.getAttribute('#progress', 'data-done')}; messages: ${await page.textContent('#messages')}; errors: ${errors.join(' | ')})`, { cause: err });
+      });
+      expect(await page.textContent('#messages')).toMatch(/The \d+ completed rounds? (is|are) kept; continuing from the last completed round on a fresh WebGPU device\./);
+      expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 180_000)).toBe('complete');
+      expect(await backend(page)).toBe('webgpu');
+      const after = (await results(page))!;
+      expect(after.config.backend).toBe('webgpu');
+      expect(after.environment.backend).toBe('webgpu');
+      expect(after.environment.renderer).toMatch(/^google swiftshader/);
+      for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
+      for (const k of kept) expect(same(after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!)).toEqual(same(k.round));
+      expect(errors).toEqual([]);
+    } finally {
+      await gpuBrowser.close();
+    }
   });
 
   it('loses the context again and again: after the third loss it continues on wasm and says so', async () => {

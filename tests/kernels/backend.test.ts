@@ -16,6 +16,12 @@ describe.each(TEST_BACKENDS)('backend %s', (name) => {
       expect(info.webglVersion).toBe(2);
       expect(info.renderer).toBeTruthy();
     }
+    if (name === 'webgpu') {
+      // The adapter's info, as WebGL's renderer string is recorded (SwiftShader's here: a fallback adapter).
+      expect(info.adapter).toBeTruthy();
+      expect(info.adapter!.vendor + info.adapter!.architecture).not.toBe('');
+      expect(info.renderer).toBeTruthy();
+    }
     if (name === 'wasm') expect(info.wasmSimd).toBe(true);
   });
 });
@@ -23,9 +29,10 @@ describe.each(TEST_BACKENDS)('backend %s', (name) => {
 describe('useBackend', () => {
   it('throws a named error for an unknown backend', async () => {
     await expect(useBackend('tpu' as never)).rejects.toThrow(BackendUnavailableError);
-    await expect(useBackend('tpu' as never)).rejects.toThrow(/backend 'tpu' is unavailable: unknown backend; known: webgl, wasm, cpu/);
+    await expect(useBackend('tpu' as never)).rejects.toThrow(/backend 'tpu' is unavailable: unknown backend; known: webgl, webgpu, wasm, cpu/);
   });
-  it.runIf(!IN_BROWSER)('refuses webgl in Node rather than falling back', async () => {
+  it.runIf(!IN_BROWSER)('refuses webgl and webgpu in Node rather than falling back', async () => {
     await expect(useBackend('webgl')).rejects.toThrow(/backend 'webgl' is unavailable/);
+    await expect(useBackend('webgpu')).rejects.toThrow(/backend 'webgpu' is unavailable/);
   });
 });

@@ -11,7 +11,7 @@ import { bald } from '../../src/acquisition/measures/bald.ts';
 import { InvalidProbabilitiesError, SelectionError } from '../../src/acquisition/errors.ts';
 import { topKIndices } from '../../src/acquisition/select.ts';
 import { Rng } from '../../src/rng.ts';
-import { onBackend, TEST_BACKENDS, TOLERANCE, IN_BROWSER } from '../support/backends.ts';
+import { onBackend, TEST_BACKENDS, TOLERANCE, IN_BROWSER, isGpuBackend } from '../support/backends.ts';
 import { probRow } from '../support/arbitraries.ts';
 import { baldRef } from '../support/reference.ts';
 import { baldAllRef, greedyBatchBaldRef, jointMutualInformationRef, type Samples } from '../support/batch-reference.ts';
@@ -53,7 +53,7 @@ const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0)
 describe.each(TEST_BACKENDS)('batchBald on %s', (backend) => {
   onBackend(backend);
   const tol = TOLERANCE[backend] * 10; // gains are sums over M·C terms of float32 products
-  const runs = IN_BROWSER && backend === 'webgl' ? 12 : 40;
+  const runs = IN_BROWSER && isGpuBackend(backend) ? 12 : 40;
 
   it('k = 1 picks the BALD maximiser, with its BALD score as the gain', async () => {
     for (const seed of [1, 2, 3]) {

@@ -11,7 +11,7 @@ import {
   acquire, InvalidProbabilitiesError, SelectionError, STRATEGIES, STRATEGY_NAMES, validateProbabilities, type StrategyName,
 } from '../../src/index.ts';
 import { Rng } from '../../src/rng.ts';
-import { onBackend, TEST_BACKENDS } from '../support/backends.ts';
+import { onBackend, TEST_BACKENDS, isGpuBackend } from '../support/backends.ts';
 
 const weird = fc.oneof(
   { weight: 6, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
@@ -37,7 +37,7 @@ const SINGLE_PASS = STRATEGY_NAMES.filter((s) => (STRATEGIES[s].needs as readonl
 
 describe.each(TEST_BACKENDS)('fuzzing on %s', (backend) => {
   onBackend(backend);
-  const runs = { numRuns: backend === 'webgl' ? 40 : 150, seed: 1234 };
+  const runs = { numRuns: isGpuBackend(backend) ? 40 : 150, seed: 1234 };
 
   it('validate, then score and select: a named error or a valid, NaN-free selection', async () => {
     await fc.assert(

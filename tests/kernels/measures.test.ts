@@ -11,7 +11,7 @@ import {
 } from '../../src/index.ts';
 import { Rng } from '../../src/rng.ts';
 import { STRATEGIES } from '../../src/acquisition/strategies.ts';
-import { onBackend, TEST_BACKENDS, TOLERANCE } from '../support/backends.ts';
+import { onBackend, TEST_BACKENDS, TOLERANCE, isGpuBackend } from '../support/backends.ts';
 import * as ref from '../support/reference.ts';
 import { mcSamples, permutation, probMatrix } from '../support/arbitraries.ts';
 
@@ -212,7 +212,7 @@ describe.each(TEST_BACKENDS)('measures on %s', (backend) => {
   });
 
   describe('properties (fast-check)', () => {
-    const runs = { numRuns: backend === 'webgl' ? 25 : 60, seed: 42 };
+    const runs = { numRuns: isGpuBackend(backend) ? 25 : 60, seed: 42 };
 
     it('0 <= H <= log C', async () => {
       await fc.assert(

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { selectTopK, SelectionError, topKIndices } from '../../src/index.ts';
-import { onBackend, TEST_BACKENDS } from '../support/backends.ts';
+import { onBackend, TEST_BACKENDS, isGpuBackend } from '../support/backends.ts';
 
 /** Reference: sort all candidates by (score desc, index asc), take k. */
 function refTopK(values: number[], k: number, excluded = new Set<number>()): number[] {
@@ -81,7 +81,7 @@ describe.each(TEST_BACKENDS)('selectTopK on %s', (backend) => {
         const exclude = ex.map((e) => e % vf.length);
         expect(await select(vf, k, exclude)).toEqual(refTopK(vf, k, new Set(exclude)));
       }),
-      { numRuns: backend === 'webgl' ? 30 : 100, seed: 7 },
+      { numRuns: isGpuBackend(backend) ? 30 : 100, seed: 7 },
     );
   });
 
@@ -97,8 +97,8 @@ describe.each(TEST_BACKENDS)('selectTopK on %s', (backend) => {
     });
     expect(dataSpy).toHaveBeenCalledTimes(1);
     expect(syncSpy).not.toHaveBeenCalled();
-    // cpu and wasm serve data() through their readSync; only WebGL has a real async path.
-    if (backend === 'webgl') expect(readSyncSpy).not.toHaveBeenCalled();
+    // cpu and wasm serve data() through their readSync; WebGL and WebGPU have a real async path.
+    if (isGpuBackend(backend)) expect(readSyncSpy).not.toHaveBeenCalled();
     expect(profile.kernelNames).not.toContain('TopK');
     scores.dispose();
   });

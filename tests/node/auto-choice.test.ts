@@ -74,10 +74,10 @@ describe('formatRatio and calibrationKey', () => {
   });
 
   it('a key changes with the model, the renderer, the sizes and the tfjs version', () => {
-    const base = { model: 'cnn', inputShape: [28, 28, 1], numClasses: 10, batchSize: 32, chunkSize: 256, renderer: SWIFTSHADER, tfjsVersion: '4.22.0', threads: '2:false' };
+    const base = { model: 'cnn', inputShape: [28, 28, 1], numClasses: 10, batchSize: 32, chunkSize: 256, renderer: SWIFTSHADER, adapter: null, tfjsVersion: '4.22.0', threads: '2:false' };
     const k = calibrationKey(base);
     expect(calibrationKey({ ...base })).toBe(k);
-    for (const change of [{ model: 'mlp' }, { renderer: 'llvmpipe' }, { batchSize: 64 }, { chunkSize: 128 }, { tfjsVersion: '4.23.0' }, { threads: '8:true' }, { inputShape: [784] }]) {
+    for (const change of [{ model: 'mlp' }, { renderer: 'llvmpipe' }, { adapter: 'google swiftshader; fallback adapter' }, { batchSize: 64 }, { chunkSize: 128 }, { tfjsVersion: '4.23.0' }, { threads: '8:true' }, { inputShape: [784] }]) {
       expect(calibrationKey({ ...base, ...change })).not.toBe(k);
     }
   });

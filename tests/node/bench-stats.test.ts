@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BEGIN_MARKER, END_MARKER, evaluateTargets, spliceReport, type BenchData, type Machine } from '../../bench/report.ts';
 import { summarizeSoak, type SoakRound } from '../../bench/soak-summary.ts';
+import { torchRatios } from '../../bench/torch-peer.ts';
 import { fmt, fmtBytes, growthFrom, isFlatFrom, max, mean, median, min, perSecond, readbackIsOrderN, round, sumFrom } from '../../bench/stats.ts';
 
 describe('bench statistics', () => {
@@ -128,6 +129,34 @@ describe('evaluateTargets', () => {
     expect(r.verdict).toBe('met');
     d.train[0]!.ratio = 3.6;
     expect(evaluateTargets(d).find((x) => x.target.includes('training step'))!.verdict).toBe('missed');
+  });
+
+  it('the PyTorch peer: wasm / PyTorch per thread count, and the 1.5x target at one thread', () => {
+    const t = { model: 'cnn' as const, steps: 8, samplesPerSec: 320, pairs: 3, stepMs: 30, forwardMs: 10, ratio: 3, forwardImagesPerSec: 1, profile: null, where: 'node' as const };
+    const p = { measure: 'predict' as const, model: 'cnn' as const, n: 60_000, chunkSize: 256, samples: 1, ms: 30_000, ms60k: 30_000, extrapolated: false, runs: 1, where: 'node' as const };
+    const torch = { torch: '1.13.1', python: '3.11.2', executable: '/usr/bin/python3', cpus: 2, runs: [{ threads: 1, trainEpochS: [1.2, 1.0, 1.1], trainEpochCpuS: undefined as number[] | undefined, predictS: [10, 12] }, { threads: 2, trainEpochS: [0.5], predictS: [6] }] };
+    const d: BenchData = {
+      machine: machine(), kernels: [], round: [], soak: [], torch,
+      // 16 steps of 100 ms = 1.6 s an epoch; 2,000 images/s = 5 s for 10,000. The 128 batch and cpu are not compared.
+      train: [{ ...t, backend: 'wasm', batchSize: 32, epochStepMs: 100 }, { ...t, backend: 'wasm', batchSize: 128, epochStepMs: 1 }, { ...t, backend: 'cpu', batchSize: 32, epochStepMs: 1 }],
+      predict: [{ ...p, backend: 'wasm', imagesPerSec: 2000 }, { ...p, backend: 'cpu', imagesPerSec: 1 }],
+    };
+    const ratios = torchRatios(torch, d.train, d.predict);
+    expect(ratios.map((r) => [r.what, r.threads, r.wasmS, r.torchS])).toEqual([
+      ['train epoch', 1, 1.6, 1.1], ['train epoch', 2, 1.6, 0.5], ['predict', 1, 5, 11], ['predict', 2, 5, 6],
+    ]);
+    expect(ratios[0]!.ratio).toBeCloseTo(1.6 / 1.1, 12);
+    const target = (x: BenchData) => evaluateTargets(x).find((r) => r.target.startsWith('wasm training epoch'))!;
+    expect(target(d).verdict).toBe('met'); // 1.45x
+    d.train[0]!.epochStepMs = 110; // 1.76 s: 1.6x
+    expect(target(d).verdict).toBe('missed');
+    expect(target({ ...d, torch: null }).verdict).toBe('not measured');
+    // With CPU time on both sides (one thread), the verdict reads it: 16 x 80 ms = 1.28 s vs 1.0 s.
+    d.train[0]!.epochStepCpuMs = 80;
+    torch.runs[0]!.trainEpochCpuS = [1.0];
+    expect(torchRatios(torch, d.train, d.predict)[0]!.cpu).toEqual({ wasmS: 1.28, torchS: 1.0, ratio: 1.28 });
+    expect(torchRatios(torch, d.train, d.predict)[1]!.cpu).toBeNull(); // two threads: CPU time is not comparable
+    expect(target(d).verdict).toBe('met');
   });
 
   it('wasm threads count only in a cross-origin-isolated page', () => {

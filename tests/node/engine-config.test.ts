@@ -11,7 +11,7 @@ describe('resolveConfig', () => {
     expect(DEFAULT_CONFIG.backend).toBe('auto');
     expect(resolveConfig({ backend: 'auto' }).backend).toBe('auto');
     expect(resolveConfig({ backend: null } as never).backend).toBe('auto');
-    for (const b of ['webgl', 'wasm', 'cpu'] as const) expect(resolveConfig({ backend: b }).backend).toBe(b);
+    for (const b of ['webgl', 'webgpu', 'wasm', 'cpu'] as const) expect(resolveConfig({ backend: b }).backend).toBe(b);
   });
 
   it.each([
@@ -28,7 +28,7 @@ describe('resolveConfig', () => {
     [{ mcSamples: 1 }, 'config.mcSamples = 1 is not allowed: an integer from 2 to 1000'],
     [{ target: 1.5 }, 'config.target = 1.5 is not allowed: a number in (0, 1]'],
     [{ seed: Number.NaN }, 'config.seed = NaN is not allowed: a finite number'],
-    [{ backend: 'tpu' }, "config.backend = 'tpu' is not allowed: one of auto, webgl, wasm, cpu"],
+    [{ backend: 'tpu' }, "config.backend = 'tpu' is not allowed: one of auto, webgl, webgpu, wasm, cpu"],
     [{ dataset: 'classification', initial: 400, validation: 100, model: 'mlp' }, 'config.initial = 400 is not allowed: initial + validation at most the 480 training rows of classification'],
     [{ colour: 'red' }, "config.colour = 'red' is not allowed: unknown field; known fields: dataset, model"],
   ])('%j -> %s', (partial, message) => {

@@ -1,8 +1,10 @@
 /**
- * The WebGL context-loss supervisor with a fake experiment and a fake context: no browser, no
- * tfjs. A loss ends the attempt, keeps its completed rounds, finds a backend and resumes.
+ * The GPU-loss supervisor with a fake experiment and a fake context (a WebGL context or a WebGPU
+ * device): no browser, no tfjs. A loss ends the attempt, keeps its completed rounds, finds a
+ * backend and resumes.
  */
 import { describe, expect, it } from 'vitest';
+import type { GpuBackendName } from '../../src/backend/catalog.ts';
 import { supervise, type SuperviseOptions, type SupervisorParts } from '../../src/app/host/supervisor.ts';
 import { resolveConfig, type ExperimentConfig, type ExperimentEvent, type RoundRecord, type RunOptions, type RunRecord } from '../../src/engine/index.ts';
 
@@ -22,6 +24,8 @@ type Script = (options: RunOptions, ctx: FakeContext) => Promise<void>;
 class FakeContext {
   private listeners: (() => void)[] = [];
   isLost = false;
+  constructor(readonly kind: GpuBackendName) {}
+  active = () => this.kind;
   /** Loses the context: `lost()` turns true now, the event arrives as a later task (as in a browser). */
   lose(opts: { event?: boolean } = {}) {
     this.isLost = true;
@@ -40,8 +44,8 @@ class FakeContext {
 /** Resolves when the attempt is aborted (as runExperiment does between steps). */
 const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve())));
 
-function harness(scripts: Script[], extra: Partial<SupervisorParts> = {}) {
-  const ctx = new FakeContext();
+function harness(scripts: Script[], extra: Partial<SupervisorParts> = {}, kind: GpuBackendName = 'webgl') {
+  const ctx = new FakeContext(kind);
   const calls: { config: ExperimentConfig; resume: RunOptions['resume'] }[] = [];
   const log: string[] = [];
   const events: ExperimentEvent[] = [];
@@ -53,8 +57,8 @@ function harness(scripts: Script[], extra: Partial<SupervisorParts> = {}) {
       ctx.isLost = false; // a fresh backend has a live context
       await script(options, ctx);
     },
-    context: { watch: ctx.watch, lost: ctx.lost },
-    freshWebgl: async () => void log.push('fresh webgl'),
+    context: { active: ctx.active, watch: ctx.watch, lost: ctx.lost },
+    freshGpu: async (b) => void log.push(`fresh ${b}`),
     switchToWasm: async () => void log.push('wasm'),
     reportBackend: () => void log.push('report backend'),
     notice: (m) => void log.push(`notice: ${m}`),
@@ -140,7 +144,7 @@ describe('supervise', () => {
   });
 
   it('continues on wasm when no fresh WebGL context starts, saying why', async () => {
-    const h = harness([roundsThenLoss(0, 0), roundsToEnd(1)], { freshWebgl: async () => { throw new Error('no context for you'); } });
+    const h = harness([roundsThenLoss(0, 0), roundsToEnd(1)], { freshGpu: async () => { throw new Error('no context for you'); } });
     await supervise(config, h.parts, h.options);
     expect(h.calls[1]!.config.backend).toBe('wasm');
     expect(h.calls[1]!.resume!.config.backend).toBe('wasm');
@@ -148,13 +152,39 @@ describe('supervise', () => {
     expect(h.log[1]).toMatch(/The 1 completed round is kept; .*on the wasm backend \(CPU\), because no context for you\./);
   });
 
-  it('gives up on WebGL after more than maxWebglRestarts losses', async () => {
-    const h = harness([roundsThenLoss(0, 0), roundsThenLoss(1, 1), roundsThenLoss(2, 2), roundsToEnd(3)], { maxWebglRestarts: 2 });
+  it('gives up on WebGL after more than maxGpuRestarts losses', async () => {
+    const h = harness([roundsThenLoss(0, 0), roundsThenLoss(1, 1), roundsThenLoss(2, 2), roundsToEnd(3)], { maxGpuRestarts: 2 });
     await supervise(config, h.parts, h.options);
     expect(h.calls.map((c) => c.config.backend)).toEqual(['webgl', 'webgl', 'webgl', 'wasm']);
     expect(h.log.filter((l) => l === 'fresh webgl')).toHaveLength(2);
     expect(h.log.at(-1)).toMatch(/because the WebGL context was lost 3 times in this run/);
     expect(h.calls[3]!.resume!.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2]);
+  });
+
+  it('a lost WebGPU device: keeps the rounds, continues on a fresh device, and on wasm after repeated losses', async () => {
+    const webgpuConfig = { ...config, backend: 'webgpu' as const };
+    const h = harness([roundsThenLoss(0, 1), roundsThenLoss(2, 2), roundsThenLoss(3, 3), roundsToEnd(4)], { maxGpuRestarts: 2 }, 'webgpu');
+    await supervise(webgpuConfig, h.parts, h.options);
+    expect(h.calls.map((c) => c.config.backend)).toEqual(['webgpu', 'webgpu', 'webgpu', 'wasm']);
+    expect(h.log.filter((l) => l.startsWith('fresh '))).toEqual(['fresh webgpu', 'fresh webgpu']);
+    const notices = h.log.filter((l) => l.startsWith('notice: '));
+    expect(notices[0]).toMatch(/^notice: The GPU's WebGPU device was lost .* The 2 completed rounds are kept; .* on a fresh WebGPU device\.$/);
+    expect(notices.at(-1)).toMatch(/on the wasm backend \(CPU\), because the WebGPU device was lost 3 times in this run\. Results may differ from WebGPU/);
+    expect(h.calls[3]!.resume!.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3]);
+    expect(h.ctx.watchers).toBe(0);
+  });
+
+  it('a loss known only after the attempt ended (its reads rejected first, as a lost WebGPU device does) still counts as a loss', async () => {
+    const rejectedFirst: Script = async (o, ctx) => {
+      await o.onEvent!(roundEvent(0));
+      setTimeout(() => ctx.lose({ event: false })); // the loss is known a task after the failure
+      throw Object.assign(new Error('mapAsync aborted'), { name: 'AbortError' });
+    };
+    const h = harness([rejectedFirst, roundsToEnd(1)], {}, 'webgpu');
+    await supervise({ ...config, backend: 'webgpu' }, h.parts, h.options);
+    expect(h.calls).toHaveLength(2);
+    expect(h.log[0]).toBe('fresh webgpu');
+    expect(h.calls[1]!.resume!.runs[0]!.rounds.map((r) => r.round)).toEqual([0]);
   });
 
   it('starts the next attempt after the wind-down time when a lost attempt never settles', async () => {

@@ -166,7 +166,7 @@ describe('parseResultsFile: bad files name the path, the value and what is allow
     ['absurdly many selected', (f) => { f.runs[0].rounds[1].selected = Array.from({ length: 1000 }, (_, i) => i); }, 'results.runs[0].rounds[1].selected = an array of 1000 is not allowed: an array of at most 4 train-split indices (query = 4)'],
     ['too many runs', (f) => { f.runs.push(f.runs[0]); }, 'results.runs = an array of 7 is not allowed: an array of at most 6 runs (strategies x repeats = 6)'],
     ['negative time', (f) => { f.runs[0].rounds[0].ms.train = -3; }, 'results.runs[0].rounds[0].ms.train = -3 is not allowed: a duration in milliseconds (a finite number at least 0)'],
-    ['backendChoice picking an unknown backend', (f) => { f.environment.backendChoice = { requested: 'auto', picked: 'tpu', reason: '', timings: [], cached: false }; }, "results.environment.backendChoice.picked = 'tpu' is not allowed: one of webgl, wasm, cpu"],
+    ['backendChoice picking an unknown backend', (f) => { f.environment.backendChoice = { requested: 'auto', picked: 'tpu', reason: '', timings: [], cached: false }; }, "results.environment.backendChoice.picked = 'tpu' is not allowed: one of webgl, webgpu, wasm, cpu"],
     ['bad status', (f) => { f.status = 'great'; }, "results.status = 'great' is not allowed: one of complete, aborted, failed"],
     ['bad date', (f) => { f.startedAt = 'yesterday'; }, "results.startedAt = 'yesterday' is not allowed: a date and time (ISO 8601)"],
     ['huge string', (f) => { f.environment.userAgent = 'x'.repeat(20_000); }, "results.environment.userAgent = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (20000 characters) is not allowed: a string of at most 10000 characters"],

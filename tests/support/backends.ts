@@ -3,16 +3,29 @@
  * and fails (never falls back) if it is not the active backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, expect } from 'vitest';
+import { beforeAll, expect, inject } from 'vitest';
 import { useBackend, type BackendName } from '../../src/backend/index.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A project that runs the shared suites on other backends than its environment's default (vite.config.ts: the webgpu project). */
+    testBackends?: BackendName[];
+  }
+}
 
 export const IN_BROWSER = typeof window !== 'undefined' && typeof document !== 'undefined';
 
-/** Node: cpu and wasm. Chromium: real WebGL2 (SwiftShader here) and wasm. */
-export const TEST_BACKENDS: BackendName[] = IN_BROWSER ? ['webgl', 'wasm'] : ['cpu', 'wasm'];
+/**
+ * Node: cpu and wasm. Chromium: real WebGL2 (SwiftShader here) and wasm. The webgpu project
+ * (Chromium with SwiftShader's WebGPU adapter) provides ['webgpu'].
+ */
+export const TEST_BACKENDS: BackendName[] = inject('testBackends') ?? (IN_BROWSER ? ['webgl', 'wasm'] : ['cpu', 'wasm']);
 
-/** Absolute tolerance against a float64 reference, per backend (webgl runs float32 shaders). */
-export const TOLERANCE: Record<BackendName, number> = { cpu: 1e-5, wasm: 1e-5, webgl: 1e-4 };
+/** Absolute tolerance against a float64 reference, per backend (webgl and webgpu run float32 shaders). */
+export const TOLERANCE: Record<BackendName, number> = { cpu: 1e-5, wasm: 1e-5, webgl: 1e-4, webgpu: 1e-4 };
+
+/** The GPU backends, where SwiftShader emulates the GPU here: property tests draw fewer cases there. */
+export const isGpuBackend = (b: BackendName): boolean => b === 'webgl' || b === 'webgpu';
 
 /** In a describe block: switch to `name` before its tests and assert it is really active. */
 export function onBackend(name: BackendName): void {

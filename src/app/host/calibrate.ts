@@ -1,6 +1,6 @@
 /**
  * `backend: 'auto'` in the page: a short calibration of the chosen model on each candidate backend
- * (`AUTO_CANDIDATES`), the fastest wins (`pickBackend`), cached per model and machine in IndexedDB.
+ * (`AUTO_CANDIDATES`; webgpu only where the browser has WebGPU), the fastest wins (`pickBackend`), cached per model and machine in IndexedDB.
  *
  * The workload, on random inputs of the dataset's shape: a warm-up (one training step and one
  * predict chunk: WebGL compiles its shader programs here, a one-off cost a run pays once too; it is
@@ -20,6 +20,7 @@ import { fitSeeded } from '../../../models/train.ts';
 import { calibrationKey, pickBackend, type BackendChoiceRecord, type BackendTiming } from '../../backend/auto-choice.ts';
 import { AUTO_CANDIDATES, type BackendName } from '../../backend/catalog.ts';
 import { backendInfo } from '../../backend/index.ts';
+import { probeAdapter, webgpuRegistered } from '../../backend/webgpu.ts';
 import type { ExperimentConfig } from '../../engine/config.ts';
 import { Rng } from '../../rng.ts';
 
@@ -156,6 +157,21 @@ export async function measureActive(
   };
 }
 
+/**
+ * The candidates this browser can offer: `AUTO_CANDIDATES`, less webgpu where there is no WebGPU
+ * adapter (`webgpuAdapter` null: no `navigator.gpu`, as in a browser without WebGPU or outside a
+ * secure context, or no adapter, as in Chromium without a GPU). An adapter that fails to start is
+ * measured as an error, as a WebGL that does not start is.
+ */
+export function availableCandidates(webgpuAdapter: string | null): BackendName[] {
+  return AUTO_CANDIDATES.filter((b) => b !== 'webgpu' || webgpuAdapter !== null);
+}
+
+/** The WebGPU adapter a fresh request gets here, as a label (null where there is none). */
+export async function webgpuAdapterLabel(): Promise<string | null> {
+  return webgpuRegistered() ? probeAdapter() : null;
+}
+
 /** Measures every candidate in order, each against the best so far. */
 export async function measureCandidates(w: Workload, parts: CalibrateParts, candidates: readonly BackendName[] = AUTO_CANDIDATES): Promise<BackendTiming[]> {
   const timings: BackendTiming[] = [];
@@ -190,13 +206,13 @@ export function webglRenderer(): string | null {
   }
 }
 
-/** The cache key of `w` on this machine and browser. */
-export function workloadKey(w: Workload): string {
+/** The cache key of `w` on this machine and browser (the WebGL renderer and the WebGPU adapter, `webgpuAdapterLabel`, included). */
+export function workloadKey(w: Workload, webgpuAdapter: string | null): string {
   const spec = BUILTIN_DATASETS.get(w.dataset);
   const threads = `${typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : 0}:${typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated}`;
   return calibrationKey({
     model: w.model, inputShape: spec ? [...spec.shape] : [], numClasses: spec?.numClasses ?? 0, batchSize: w.batchSize, chunkSize: w.chunkSize,
-    renderer: webglRenderer(), tfjsVersion: tf.version.tfjs, threads,
+    renderer: webglRenderer(), adapter: webgpuAdapter, tfjsVersion: tf.version.tfjs, threads,
   });
 }
 
@@ -253,7 +269,8 @@ export function indexedDbCache(): TimingCache | null {
  * calibration; then the fastest backend is made active.
  */
 export async function chooseBackend(w: Workload, parts: CalibrateParts, cache: TimingCache | null): Promise<BackendChoiceRecord> {
-  const key = workloadKey(w);
+  const adapter = await webgpuAdapterLabel();
+  const key = workloadKey(w, adapter);
   const stored = cache ? await cache.get(key) : null;
   if (stored) {
     try {
@@ -264,7 +281,7 @@ export async function chooseBackend(w: Workload, parts: CalibrateParts, cache: T
       // An unusable entry, or its pick no longer starts: measure again.
     }
   }
-  const timings = await measureCandidates(w, parts);
+  const timings = await measureCandidates(w, parts, availableCandidates(adapter));
   const pick = pickBackend(timings);
   await cache?.set(key, timings);
   await parts.use(pick.picked);

@@ -10,7 +10,7 @@ import type { BackendChoiceRecord } from '../../backend/auto-choice.ts';
 import type { BackendChoice } from '../../backend/catalog.ts';
 import { backendInfo, useBackend, type BackendName } from '../../backend/index.ts';
 import { configureWasmPaths } from '../../backend/wasm-paths.browser.ts';
-import { freshWebglBackend, loseWebglContext, watchContextLoss, webglContextLost } from '../../backend/webgl-context.ts';
+import { activeGpuBackend, freshGpuBackend, gpuLost, loseGpu, watchGpuLoss } from '../../backend/gpu-loss.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../../engine/config.ts';
 import type { ExperimentEvent } from '../../engine/events.ts';
 import { tfLearner } from '../../engine/learner.ts';
@@ -113,9 +113,9 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     if (tf.getBackend() !== name) await useBackend(name);
     else await tf.ready();
   };
-  /** A calibration gave up on WebGL: drop its queued work with the context, and start a fresh one. */
+  /** A calibration gave up on a GPU backend: drop its queued work with the context (or device), and start a fresh one. */
   const abandonCalibration = async (name: BackendName) => {
-    if (name === 'webgl' && loseWebglContext()) await freshWebglBackend();
+    if ((name === 'webgl' || name === 'webgpu') && activeGpuBackend() === name && loseGpu()) await freshGpuBackend(name);
   };
   /**
    * Switches backend (serialised) and reports it; rejects with the reason if it cannot start.
@@ -268,8 +268,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       };
       await supervise(config, {
         run: (attemptConfig, options) => runExperiment(attemptConfig, ds, { ...options, ...parts, ...(backendChoice ? { backendChoice } : {}) }),
-        context: { watch: watchContextLoss, lost: webglContextLost },
-        freshWebgl: freshWebglBackend,
+        context: { active: activeGpuBackend, watch: watchGpuLoss, lost: gpuLost },
+        freshGpu: freshGpuBackend,
         switchToWasm: () => switchBackend('wasm').then(() => undefined),
         reportBackend: () => post({ type: 'backend', info: backendInfo(), error: null }),
         notice: (message) => post({ type: 'notice', level: 'warning', message }),
@@ -377,7 +377,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         releasePause();
         break;
       case 'lose-context':
-        if (!loseWebglContext()) post({ type: 'notice', level: 'info', message: 'no WebGL context to lose (the active backend is not webgl)' });
+        if (!loseGpu()) post({ type: 'notice', level: 'info', message: 'no WebGL context or WebGPU device to lose (the active backend is not webgl or webgpu)' });
         break;
       case 'crash':
         setTimeout(() => {

@@ -32,6 +32,7 @@ export function renderDiagnostics(container: HTMLElement, d: DiagnosticsInput): 
       row('Backend', b ? b.backend : '—', { backend: b?.backend ?? '' }),
       b?.backend === 'webgl' ? row('GPU renderer', b.renderer ?? 'unknown') : null,
       b?.backend === 'webgl' ? row('WebGL version', String(b.webglVersion ?? '—')) : null,
+      b?.backend === 'webgpu' ? row('WebGPU adapter', b.renderer ?? 'unknown') : null,
       b?.backend === 'wasm' ? row('wasm SIMD / threads', `${b.wasmSimd ? 'on' : 'off'} / ${b.wasmThreads ? 'on' : 'off'}`) : null,
       row('Computation', d.thread === 'worker' ? 'in a Web Worker (the page thread only draws)' : `on the page: ${d.fallbackReason ?? ''}`),
       h('tr', {}, h('th', { attrs: { scope: 'row' }, text: 'tf.memory().numTensors' }),
