@@ -15,6 +15,11 @@ export interface AcquisitionInputs {
   probs?: tf.Tensor2D;
   /** [T, N, C] MC-dropout probabilities, when it needs 'mcSamples'. */
   mcSamples?: tf.Tensor3D;
+  /**
+   * [M, N, C] probabilities of the M committee members (each trained on the labeled set from its
+   * own seed), when it needs 'committee'.
+   */
+  committee?: tf.Tensor3D;
   /** [N, D] model embeddings (penultimate activations), when it needs 'embeddings'. */
   embeddings?: tf.Tensor2D;
   /** [N, D] raw inputs, flattened, when it needs 'inputs' (model-free strategies). */

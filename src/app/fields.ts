@@ -5,6 +5,7 @@
  * field a compile error here). The link parser only turns strings into numbers, booleans and
  * lists; whether a value is allowed is decided by the engine's `resolveConfig`.
  */
+import { STOCHASTIC_MODES } from '../acquisition/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 
 export type ConfigKey = keyof ExperimentConfig;
@@ -12,6 +13,8 @@ export type ConfigKey = keyof ExperimentConfig;
 export type FieldKind =
   | 'dataset' | 'model' | 'strategies' | 'backend'
   | 'int' | 'number' | 'bool'
+  /** One of `choices`, or null (`nullToken`, shown as `nullText`). */
+  | 'choice'
   /** A number or null; null is the empty input and, in links, `nullToken`. */
   | 'optInt' | 'optNumber';
 
@@ -29,6 +32,8 @@ export interface FieldSpec {
   /** What null means, as the input's placeholder; also the link token for null. */
   nullText?: string;
   nullToken?: string;
+  /** The values of a 'choice' field (besides null). */
+  choices?: readonly string[];
 }
 
 export const GROUPS: Record<GroupName, string> = {
@@ -60,6 +65,15 @@ export const FIELDS = {
   },
   strategies: { kind: 'strategies', label: 'Strategies', help: 'Compared side by side on the same initial set and pool.', group: 'strategies' },
   mcSamples: { kind: 'int', label: 'MC-dropout samples', group: 'strategies', min: 2, help: 'Dropout passes T for the MC-dropout strategies.' },
+  committee: {
+    kind: 'int', label: 'Committee members', group: 'strategies', min: 2, advanced: true,
+    help: 'Models trained each round, each from its own seed, for the committee strategies (at least 2).',
+  },
+  stochastic: {
+    kind: 'choice', label: 'Stochastic batches', group: 'strategies', advanced: true, choices: STOCHASTIC_MODES, nullText: 'off (top-k)', nullToken: 'none',
+    help: 'Draw each scoring strategy\'s batch from its scores (power: p ∝ s^β; softmax: exp(β s); softrank: rank^-β) instead of taking the top k.',
+  },
+  stochasticBeta: { kind: 'number', label: 'Stochastic β', group: 'strategies', step: 0.1, advanced: true, help: 'Coldness β >= 0: 0 samples uniformly, larger comes closer to top-k.' },
   initial: { kind: 'int', label: 'Initial labeled set', group: 'acquisition', min: 1, help: 'Labeled examples the first model is trained on.' },
   balanced: { kind: 'bool', label: 'Balanced initial set', group: 'acquisition', help: 'The same number of examples from every class.' },
   query: { kind: 'int', label: 'Labels per round', group: 'acquisition', min: 1, help: 'Examples each strategy asks the oracle to label per round.' },
@@ -124,6 +138,9 @@ export function parseValue(key: ConfigKey, text: string): { value: unknown } | {
     case 'backend':
       // Older links wrote null (the environment's default), which 'auto' now is.
       if (NULL_WORDS.has(t) || t === spec.nullToken) return { value: 'auto' };
+      return { value: t };
+    case 'choice':
+      if (NULL_WORDS.has(t.toLowerCase()) || t === spec.nullToken) return { value: null };
       return { value: t };
     case 'strategies':
       return { value: t.split(',').map((x) => x.trim()).filter((x) => x.length > 0) };

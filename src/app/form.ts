@@ -98,6 +98,24 @@ export class ConfigForm {
       };
     }
 
+    if (spec.kind === 'choice') {
+      const none = spec.nullToken ?? 'none';
+      const values = [none, ...(spec.choices ?? [])];
+      const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } },
+        ...values.map((n) => h('option', { text: n === none ? (spec.nullText ?? n) : n, attrs: { value: n } })));
+      select.addEventListener('change', changed);
+      const wrap = h('div', { class: 'field', data: { field: key } }, h('label', { attrs: { for: id }, text: spec.label }), select, help, error);
+      return {
+        key, focus: select, wrap, error,
+        read: () => parseValue(key, select.value),
+        write: (v) => {
+          const text = v === null || v === undefined ? none : String(v);
+          if (values.includes(text)) select.value = text;
+        },
+        setDisabled: (d) => (select.disabled = d),
+      };
+    }
+
     const input = h('input', {
       id,
       attrs: {

@@ -7,7 +7,9 @@
  */
 import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts';
 import { isModelName, MODEL_CATALOG, MODEL_NAMES, type ModelName } from '../../models/catalog.ts';
-import { isStrategyName, STRATEGY_CATALOG, STRATEGY_NAMES, type StrategyName } from '../acquisition/catalog.ts';
+import {
+  isStrategyName, SIGNED_SCORE_STRATEGIES, STOCHASTIC_MODES, STRATEGY_CATALOG, STRATEGY_NAMES, type StochasticMode, type StrategyName,
+} from '../acquisition/catalog.ts';
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../backend/catalog.ts';
 
 export interface ExperimentConfig {
@@ -32,8 +34,24 @@ export interface ExperimentConfig {
   learningRate: number | null;
   /** Score a fresh random subset of this many unlabeled rows per round (Gal et al. scored 2,000); null = the whole pool. */
   poolSubset: number | null;
-  /** MC-dropout passes T for the strategies that need MC samples. */
+  /** MC-dropout passes T for the strategies that need MC samples (bald, batchBald, ...). */
   mcSamples: number;
+  /**
+   * Members M of the committee for the query-by-committee strategies (voteEntropy,
+   * consensusEntropy, maxDisagreement): each round, M models trained on the labeled set, each
+   * from its own seeded initialisation and shuffles; at least 2 (one member cannot disagree).
+   * Other strategies do not train a committee.
+   */
+  committee: number;
+  /**
+   * Stochastic batch acquisition (Kirsch et al. 2023): every scoring strategy draws its batch
+   * from its scores, p ∝ s^β ('power'), exp(β s) ('softmax') or rank^-β ('softrank'), instead of
+   * taking the top k; null = top-k. Set strategies (batchBald, coreset, ...) choose their batch
+   * themselves and are unaffected.
+   */
+  stochastic: StochasticMode | null;
+  /** The coldness β of `stochastic`, >= 0 (0: uniform; larger: closer to top-k). */
+  stochasticBeta: number;
   /** Rows held out of the pool as a validation set (never queried). */
   validation: number;
   /** Evaluate on a fixed seeded subset of this many test rows; null = the whole test set. */
@@ -73,6 +91,9 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   learningRate: null,
   poolSubset: 1000,
   mcSamples: 10,
+  committee: 3,
+  stochastic: null,
+  stochasticBeta: 1,
   validation: 0,
   testSubset: 1000,
   target: 0.8,
@@ -162,6 +183,20 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   }
   if (c.poolSubset !== null) int('poolSubset', c.poolSubset, 1);
   int('mcSamples', c.mcSamples, 2, 1000);
+  if (c.committee === 1) {
+    throw new ConfigError('committee', c.committee, 'at least 2 members: a committee of one never disagrees with itself (vote entropy and KL disagreement are always 0)');
+  }
+  int('committee', c.committee, 2, 100);
+  if (c.stochastic !== null && !(typeof c.stochastic === 'string' && (STOCHASTIC_MODES as readonly string[]).includes(c.stochastic))) {
+    throw new ConfigError('stochastic', c.stochastic, `null (top-k) or one of ${STOCHASTIC_MODES.join(', ')}`);
+  }
+  if (!(typeof c.stochasticBeta === 'number' && Number.isFinite(c.stochasticBeta) && c.stochasticBeta >= 0)) {
+    throw new ConfigError('stochasticBeta', c.stochasticBeta, 'a finite number >= 0 (0 samples uniformly; larger values come closer to top-k)');
+  }
+  const signed = c.strategies.filter((s) => SIGNED_SCORE_STRATEGIES.includes(s));
+  if (c.stochastic === 'power' && signed.length > 0) {
+    throw new ConfigError('stochastic', c.stochastic, `softmax or softrank with ${signed.join(', ')}: power sampling (p ∝ s^β) needs scores >= 0, and their scores are negated measures`);
+  }
   int('validation', c.validation, 0, spec.sizes.train - 1);
   if (c.initial + c.validation > spec.sizes.train) {
     throw new ConfigError('initial', c.initial, `initial + validation at most the ${spec.sizes.train} training rows of ${c.dataset}`);

@@ -3,6 +3,7 @@
  * strategy it holds): softmax probabilities (temperature-scaled once calibrated), MC-dropout
  * samples, embeddings, raw inputs, the labeled set's embeddings.
  */
+import * as tf from '@tensorflow/tfjs';
 import { applyTemperature, applyTemperatureToSamples } from '../acquisition/calibration.ts';
 import type { AcquisitionInputs, Need } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
@@ -26,6 +27,13 @@ export interface InputsRequest {
   rng: Rng;
   /** Names the predictions in an error ("round 3 predictions"). */
   round: number;
+  /**
+   * For 'committee': M members, and how to train member m >= 1 on the labeled set (a fresh
+   * learner, from its own stream; the caller's learner is member 0). Each member is trained,
+   * predicts the candidates and is disposed before the next is built, so at most one member's
+   * model and training tensors are alive at a time.
+   */
+  committee?: { members: number; train: (member: number) => Promise<Learner> };
 }
 
 /**
@@ -49,6 +57,10 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
       }
       await validateProbabilities(inputs.mcSamples, { rank: 3, name: `round ${round} MC-dropout predictions` });
     }
+    if (needs.includes('committee')) {
+      inputs.committee = await committeeProbs(req);
+      await validateProbabilities(inputs.committee, { rank: 3, name: `round ${round} committee predictions` });
+    }
     if (needs.includes('embeddings')) inputs.embeddings = learner.embed(candidates);
     if (needs.includes('inputs')) inputs.inputs = learner.inputs(candidates);
     if (needs.includes('labeledEmbeddings')) inputs.labeledEmbeddings = learner.embed(req.labeled());
@@ -56,6 +68,30 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
   } catch (err) {
     disposeInputs(inputs);
     throw err;
+  }
+}
+
+/**
+ * [M, N, C]: the candidates' softmax probabilities of every member, uncalibrated (the members
+ * other than the run's own model have no fitted temperature). Member 0 is the run's model.
+ */
+async function committeeProbs(req: InputsRequest): Promise<tf.Tensor3D> {
+  const spec = req.committee;
+  if (!spec) throw new Error(`round ${req.round}: a committee strategy needs the loop's committee (InputsRequest.committee)`);
+  const parts: tf.Tensor2D[] = [];
+  try {
+    parts.push(req.learner.predictProbs(req.candidates));
+    for (let m = 1; m < spec.members; m++) {
+      const member = await spec.train(m);
+      try {
+        parts.push(member.predictProbs(req.candidates));
+      } finally {
+        member.dispose();
+      }
+    }
+    return tf.stack(parts) as tf.Tensor3D;
+  } finally {
+    tf.dispose(parts);
   }
 }
 
@@ -73,6 +109,7 @@ function calibrated(learner: Learner, candidates: DatasetRows, temperature: numb
 export function disposeInputs(inputs: AcquisitionInputs): void {
   inputs.probs?.dispose();
   inputs.mcSamples?.dispose();
+  inputs.committee?.dispose();
   inputs.embeddings?.dispose();
   inputs.inputs?.dispose();
   inputs.labeledEmbeddings?.dispose();

@@ -208,9 +208,11 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
       }
       const run: RunRecord = { strategy: strategyName, repeat, status: 'complete', rounds: [] };
       ledger.runs.push(run);
-      const learner = learnerFactory({ dataset, testIndices, strategy: strategyName, repeat });
+      const learnerContext = { dataset, testIndices, strategy: strategyName, repeat };
+      const learner = learnerFactory(learnerContext);
+      const newLearner = () => learnerFactory(learnerContext);
       try {
-        await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, report, grid: options.grid }, run, earlier, ledger);
+        await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, newLearner, report, grid: options.grid }, run, earlier, ledger);
         if (options.onFinalModel) await handOverModel(options.onFinalModel, learner, run, config, dataset, report);
       } catch (err) {
         if (isAbort(err, signal)) {
