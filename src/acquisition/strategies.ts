@@ -50,6 +50,8 @@ const negated = (f: (x: tf.Tensor) => tf.Tensor1D) => (x: tf.Tensor) => {
   return s;
 };
 
+const FROM_LOGITS = { fromLogits: true } as const;
+
 export const STRATEGIES = {
   random: scoring('random', (inp) => {
     const u = new Float32Array(inp.n);
@@ -72,16 +74,16 @@ export const STRATEGIES = {
     negated(variance)(need(inp, 'probs', 'variance')),
   ),
   predictiveEntropy: scoring('predictiveEntropy', (inp) =>
-    predictiveEntropy(need(inp, 'mcSamples', 'predictiveEntropy')),
+    predictiveEntropy(need(inp, 'mcLogits', 'predictiveEntropy'), FROM_LOGITS),
   ),
   bald: scoring('bald', (inp) =>
-    bald(need(inp, 'mcSamples', 'bald')),
+    bald(need(inp, 'mcLogits', 'bald'), FROM_LOGITS),
   ),
   variationRatio: scoring('variationRatio', (inp) =>
-    variationRatio(need(inp, 'mcSamples', 'variationRatio')),
+    variationRatio(need(inp, 'mcLogits', 'variationRatio'), FROM_LOGITS),
   ),
   meanStd: scoring('meanStd', (inp) =>
-    meanStd(need(inp, 'mcSamples', 'meanStd')),
+    meanStd(need(inp, 'mcLogits', 'meanStd'), FROM_LOGITS),
   ),
   voteEntropy: scoring('voteEntropy', (inp) =>
     voteEntropy(need(inp, 'committee', 'voteEntropy')),
@@ -102,7 +104,7 @@ export const STRATEGIES = {
     async select(inp, k, options) {
       const mask = exclusionMask(options.exclude, inp.n);
       // The sampled estimator's draws (beyond C^n = 65,536 joint configurations) from the strategy's stream.
-      const { indices } = await batchBald(need(inp, 'mcSamples', 'batchBald'), k, { rng: inp.rng.fork('batchBald'), exclude: mask });
+      const { indices } = await batchBald(need(inp, 'mcLogits', 'batchBald'), k, { rng: inp.rng.fork('batchBald'), exclude: mask, fromLogits: true });
       return indices;
     },
   },

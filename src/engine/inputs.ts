@@ -4,7 +4,7 @@
  * samples, embeddings, raw inputs, the labeled set's embeddings.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyTemperature, applyTemperatureToSamples } from '../acquisition/calibration.ts';
+import { applyTemperature } from '../acquisition/calibration.ts';
 import type { AcquisitionInputs, Need } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
 import type { Rng } from '../rng.ts';
@@ -49,13 +49,18 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
       await validateProbabilities(inputs.probs, { name: `round ${round} predictions` });
     }
     if (needs.includes('mcSamples')) {
-      const raw = learner.predictMc(candidates, req.mcSamples, req.mcRng());
-      inputs.mcSamples = raw;
+      const raw = learner.predictMcLogits(candidates, req.mcSamples, req.mcRng());
+      inputs.mcLogits = raw;
       if (temperature !== null) {
-        inputs.mcSamples = applyTemperatureToSamples(raw, temperature);
+        inputs.mcLogits = tf.tidy(() => tf.div(raw, temperature) as tf.Tensor3D); // softmax(z / T) per pass
         raw.dispose();
       }
-      await validateProbabilities(inputs.mcSamples, { rank: 3, name: `round ${round} MC-dropout predictions` });
+      const probs = tf.tidy(() => tf.softmax(inputs.mcLogits!, -1));
+      try {
+        await validateProbabilities(probs, { rank: 3, name: `round ${round} MC-dropout predictions` });
+      } finally {
+        probs.dispose();
+      }
     }
     if (needs.includes('committee')) {
       inputs.committee = await committeeProbs(req);
@@ -108,7 +113,7 @@ function calibrated(learner: Learner, candidates: DatasetRows, temperature: numb
 /** Frees every tensor `gatherInputs` made. */
 export function disposeInputs(inputs: AcquisitionInputs): void {
   inputs.probs?.dispose();
-  inputs.mcSamples?.dispose();
+  inputs.mcLogits?.dispose();
   inputs.committee?.dispose();
   inputs.embeddings?.dispose();
   inputs.inputs?.dispose();

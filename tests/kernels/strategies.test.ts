@@ -54,9 +54,9 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
 
   function inputs(): AcquisitionInputs & { dispose(): void } {
     const probs = tf.tensor2d(PROBS);
-    const mcSamples = tf.tensor3d(MC);
+    const mcLogits = tf.tidy(() => tf.log(tf.tensor3d(MC)) as tf.Tensor3D); // the loop hands the strategies MC logits
     const committee = tf.tensor3d(COMMITTEE);
-    return { n: 4, probs, mcSamples, committee, rng: new Rng(1), dispose: () => tf.dispose([probs, mcSamples, committee]) };
+    return { n: 4, probs, mcLogits, committee, rng: new Rng(1), dispose: () => tf.dispose([probs, mcLogits, committee]) };
   }
 
   it.each(['entropy', 'margin', 'leastConfidence', 'ratio', 'variance'] as StrategyName[])(
@@ -92,7 +92,7 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
     const inp = { ...inputs(), n: 3 };
     const { batchBald } = await import('../../src/acquisition/batch/batch-bald.ts');
     const viaAcquire = await acquire(STRATEGIES.batchBald, inp, 2, { exclude: [1] });
-    const direct = await batchBald(inp.mcSamples!, 2, { rng: new Rng(9), exclude: Uint8Array.of(0, 1, 0) });
+    const direct = await batchBald(inp.mcLogits!, 2, { rng: new Rng(9), exclude: Uint8Array.of(0, 1, 0), fromLogits: true });
     expect(Array.from(viaAcquire.indices)).toEqual(Array.from(direct.indices));
     expect(Array.from(viaAcquire.indices)).not.toContain(1);
     expect(viaAcquire.scores).toBeNull();
@@ -147,7 +147,7 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
 
   it('a strategy that needs an input the loop did not provide says which', async () => {
     await expect(acquire(STRATEGIES.bald, { n: 2, rng: new Rng(1) }, 1)).rejects.toThrow(
-      "strategy 'bald' needs 'mcSamples' but the loop did not provide it",
+      "strategy 'bald' needs 'mcLogits' but the loop did not provide it",
     );
   });
 

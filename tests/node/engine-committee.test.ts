@@ -39,7 +39,7 @@ function countingLearner(census: Census): LearnerFactory {
       },
       predictProbs: probs,
       predictLogits: (idx) => tf.tidy(() => tf.log(probs(idx)) as tf.Tensor2D),
-      predictMc: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
+      predictMcLogits: (idx, t) => tf.tidy(() => tf.log(tf.stack(Array.from({ length: t }, () => probs(idx)))) as tf.Tensor3D), // log p: softmax gives p back
       embed: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
       inputs: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.concat([x, x, x], 1)) as tf.Tensor2D),

@@ -17,7 +17,7 @@ const mock = (c: number): LearnerFactory => () => {
     fit: async () => undefined,
     predictProbs: probs,
     predictLogits: (idx) => tf.tidy(() => tf.log(probs(idx)) as tf.Tensor2D),
-    predictMc: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
+    predictMcLogits: (idx, t) => tf.tidy(() => tf.log(tf.stack(Array.from({ length: t }, () => probs(idx)))) as tf.Tensor3D), // log p: softmax gives p back
     embed: (idx) => tf.tensor2d(Array.from(idx, (i) => [i, i % 3]), [idx.length, 2]),
     inputs: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
     predictOn: (x) => tf.tidy(() => tf.softmax(tf.zeros([x.shape[0]!, c])) as tf.Tensor2D),
