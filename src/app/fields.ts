@@ -53,6 +53,10 @@ export const FIELDS = {
   validation: { kind: 'int', label: 'Validation hold-out', group: 'data', min: 0, advanced: true, help: 'Examples held out of the pool, never queried.' },
   model: { kind: 'model', label: 'Model', help: '', group: 'model' },
   epochs: { kind: 'int', label: 'Epochs per round', group: 'model', min: 1, help: 'The model is retrained on the labeled set every round.' },
+  minSteps: {
+    kind: 'int', label: 'Minimum steps per round', group: 'model', min: 0, advanced: true,
+    help: 'At least this many optimizer steps each round: small labeled sets train more epochs. 0 = the epochs only.',
+  },
   batchSize: { kind: 'int', label: 'Batch size', group: 'model', min: 1, advanced: true, help: 'Training batch size (every batch is padded to this size).' },
   learningRate: {
     kind: 'optNumber', label: 'Learning rate', group: 'model', step: 0.0001, advanced: true, nullText: "model's default", nullToken: 'default',

@@ -27,8 +27,14 @@ export interface ExperimentConfig {
   /** Acquisition rounds after the initial training (a run has rounds + 1 evaluations). */
   rounds: number;
   repeats: number;
-  /** Training epochs per round. */
+  /** Training epochs per round (at least; see `minSteps`). */
   epochs: number;
+  /**
+   * At least this many optimizer steps (batches) per round: a round trains
+   * max(epochs, ceil(minSteps / ceil(labeled / batchSize))) epochs (`trainingEpochs`), so a small
+   * labeled set gets enough updates to fit while a large one keeps `epochs`. 0 = `epochs` only.
+   */
+  minSteps: number;
   batchSize: number;
   /** Adam learning rate; null = the model's default. */
   learningRate: number | null;
@@ -77,6 +83,9 @@ export interface ExperimentConfig {
   backend: BackendChoice;
 }
 
+/** `minSteps`'s default (see the README's "Fit at every size"). */
+export const MIN_STEPS_DEFAULT = 0;
+
 export const DEFAULT_CONFIG: ExperimentConfig = {
   dataset: 'mnist',
   model: 'cnn',
@@ -87,6 +96,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   rounds: 10,
   repeats: 1,
   epochs: 10,
+  minSteps: MIN_STEPS_DEFAULT,
   batchSize: 32,
   learningRate: null,
   poolSubset: 1000,
@@ -103,6 +113,15 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   seed: 1,
   backend: 'auto',
 };
+
+/**
+ * The epochs a round trains on `labeled` rows: `epochs`, or more where that would be fewer than
+ * `minSteps` optimizer steps (ceil(labeled / batchSize) steps an epoch).
+ */
+export function trainingEpochs(labeled: number, config: Pick<ExperimentConfig, 'epochs' | 'batchSize' | 'minSteps'>): number {
+  const perEpoch = Math.max(1, Math.ceil(labeled / config.batchSize));
+  return Math.max(config.epochs, Math.ceil(config.minSteps / perEpoch));
+}
 
 /** A configuration value that is not allowed; the message names the field, the value and what is. */
 export class ConfigError extends Error {
@@ -177,6 +196,7 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   int('rounds', c.rounds, 0, 100_000);
   int('repeats', c.repeats, 1, 1000);
   int('epochs', c.epochs, 1, 10_000);
+  int('minSteps', c.minSteps, 0, 1_000_000);
   int('batchSize', c.batchSize, 1, 4096);
   if (c.learningRate !== null && !(typeof c.learningRate === 'number' && c.learningRate > 0 && c.learningRate < 10)) {
     throw new ConfigError('learningRate', c.learningRate, 'null (the model default) or a number in (0, 10)');

@@ -169,7 +169,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   const only = options.cells ? onlyCells(config, options.cells) : null;
   const learnerFactory =
     options.learner ??
-    tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
+    tfLearner({ model: config.model, epochs: config.epochs, minSteps: config.minSteps, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
   const report = new Reporter(options);
   const ledger = new Ledger(config, only?.size ?? config.strategies.length * config.repeats, options.backendChoice ?? null);
   const finish = async (status: ExperimentResults['status']): Promise<ExperimentResults> => {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../datasets/index.ts';
 import { fitTemperature } from '../acquisition/calibration.ts';
 import { acquire, type Strategy } from '../acquisition/strategies.ts';
-import type { ExperimentConfig } from './config.ts';
+import { trainingEpochs, type ExperimentConfig } from './config.ts';
 import type { Where } from './events.ts';
 import { disposeInputs, gatherInputs } from './inputs.ts';
 import type { Learner } from './learner.ts';
@@ -161,7 +161,7 @@ export async function train(scope: RunScope, labeled: DatasetRows, round: number
     rng: roundStream(config.seed, scope.repeat, round, 'train'),
     ...(report.signal ? { signal: report.signal } : {}),
     onEpoch: async (log) => {
-      await report.emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, acc: log.acc, ...where(scope, round) });
+      await report.emit({ type: 'epoch', epoch: log.epoch, epochs: trainingEpochs(labeled.length, config), loss: log.loss, acc: log.acc, ...where(scope, round) });
       await report.pausePoint(); // between epochs, not only between phases
     },
   });
