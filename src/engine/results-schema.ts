@@ -26,14 +26,22 @@ const COUNT = Number.MAX_SAFE_INTEGER;
 export const RUN_STATUSES: readonly RunStatus[] = ['complete', 'aborted', 'exhausted', 'failed'];
 export const RESULT_STATUSES: readonly ExperimentResults['status'][] = ['complete', 'aborted', 'failed'];
 
+/**
+ * Configuration fields added after results files were written without them; each default gives
+ * exactly what those runs did (no committee strategy could run, top-k batches, `epochs` only), so
+ * a file without them reads as the defaults.
+ */
+export const LATER_FIELDS = ['committee', 'stochastic', 'stochasticBeta', 'minSteps'] as const satisfies readonly (keyof ExperimentConfig)[];
+
 /** A configuration as exported: every field present, and accepted by `resolveConfig` (whose message it keeps). */
 export function configSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {
   return v.pipe(
     v.custom<Record<string, unknown>>(isRecord, 'an object'),
     v.rawTransform<Record<string, unknown>, ExperimentConfig>(({ dataset, addIssue, NEVER }) => {
       const raw = dataset.value;
-      // resolveConfig would fill a missing field with its default.
-      const missing = Object.keys(DEFAULT_CONFIG).find((key) => !Object.hasOwn(raw, key));
+      // resolveConfig would fill a missing field with its default; only fields added after files
+      // were written without them, whose defaults reproduce what those files ran, may be missing.
+      const missing = Object.keys(DEFAULT_CONFIG).find((key) => !Object.hasOwn(raw, key) && !(LATER_FIELDS as readonly string[]).includes(key));
       if (missing) {
         addIssue({ message: 'every configuration field, as exported', input: undefined, path: [pathItem(raw, missing)] });
         return NEVER;
