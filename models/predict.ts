@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../src/rng.ts';
-import { EMBEDDING_LAYER, LOGITS_LAYER } from './index.ts';
+import { EMBEDDING_LAYER, LOGITS_LAYER, PROBS_LAYER } from './index.ts';
 import { isDropout, layerIndex, ModelStructureError, outputWidth, runLayers, sequentialLayers } from './forward.ts';
 
 export { ModelStructureError } from './forward.ts';
@@ -33,6 +33,13 @@ export interface McDropoutOptions extends ChunkOptions {
   samples: number;
   /** Seeds the dropout masks; advanced by exactly one draw (`fork('mc-dropout')`). */
   rng: Rng;
+  /**
+   * Return each pass's pre-softmax logits (the output of the layer named 'logits') instead of
+   * its softmax: the same masks, so softmax of the result equals the default output up to
+   * rounding. Measures and temperature scaling then work from exact log-probabilities, which
+   * float16 textures cannot hold as probabilities (a class below ~6e-5 rounds to 0). @default false
+   */
+  logits?: boolean;
 }
 
 export interface Evaluation {
@@ -91,7 +98,8 @@ export function embed(model: tf.LayersModel, batch: InputBatch, indices: Int32Ar
 }
 
 /**
- * Monte Carlo dropout: T softmax outputs [T, N, C], each with dropout active and a fresh,
+ * Monte Carlo dropout: T softmax outputs [T, N, C] (or, with `logits: true`, the T passes'
+ * logits), each with dropout active and a fresh,
  * seeded mask (independent per pass, per dropout layer and per row). Same `rng` seed, model,
  * inputs and chunkSize -> identical result. The layers before the first dropout layer (the
  * convolutions of the cnn) run once per chunk and are shared by the T passes. A model without
@@ -114,10 +122,16 @@ export function predictMcDropout(model: tf.LayersModel, batch: InputBatch, indic
   const firstDropout = layers.findIndex(isDropout);
   const split = firstDropout < 0 ? layers.length : firstDropout;
   const width = outputWidth(layers[layers.length - 1]!);
+  let end = layers.length;
+  if (opts.logits === true) {
+    end = layerIndex(layers, PROBS_LAYER, 'predictMcDropout');
+    if (end !== layers.length - 1) throw new ModelStructureError(`predictMcDropout: logits need the softmax layer '${PROBS_LAYER}' last`);
+  }
+  const prefix = Math.min(split, end);
   return mapChunks('predictMcDropout', indices, batch, chunkSize, [T, width], 1, (x, rows) => {
-    const shared = runLayers(layers, x, 0, split, null); // deterministic prefix, once per chunk
+    const shared = runLayers(layers, x, 0, prefix, null); // deterministic prefix, once per chunk
     const passes: tf.Tensor[] = [];
-    for (let t = 0; t < T; t++) passes.push(runLayers(layers, shared, split, layers.length, rng)); // [chunk, C]
+    for (let t = 0; t < T; t++) passes.push(runLayers(layers, shared, prefix, end, rng)); // [chunk, C]
     const stacked = tf.stack(passes); // T x [chunk, C] -> [T, chunk, C]
     return rows < chunkSize ? tf.slice(stacked, [0, 0, 0], [T, rows, width]) : stacked;
   }) as tf.Tensor3D;

@@ -5,8 +5,11 @@
  * each entry.
  */
 
-/** What a strategy needs the loop to compute over the candidate rows. */
-export type Need = 'probs' | 'mcSamples' | 'embeddings' | 'inputs' | 'labeledEmbeddings';
+/**
+ * What a strategy needs the loop to compute over the candidate rows. 'committee': the [M, N, C]
+ * probabilities of `config.committee` members, each trained on the labeled set from its own seed.
+ */
+export type Need = 'probs' | 'mcSamples' | 'embeddings' | 'inputs' | 'labeledEmbeddings' | 'committee';
 
 /** `'score'`: scores each row, the selector takes the top k. `'set'`: chooses a batch as a set. */
 export type StrategyKind = 'score' | 'set';
@@ -49,6 +52,13 @@ export const STRATEGY_CATALOG = {
   bald: entry('score', 'bald', 'BALD (MC dropout)', 'H[mean_t p_t] - mean_t H[p_t]', 'Asks where dropout passes disagree: uncertainty about the model, not the data.', ['mcSamples']),
   variationRatio: entry('score', 'variationRatio', 'Variation ratio (MC dropout)', '1 - (modal votes) / T', 'Asks where dropout passes vote for different classes.', ['mcSamples']),
   meanStd: entry('score', 'meanStd', 'Mean std (MC dropout)', '(1/C) Σ_c std_t(p_c)', 'Asks where class probabilities vary most across dropout passes.', ['mcSamples']),
+  // Query by committee (Settles 2009, section 3.3; modAL's disagreement module): src/acquisition/committee.ts.
+  voteEntropy: entry('score', 'voteEntropy', 'Vote entropy (committee)', '-Σ_c (V_c / M) log (V_c / M)',
+    "Asks where the committee's members vote for different classes.", ['committee']),
+  consensusEntropy: entry('score', 'consensusEntropy', 'Consensus entropy (committee)', 'H[(1/M) Σ_m p_m]',
+    "Entropy of the committee's mean probabilities: where the consensus is least sure.", ['committee']),
+  maxDisagreement: entry('score', 'maxDisagreement', 'KL disagreement (committee)', '(1/M) Σ_m KL(p_m || mean_m p_m)',
+    'Asks where the members are farthest, on average, from the consensus.', ['committee']),
   // Set strategies (diversity, batch-aware): implemented in src/acquisition/diversity/.
   kmeansDiversity: entry('set', 'kmeansDiversity', 'k-means diversity', kmeansFormula,
     'Clusters the pool in embedding space, one cluster per class, and asks the most central row of each cluster in turn.', ['embeddings']),
@@ -60,9 +70,21 @@ export const STRATEGY_CATALOG = {
     'Samples rows whose last-layer gradient embeddings are both large (uncertain) and far apart (diverse).', ['probs', 'embeddings']),
   marginDiverse: entry('set', 'marginDiverse', 'Margin + diversity', marginDiverseFormula(MARGIN_DIVERSE_BETA),
     'Shortlists the most uncertain rows by margin, then asks one representative per cluster of them, so the batch has no near-duplicates.', ['probs', 'embeddings']),
+  batchBald: entry('set', 'batchBald', 'BatchBALD (MC dropout)', 'greedy argmax_b I[y_1..y_n, y_b; w], n = 0..k-1',
+    'Picks the batch whose joint labels say most about the model: BALD that counts what earlier picks of the batch already tell.', ['mcSamples']),
 } as const satisfies Record<string, StrategyDescription>;
 
 export type StrategyName = keyof typeof STRATEGY_CATALOG;
+
+/**
+ * Scoring strategies whose scores can be negative (a negated measure), so power sampling
+ * (p ∝ s^β, needs s >= 0) does not apply to them; softmax and softrank do.
+ */
+export const SIGNED_SCORE_STRATEGIES: readonly StrategyName[] = ['margin', 'variance'];
+
+/** Stochastic batch acquisition modes (`batch/stochastic.ts`, Kirsch et al. 2023). */
+export const STOCHASTIC_MODES = ['power', 'softmax', 'softrank'] as const;
+export type StochasticMode = (typeof STOCHASTIC_MODES)[number];
 export const STRATEGY_NAMES = Object.keys(STRATEGY_CATALOG) as StrategyName[];
 
 export function isStrategyName(name: string): name is StrategyName {

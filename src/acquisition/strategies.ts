@@ -18,9 +18,13 @@ import { badgeStrategy } from './diversity/badge.ts';
 import { coresetStrategy } from './diversity/coreset.ts';
 import { kmeansDiversityStrategy } from './diversity/kmeans.ts';
 import { marginDiverseStrategy } from './diversity/margin-diverse.ts';
+import { batchBald } from './batch/batch-bald.ts';
+import { stochasticIndices, type StochasticMode } from './batch/stochastic.ts';
+import { consensusEntropy, maxDisagreement, voteEntropy } from './committee.ts';
 import type { AcquisitionInputs, ScoringStrategy, SetStrategy, Strategy } from './types.ts';
 
 export { isStrategyName, STRATEGY_NAMES };
+export type { StochasticMode };
 export type { AcquisitionInputs, Need, ScoringStrategy, SetStrategy, Strategy, StrategyName };
 
 function need<K extends keyof AcquisitionInputs>(inputs: AcquisitionInputs, key: K, strategy: string): NonNullable<AcquisitionInputs[K]> {
@@ -46,6 +50,8 @@ const negated = (f: (x: tf.Tensor) => tf.Tensor1D) => (x: tf.Tensor) => {
   return s;
 };
 
+const FROM_LOGITS = { fromLogits: true } as const;
+
 export const STRATEGIES = {
   random: scoring('random', (inp) => {
     const u = new Float32Array(inp.n);
@@ -68,22 +74,40 @@ export const STRATEGIES = {
     negated(variance)(need(inp, 'probs', 'variance')),
   ),
   predictiveEntropy: scoring('predictiveEntropy', (inp) =>
-    predictiveEntropy(need(inp, 'mcSamples', 'predictiveEntropy')),
+    predictiveEntropy(need(inp, 'mcLogits', 'predictiveEntropy'), FROM_LOGITS),
   ),
   bald: scoring('bald', (inp) =>
-    bald(need(inp, 'mcSamples', 'bald')),
+    bald(need(inp, 'mcLogits', 'bald'), FROM_LOGITS),
   ),
   variationRatio: scoring('variationRatio', (inp) =>
-    variationRatio(need(inp, 'mcSamples', 'variationRatio')),
+    variationRatio(need(inp, 'mcLogits', 'variationRatio'), FROM_LOGITS),
   ),
   meanStd: scoring('meanStd', (inp) =>
-    meanStd(need(inp, 'mcSamples', 'meanStd')),
+    meanStd(need(inp, 'mcLogits', 'meanStd'), FROM_LOGITS),
+  ),
+  voteEntropy: scoring('voteEntropy', (inp) =>
+    voteEntropy(need(inp, 'committee', 'voteEntropy')),
+  ),
+  consensusEntropy: scoring('consensusEntropy', (inp) =>
+    consensusEntropy(need(inp, 'committee', 'consensusEntropy')),
+  ),
+  maxDisagreement: scoring('maxDisagreement', (inp) =>
+    maxDisagreement(need(inp, 'committee', 'maxDisagreement')),
   ),
   kmeansDiversity: kmeansDiversityStrategy({ source: 'embeddings' }),
   kmeansDiversityRaw: kmeansDiversityStrategy({ source: 'inputs' }),
   coreset: coresetStrategy(),
   badge: badgeStrategy(),
   marginDiverse: marginDiverseStrategy(),
+  batchBald: {
+    ...STRATEGY_CATALOG.batchBald,
+    async select(inp, k, options) {
+      const mask = exclusionMask(options.exclude, inp.n);
+      // The sampled estimator's draws (beyond C^n = 65,536 joint configurations) from the strategy's stream.
+      const { indices } = await batchBald(need(inp, 'mcLogits', 'batchBald'), k, { rng: inp.rng.fork('batchBald'), exclude: mask, fromLogits: true });
+      return indices;
+    },
+  },
 } satisfies Record<StrategyName, Strategy>;
 
 /** Thrown for a strategy name that is not in the registry; lists the known ones. */
@@ -100,6 +124,21 @@ export function getStrategy(name: string): Strategy {
   return STRATEGIES[name];
 }
 
+/**
+ * Stochastic batch acquisition (Kirsch et al. 2023, `batch/stochastic.ts`): a scoring strategy's
+ * batch is drawn without replacement with p ∝ s^β (power), exp(β s) (softmax) or rank^-β
+ * (softrank) instead of taken top-k. Set strategies choose their batch themselves and ignore it.
+ */
+export interface StochasticChoice {
+  mode: StochasticMode;
+  beta: number;
+}
+
+export interface AcquireOptions extends SelectOptions {
+  /** Sample a scoring strategy's batch instead of taking its top k; null or absent = top-k. */
+  stochastic?: StochasticChoice | null;
+}
+
 export interface Acquisition {
   /** Chosen row indices, best first. */
   indices: Int32Array;
@@ -112,9 +151,11 @@ export interface Acquisition {
 /**
  * Runs a strategy of either kind and returns up to `k` row indices, best first.
  * For a scoring strategy it reads back the N scores once (kept for display) and selects
- * with the same rules as `selectTopK` (NaN and excluded rows never chosen, ties to the lower index).
+ * with the same rules as `selectTopK` (NaN and excluded rows never chosen, ties to the lower index),
+ * or, with `options.stochastic`, draws the batch from the scores with the draws from
+ * `inputs.rng.fork('stochastic')` (the strategy's own stream).
  */
-export async function acquire(strategy: Strategy, inputs: AcquisitionInputs, k: number, options: SelectOptions = {}): Promise<Acquisition> {
+export async function acquire(strategy: Strategy, inputs: AcquisitionInputs, k: number, options: AcquireOptions = {}): Promise<Acquisition> {
   checkK(k);
   if (strategy.kind === 'set') {
     const t0 = performance.now();
@@ -134,6 +175,9 @@ export async function acquire(strategy: Strategy, inputs: AcquisitionInputs, k: 
     s.dispose();
   }
   const t1 = performance.now();
-  const indices = topKIndices(values, k, excluded);
+  const sto = options.stochastic ?? null;
+  const indices = sto === null
+    ? topKIndices(values, k, excluded)
+    : stochasticIndices(values, k, { mode: sto.mode, beta: sto.beta, rng: inputs.rng.fork('stochastic'), exclude: excluded ?? undefined });
   return { indices, scores: values, ms: { score: t1 - t0, select: performance.now() - t1 } };
 }

@@ -13,8 +13,17 @@ export interface AcquisitionInputs {
   n: number;
   /** [N, C] softmax probabilities, when the strategy needs 'probs'. */
   probs?: tf.Tensor2D;
-  /** [T, N, C] MC-dropout probabilities, when it needs 'mcSamples'. */
-  mcSamples?: tf.Tensor3D;
+  /**
+   * [T, N, C] MC-dropout logits (pre-softmax; temperature-scaled once calibrated), when it needs
+   * 'mcSamples'. Logits, not probabilities: float16 textures cannot hold a small probability, and
+   * the measures take log-probabilities from logits exactly (log-softmax).
+   */
+  mcLogits?: tf.Tensor3D;
+  /**
+   * [M, N, C] probabilities of the M committee members (each trained on the labeled set from its
+   * own seed), when it needs 'committee'.
+   */
+  committee?: tf.Tensor3D;
   /** [N, D] model embeddings (penultimate activations), when it needs 'embeddings'. */
   embeddings?: tf.Tensor2D;
   /** [N, D] raw inputs, flattened, when it needs 'inputs' (model-free strategies). */

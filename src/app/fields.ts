@@ -5,6 +5,7 @@
  * field a compile error here). The link parser only turns strings into numbers, booleans and
  * lists; whether a value is allowed is decided by the engine's `resolveConfig`.
  */
+import { STOCHASTIC_MODES } from '../acquisition/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import { STOP_WHEN } from '../engine/stopping.ts';
 
@@ -12,7 +13,7 @@ export type ConfigKey = keyof ExperimentConfig;
 
 export type FieldKind =
   | 'dataset' | 'model' | 'strategies' | 'backend'
-  /** One of the spec's `choices`. */
+  /** One of the spec's `choices`; with a `nullToken`, also null (shown as `nullText`). */
   | 'choice'
   | 'int' | 'number' | 'bool'
   /** A number or null; null is the empty input and, in links, `nullToken`. */
@@ -29,7 +30,7 @@ export interface FieldSpec {
   advanced?: boolean;
   min?: number;
   step?: number;
-  /** The values of a 'choice' field, in the order shown. */
+  /** The values of a 'choice' field (besides null), in the order shown. */
   choices?: readonly string[];
   /** What null means, as the input's placeholder; also the link token for null. */
   nullText?: string;
@@ -53,6 +54,10 @@ export const FIELDS = {
   validation: { kind: 'int', label: 'Validation hold-out', group: 'data', min: 0, advanced: true, help: 'Examples held out of the pool, never queried.' },
   model: { kind: 'model', label: 'Model', help: '', group: 'model' },
   epochs: { kind: 'int', label: 'Epochs per round', group: 'model', min: 1, help: 'The model is retrained on the labeled set every round.' },
+  minSteps: {
+    kind: 'int', label: 'Minimum steps per round', group: 'model', min: 0, advanced: true,
+    help: 'At least this many optimizer steps each round: small labeled sets train more epochs. 0 = the epochs only.',
+  },
   batchSize: { kind: 'int', label: 'Batch size', group: 'model', min: 1, advanced: true, help: 'Training batch size (every batch is padded to this size).' },
   learningRate: {
     kind: 'optNumber', label: 'Learning rate', group: 'model', step: 0.0001, advanced: true, nullText: "model's default", nullToken: 'default',
@@ -65,6 +70,15 @@ export const FIELDS = {
   },
   strategies: { kind: 'strategies', label: 'Strategies', help: 'Compared side by side on the same initial set and pool.', group: 'strategies' },
   mcSamples: { kind: 'int', label: 'MC-dropout samples', group: 'strategies', min: 2, help: 'Dropout passes T for the MC-dropout strategies.' },
+  committee: {
+    kind: 'int', label: 'Committee members', group: 'strategies', min: 2, advanced: true,
+    help: 'Models trained each round, each from its own seed, for the committee strategies (at least 2).',
+  },
+  stochastic: {
+    kind: 'choice', label: 'Stochastic batches', group: 'strategies', advanced: true, choices: STOCHASTIC_MODES, nullText: 'off (top-k)', nullToken: 'none',
+    help: 'Draw each scoring strategy\'s batch from its scores (power: p ∝ s^β; softmax: exp(β s); softrank: rank^-β) instead of taking the top k.',
+  },
+  stochasticBeta: { kind: 'number', label: 'Stochastic β', group: 'strategies', step: 0.1, advanced: true, help: 'Coldness β >= 0: 0 samples uniformly, larger comes closer to top-k.' },
   initial: { kind: 'int', label: 'Initial labeled set', group: 'acquisition', min: 1, help: 'Labeled examples the first model is trained on.' },
   balanced: { kind: 'bool', label: 'Balanced initial set', group: 'acquisition', help: 'The same number of examples from every class.' },
   query: { kind: 'int', label: 'Labels per round', group: 'acquisition', min: 1, help: 'Examples each strategy asks the oracle to label per round.' },
@@ -137,11 +151,13 @@ export function parseValue(key: ConfigKey, text: string): { value: unknown } | {
   switch (spec.kind) {
     case 'dataset':
     case 'model':
-    case 'choice':
       return { value: t };
     case 'backend':
       // Older links wrote null (the environment's default), which 'auto' now is.
       if (NULL_WORDS.has(t) || t === spec.nullToken) return { value: 'auto' };
+      return { value: t };
+    case 'choice':
+      if (spec.nullToken !== undefined && (NULL_WORDS.has(t.toLowerCase()) || t === spec.nullToken)) return { value: null };
       return { value: t };
     case 'strategies':
       return { value: t.split(',').map((x) => x.trim()).filter((x) => x.length > 0) };

@@ -78,7 +78,7 @@ export class ConfigForm {
       };
     }
 
-    if (spec.kind === 'dataset' || spec.kind === 'model' || spec.kind === 'backend' || spec.kind === 'choice') {
+    if (spec.kind === 'dataset' || spec.kind === 'model' || spec.kind === 'backend' || (spec.kind === 'choice' && spec.nullToken === undefined)) {
       const names: readonly string[] =
         spec.kind === 'dataset' ? [...this.catalog.datasets.keys()] : spec.kind === 'model' ? Object.keys(this.catalog.models) : spec.kind === 'choice' ? spec.choices ?? [] : this.catalog.backends;
       const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } },
@@ -94,6 +94,25 @@ export class ConfigForm {
         write: (v) => {
           const text = v === null || v === undefined ? names[0]! : String(v);
           if (names.includes(text)) select.value = text;
+        },
+        setDisabled: (d) => (select.disabled = d),
+      };
+    }
+
+    if (spec.kind === 'choice') {
+      // A choice that may be null: its null option first.
+      const none = spec.nullToken ?? 'none';
+      const values = [none, ...(spec.choices ?? [])];
+      const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } },
+        ...values.map((n) => h('option', { text: n === none ? (spec.nullText ?? n) : n, attrs: { value: n } })));
+      select.addEventListener('change', changed);
+      const wrap = h('div', { class: 'field', data: { field: key } }, h('label', { attrs: { for: id }, text: spec.label }), select, help, error);
+      return {
+        key, focus: select, wrap, error,
+        read: () => parseValue(key, select.value),
+        write: (v) => {
+          const text = v === null || v === undefined ? none : String(v);
+          if (values.includes(text)) select.value = text;
         },
         setDisabled: (d) => (select.disabled = d),
       };

@@ -16,7 +16,7 @@ import { parseArgs as tokenize } from 'node:util';
 import { DATASET_NAMES } from '../../datasets/catalog.ts';
 import { parseImageSize } from '../../datasets/user/pixels.ts';
 import { MODEL_CATALOG as MODELS } from '../../models/catalog.ts';
-import { STRATEGY_NAMES } from '../acquisition/catalog.ts';
+import { STOCHASTIC_MODES, STRATEGY_NAMES } from '../acquisition/catalog.ts';
 import { BACKEND_CHOICES } from '../backend/catalog.ts';
 import { DEFAULT_CONFIG, type ExperimentConfig } from '../engine/config.ts';
 import { STOP_WHEN } from '../engine/stopping.ts';
@@ -35,7 +35,7 @@ export interface FlagSpec {
   kind: Kind;
   help: string;
   /** The word that stands for null (int and number flags whose config field may be null). */
-  nullWord?: 'all' | 'default';
+  nullWord?: 'all' | 'default' | 'none';
   /** Replaces the "(default …)" that --help derives from DEFAULT_CONFIG. */
   defaultText?: string;
 }
@@ -50,11 +50,18 @@ export const CONFIG_FLAGS: { readonly [K in keyof ExperimentConfig]: FlagSpec } 
   query: { kind: 'int', help: 'labels queried per round' },
   rounds: { kind: 'int', help: 'acquisition rounds after the initial training' },
   repeats: { kind: 'int', help: 'repeats per strategy, each with its own initial set' },
-  epochs: { kind: 'int', help: 'training epochs per round' },
+  epochs: { kind: 'int', help: 'training epochs per round (at least; see --min-steps)' },
+  minSteps: { kind: 'int', help: 'at least this many optimizer steps per round: small labeled sets train more epochs, max(epochs, ceil(min-steps / batches per epoch)); 0 = --epochs only' },
   batchSize: { kind: 'int', help: 'training batch size' },
   learningRate: { kind: 'number', nullWord: 'default', help: "Adam learning rate, in (0, 10), or 'default' for the model's own", defaultText: "the model's own" },
   poolSubset: { kind: 'int', nullWord: 'all', help: "score a random subset of this many unlabeled rows per round, or 'all'" },
-  mcSamples: { kind: 'int', help: 'MC-dropout passes T for bald, predictiveEntropy, variationRatio, meanStd' },
+  mcSamples: { kind: 'int', help: 'MC-dropout passes T for bald, batchBald, predictiveEntropy, variationRatio, meanStd' },
+  committee: { kind: 'int', help: 'committee members M (at least 2) trained each round for voteEntropy, consensusEntropy, maxDisagreement' },
+  stochastic: {
+    kind: 'string', nullWord: 'none',
+    help: `${STOCHASTIC_MODES.join(' | ')} | none: scoring strategies draw their batch from the scores (p ∝ s^β, exp(β s), rank^-β; Kirsch et al. 2023) instead of taking the top k; set strategies are unaffected`,
+  },
+  stochasticBeta: { kind: 'number', help: 'coldness β >= 0 of --stochastic (0: uniform; larger: closer to top-k)' },
   validation: { kind: 'int', help: 'rows held out of the pool as validation' },
   testSubset: { kind: 'int', nullWord: 'all', help: "evaluate on a fixed seeded subset of the test set, or 'all'" },
   target: { kind: 'number', help: 'test accuracy for the "labels to target" column, in (0, 1]' },

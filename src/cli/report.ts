@@ -2,25 +2,44 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { learningCurveSpec } from '../charts/learning-curve.ts';
-import { learningCurves, stopAdviceText, stopMarkers, type ExperimentResults } from '../engine/results.ts';
+import { learningCurves, stopAdviceText, stopMarkers, type ExperimentResults, type PairedStat } from '../engine/results.ts';
+
+/** "+0.0123 [-0.0040, +0.0290] p=0.250/0.250": the mean difference, its 95% interval, Wilcoxon p / permutation p. */
+export function pairedText(p: PairedStat | null, digits: number): string {
+  if (p === null) return '-';
+  const f = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+  return `${f(p.meanDifference)} [${f(p.low)}, ${f(p.high)}] p=${p.wilcoxonP.toFixed(3)}/${p.permutationP.toFixed(3)}${p.pairs < 6 ? ` (n=${p.pairs})` : ''}`;
+}
 
 /**
- * The summary table printed at the end; with the stopping advice, a column for where predictions
- * became stable (labels, labels it saves, accuracy it gives up against the last round).
+ * The summary table printed at the end. With 2 or more repeats, each strategy against random:
+ * the paired difference in ALC and in labels-to-target, its 95% bootstrap interval, and the
+ * exact Wilcoxon signed-rank and permutation p-values, with a line that says so. With the
+ * stopping advice, a column for where predictions became stable (labels, labels it saves,
+ * accuracy it gives up against the last round).
  */
 export function summaryTable(results: ExperimentResults): string {
   const advice = results.summary.some((s) => s.stopping);
+  const paired = results.summary.some((s) => s.vsRandom !== null);
   const rows = results.summary.map((s) => [
     s.strategy,
     `${(s.finalAccuracy.mean * 100).toFixed(2)}% ± ${(s.finalAccuracy.std * 100).toFixed(2)}`,
     s.alc.toFixed(4),
     s.labelsToTarget.mean === null ? 'not reached' : `${Math.round(s.labelsToTarget.mean)} (${s.labelsToTarget.reached}/${s.repeats})`,
+    ...(paired ? [pairedText(s.vsRandom?.alc ?? null, 4), pairedText(s.vsRandom?.labelsToTarget ?? null, 1)] : []),
     ...(advice ? [s.stopping ? stopAdviceText(s.stopping.find((x) => x.criterion === 'stabilizing')!, s.repeats) : '—'] : []),
   ]);
-  const head = ['strategy', 'final accuracy (mean ± std)', 'ALC', `labels to ${(results.config.target * 100).toFixed(0)}%`, ...(advice ? ['predictions stable at'] : [])];
+  const head = [
+    'strategy', 'final accuracy (mean ± std)', 'ALC', `labels to ${(results.config.target * 100).toFixed(0)}%`,
+    ...(paired ? ['ALC - random', 'labels - random'] : []),
+    ...(advice ? ['predictions stable at'] : []),
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+  const note = paired
+    ? ['', 'vs random, paired by repeat: mean difference [95% seeded bootstrap interval] p = exact Wilcoxon signed-rank / exact sign-flip permutation (two-sided); labels over the repeats where both reached the target.']
+    : [];
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt), ...note].join('\n');
 }
 
 export async function renderChartSvg(results: ExperimentResults): Promise<string> {

@@ -7,7 +7,9 @@
  */
 import { BUILTIN_DATASETS, type DatasetCatalog } from '../../datasets/catalog.ts';
 import { isModelName, MODEL_CATALOG, MODEL_NAMES, type ModelName } from '../../models/catalog.ts';
-import { isStrategyName, STRATEGY_CATALOG, STRATEGY_NAMES, type StrategyName } from '../acquisition/catalog.ts';
+import {
+  isStrategyName, SIGNED_SCORE_STRATEGIES, STOCHASTIC_MODES, STRATEGY_CATALOG, STRATEGY_NAMES, type StochasticMode, type StrategyName,
+} from '../acquisition/catalog.ts';
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../backend/catalog.ts';
 import { STOP_WHEN, type StopWhen } from './stopping.ts';
 
@@ -26,15 +28,37 @@ export interface ExperimentConfig {
   /** Acquisition rounds after the initial training (a run has rounds + 1 evaluations). */
   rounds: number;
   repeats: number;
-  /** Training epochs per round. */
+  /** Training epochs per round (at least; see `minSteps`). */
   epochs: number;
+  /**
+   * At least this many optimizer steps (batches) per round: a round trains
+   * max(epochs, ceil(minSteps / ceil(labeled / batchSize))) epochs (`trainingEpochs`), so a small
+   * labeled set gets enough updates to fit while a large one keeps `epochs`. 0 = `epochs` only.
+   */
+  minSteps: number;
   batchSize: number;
   /** Adam learning rate; null = the model's default. */
   learningRate: number | null;
   /** Score a fresh random subset of this many unlabeled rows per round (Gal et al. scored 2,000); null = the whole pool. */
   poolSubset: number | null;
-  /** MC-dropout passes T for the strategies that need MC samples. */
+  /** MC-dropout passes T for the strategies that need MC samples (bald, batchBald, ...). */
   mcSamples: number;
+  /**
+   * Members M of the committee for the query-by-committee strategies (voteEntropy,
+   * consensusEntropy, maxDisagreement): each round, M models trained on the labeled set, each
+   * from its own seeded initialisation and shuffles; at least 2 (one member cannot disagree).
+   * Other strategies do not train a committee.
+   */
+  committee: number;
+  /**
+   * Stochastic batch acquisition (Kirsch et al. 2023): every scoring strategy draws its batch
+   * from its scores, p ∝ s^β ('power'), exp(β s) ('softmax') or rank^-β ('softrank'), instead of
+   * taking the top k; null = top-k. Set strategies (batchBald, coreset, ...) choose their batch
+   * themselves and are unaffected.
+   */
+  stochastic: StochasticMode | null;
+  /** The coldness β of `stochastic`, >= 0 (0: uniform; larger: closer to top-k). */
+  stochasticBeta: number;
   /** Rows held out of the pool as a validation set (never queried). */
   validation: number;
   /** Evaluate on a fixed seeded subset of this many test rows; null = the whole test set. */
@@ -72,6 +96,15 @@ export interface ExperimentConfig {
   stopWhen: StopWhen;
 }
 
+/**
+ * `minSteps`'s default: 0, so existing configurations, presets and tests train as before (a
+ * default of 300 would train a 20-label round 300 epochs instead of 10). See the README's "Fit
+ * at every size" for `RECOMMENDED_MIN_STEPS`.
+ */
+export const MIN_STEPS_DEFAULT = 0;
+/** The minSteps that fits logreg on `classification` within 3 points of scikit-learn at 20-100 labels (tests/node/models-fit.test.ts). */
+export const RECOMMENDED_MIN_STEPS = 300;
+
 export const DEFAULT_CONFIG: ExperimentConfig = {
   dataset: 'mnist',
   model: 'cnn',
@@ -82,10 +115,14 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   rounds: 10,
   repeats: 1,
   epochs: 10,
+  minSteps: MIN_STEPS_DEFAULT,
   batchSize: 32,
   learningRate: null,
   poolSubset: 1000,
   mcSamples: 10,
+  committee: 3,
+  stochastic: null,
+  stochasticBeta: 1,
   validation: 0,
   testSubset: 1000,
   target: 0.8,
@@ -98,6 +135,15 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   stopSet: 2000,
   stopWhen: 'never',
 };
+
+/**
+ * The epochs a round trains on `labeled` rows: `epochs`, or more where that would be fewer than
+ * `minSteps` optimizer steps (ceil(labeled / batchSize) steps an epoch).
+ */
+export function trainingEpochs(labeled: number, config: Pick<ExperimentConfig, 'epochs' | 'batchSize' | 'minSteps'>): number {
+  const perEpoch = Math.max(1, Math.ceil(labeled / config.batchSize));
+  return Math.max(config.epochs, Math.ceil(config.minSteps / perEpoch));
+}
 
 /** A configuration value that is not allowed; the message names the field, the value and what is. */
 export class ConfigError extends Error {
@@ -172,12 +218,27 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   int('rounds', c.rounds, 0, 100_000);
   int('repeats', c.repeats, 1, 1000);
   int('epochs', c.epochs, 1, 10_000);
+  int('minSteps', c.minSteps, 0, 1_000_000);
   int('batchSize', c.batchSize, 1, 4096);
   if (c.learningRate !== null && !(typeof c.learningRate === 'number' && c.learningRate > 0 && c.learningRate < 10)) {
     throw new ConfigError('learningRate', c.learningRate, 'null (the model default) or a number in (0, 10)');
   }
   if (c.poolSubset !== null) int('poolSubset', c.poolSubset, 1);
   int('mcSamples', c.mcSamples, 2, 1000);
+  if (c.committee === 1) {
+    throw new ConfigError('committee', c.committee, 'at least 2 members: a committee of one never disagrees with itself (vote entropy and KL disagreement are always 0)');
+  }
+  int('committee', c.committee, 2, 100);
+  if (c.stochastic !== null && !(typeof c.stochastic === 'string' && (STOCHASTIC_MODES as readonly string[]).includes(c.stochastic))) {
+    throw new ConfigError('stochastic', c.stochastic, `null (top-k) or one of ${STOCHASTIC_MODES.join(', ')}`);
+  }
+  if (!(typeof c.stochasticBeta === 'number' && Number.isFinite(c.stochasticBeta) && c.stochasticBeta >= 0)) {
+    throw new ConfigError('stochasticBeta', c.stochasticBeta, 'a finite number >= 0 (0 samples uniformly; larger values come closer to top-k)');
+  }
+  const signed = c.strategies.filter((s) => SIGNED_SCORE_STRATEGIES.includes(s));
+  if (c.stochastic === 'power' && signed.length > 0) {
+    throw new ConfigError('stochastic', c.stochastic, `softmax or softrank with ${signed.join(', ')}: power sampling (p ∝ s^β) needs scores >= 0, and their scores are negated measures`);
+  }
   int('validation', c.validation, 0, spec.sizes.train - 1);
   if (c.initial + c.validation > spec.sizes.train) {
     throw new ConfigError('initial', c.initial, `initial + validation at most the ${spec.sizes.train} training rows of ${c.dataset}`);

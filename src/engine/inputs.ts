@@ -3,7 +3,8 @@
  * strategy it holds): softmax probabilities (temperature-scaled once calibrated), MC-dropout
  * samples, embeddings, raw inputs, the labeled set's embeddings.
  */
-import { applyTemperature, applyTemperatureToSamples } from '../acquisition/calibration.ts';
+import * as tf from '@tensorflow/tfjs';
+import { applyTemperature } from '../acquisition/calibration.ts';
 import type { AcquisitionInputs, Need } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
 import type { Rng } from '../rng.ts';
@@ -26,6 +27,13 @@ export interface InputsRequest {
   rng: Rng;
   /** Names the predictions in an error ("round 3 predictions"). */
   round: number;
+  /**
+   * For 'committee': M members, and how to train member m >= 1 on the labeled set (a fresh
+   * learner, from its own stream; the caller's learner is member 0). Each member is trained,
+   * predicts the candidates and is disposed before the next is built, so at most one member's
+   * model and training tensors are alive at a time.
+   */
+  committee?: { members: number; train: (member: number) => Promise<Learner> };
 }
 
 /**
@@ -41,13 +49,22 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
       await validateProbabilities(inputs.probs, { name: `round ${round} predictions` });
     }
     if (needs.includes('mcSamples')) {
-      const raw = learner.predictMc(candidates, req.mcSamples, req.mcRng());
-      inputs.mcSamples = raw;
+      const raw = learner.predictMcLogits(candidates, req.mcSamples, req.mcRng());
+      inputs.mcLogits = raw;
       if (temperature !== null) {
-        inputs.mcSamples = applyTemperatureToSamples(raw, temperature);
+        inputs.mcLogits = tf.tidy(() => tf.div(raw, temperature) as tf.Tensor3D); // softmax(z / T) per pass
         raw.dispose();
       }
-      await validateProbabilities(inputs.mcSamples, { rank: 3, name: `round ${round} MC-dropout predictions` });
+      const probs = tf.tidy(() => tf.softmax(inputs.mcLogits!, -1));
+      try {
+        await validateProbabilities(probs, { rank: 3, name: `round ${round} MC-dropout predictions` });
+      } finally {
+        probs.dispose();
+      }
+    }
+    if (needs.includes('committee')) {
+      inputs.committee = await committeeProbs(req);
+      await validateProbabilities(inputs.committee, { rank: 3, name: `round ${round} committee predictions` });
     }
     if (needs.includes('embeddings')) inputs.embeddings = learner.embed(candidates);
     if (needs.includes('inputs')) inputs.inputs = learner.inputs(candidates);
@@ -56,6 +73,30 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
   } catch (err) {
     disposeInputs(inputs);
     throw err;
+  }
+}
+
+/**
+ * [M, N, C]: the candidates' softmax probabilities of every member, uncalibrated (the members
+ * other than the run's own model have no fitted temperature). Member 0 is the run's model.
+ */
+async function committeeProbs(req: InputsRequest): Promise<tf.Tensor3D> {
+  const spec = req.committee;
+  if (!spec) throw new Error(`round ${req.round}: a committee strategy needs the loop's committee (InputsRequest.committee)`);
+  const parts: tf.Tensor2D[] = [];
+  try {
+    parts.push(req.learner.predictProbs(req.candidates));
+    for (let m = 1; m < spec.members; m++) {
+      const member = await spec.train(m);
+      try {
+        parts.push(member.predictProbs(req.candidates));
+      } finally {
+        member.dispose();
+      }
+    }
+    return tf.stack(parts) as tf.Tensor3D;
+  } finally {
+    tf.dispose(parts);
   }
 }
 
@@ -72,7 +113,8 @@ function calibrated(learner: Learner, candidates: DatasetRows, temperature: numb
 /** Frees every tensor `gatherInputs` made. */
 export function disposeInputs(inputs: AcquisitionInputs): void {
   inputs.probs?.dispose();
-  inputs.mcSamples?.dispose();
+  inputs.mcLogits?.dispose();
+  inputs.committee?.dispose();
   inputs.embeddings?.dispose();
   inputs.inputs?.dispose();
   inputs.labeledEmbeddings?.dispose();

@@ -13,6 +13,7 @@ import { applyTemperature, expectedCalibrationError } from '../acquisition/calib
 import { fitSeeded, type EpochLog } from '../../models/train.ts';
 import type { Rng } from '../rng.ts';
 import type { DatasetRows } from './rows.ts';
+import { trainingEpochs } from './config.ts';
 
 export interface FitContext {
   /** This round's training stream (initialisation when training from scratch, shuffles, dropout). */
@@ -29,8 +30,11 @@ export interface Learner {
   predictProbs(indices: DatasetRows): tf.Tensor2D;
   /** [N, C] logits (pre-softmax) of these train-split rows, for temperature scaling. */
   predictLogits(indices: DatasetRows): tf.Tensor2D;
-  /** [T, N, C] MC-dropout probabilities, a fresh mask per pass. */
-  predictMc(indices: DatasetRows, samples: number, rng: Rng): tf.Tensor3D;
+  /**
+   * [T, N, C] MC-dropout logits (pre-softmax), a fresh mask per pass: the strategies and the
+   * temperature work from them, as the single-pass path does from `predictLogits`.
+   */
+  predictMcLogits(indices: DatasetRows, samples: number, rng: Rng): tf.Tensor3D;
   /** [N, D] penultimate activations. */
   embed(indices: DatasetRows): tf.Tensor2D;
   /** [N, D] flattened raw inputs, for model-free strategies. */
@@ -71,6 +75,8 @@ export type LearnerFactory = (ctx: LearnerContext) => Learner;
 export interface TfLearnerOptions {
   model: ModelName;
   epochs: number;
+  /** At least this many optimizer steps per fit (`trainingEpochs`); 0 = `epochs` only. @default 0 */
+  minSteps?: number;
   batchSize: number;
   learningRate: number | null;
   warmStart: boolean;
@@ -111,7 +117,7 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
           batch: (idx) => ({ x: trainX(idx), y: labelsOneHot(dataset.train, idx, dataset.numClasses) }),
         }, {
           rng: ctx.rng,
-          epochs: options.epochs,
+          epochs: trainingEpochs(labeled.length, { epochs: options.epochs, batchSize: options.batchSize, minSteps: options.minSteps ?? 0 }),
           batchSize: options.batchSize,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           ...(ctx.onEpoch ? { onEpochEnd: ctx.onEpoch } : {}),
@@ -119,7 +125,7 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
       },
       predictProbs: (idx) => predictProbs(current(), trainX, idx, chunk),
       predictLogits: (idx) => predictLogits(current(), trainX, idx, chunk),
-      predictMc: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng }),
+      predictMcLogits: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng, logits: true }),
       embed: (idx) => embed(current(), trainX, idx, chunk),
       inputs: (idx) => tf.tidy(() => {
         const x = batchTensor(dataset.train, idx);

@@ -182,7 +182,7 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   const only = options.cells ? onlyCells(config, options.cells) : null;
   const learnerFactory =
     options.learner ??
-    tfLearner({ model: config.model, epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
+    tfLearner({ model: config.model, epochs: config.epochs, minSteps: config.minSteps, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
   if (options.oracle && config.oracleNoise > 0) {
     throw new RangeError(`config.oracleNoise (${config.oracleNoise}) makes the simulated oracle noisy; with RunOptions.oracle it must be 0`);
   }
@@ -227,10 +227,12 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
       const run: RunRecord = { strategy: strategyName, repeat, status: 'complete', oracle: oracleKind, rounds: [] };
       ledger.runs.push(run);
       const pool = new Pool(split, dataset.train.y);
-      // The learner trains on the run's labels: the dataset's, overwritten by the oracle's answers.
-      const learner = learnerFactory({ dataset: { ...dataset, train: { ...dataset.train, y: pool.labels } }, testIndices, strategy: strategyName, repeat });
+      // The learners train on the run's labels: the dataset's, overwritten by the oracle's answers.
+      const learnerContext = { dataset: { ...dataset, train: { ...dataset.train, y: pool.labels } }, testIndices, strategy: strategyName, repeat };
+      const learner = learnerFactory(learnerContext);
+      const newLearner = () => learnerFactory(learnerContext);
       try {
-        await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, report, grid: options.grid, oracle }, pool, run, earlier, ledger);
+        await playRun({ config, dataset, strategy, strategyName, repeat, split, learner, newLearner, report, grid: options.grid, oracle }, pool, run, earlier, ledger);
         if (options.onFinalModel) await handOverModel(options.onFinalModel, learner, run, config, dataset, report);
       } catch (err) {
         if (isAbort(err, signal)) {

@@ -31,9 +31,13 @@ export const RESULT_STATUSES: readonly ExperimentResults['status'][] = ['complet
 
 /**
  * Configuration fields added after results files existed, with the value that means what a file
- * without them computed: read so when absent.
+ * without them computed (no noise, no stopping advice, no committee strategy could run, top-k
+ * batches, `epochs` only): read so when absent.
  */
-export const LATER_CONFIG_FIELDS: Partial<ExperimentConfig> = { oracleNoise: 0, stopSet: 0, stopWhen: 'never' };
+export const LATER_CONFIG_FIELDS: Partial<ExperimentConfig> = {
+  oracleNoise: 0, stopSet: 0, stopWhen: 'never',
+  committee: DEFAULT_CONFIG.committee, stochastic: null, stochasticBeta: DEFAULT_CONFIG.stochasticBeta, minSteps: 0,
+};
 
 /** A configuration as exported: every field present (but `LATER_CONFIG_FIELDS`), and accepted by `resolveConfig` (whose message it keeps). */
 export function configSchema(datasets: DatasetCatalog = BUILTIN_DATASETS) {

@@ -7,6 +7,8 @@ import type { UserDatasetRecord } from '../../datasets/user/data.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { OracleKind } from './oracle.ts';
 import { STOP_CRITERIA, stopRound, type StopCriterion, type StoppingRecord, type StopRecord } from './stopping.ts';
+import { comparePaired } from './statistics.ts';
+import { Rng } from '../rng.ts';
 
 export interface RoundTimes {
   /** Training this round's model (ms). */
@@ -99,6 +101,74 @@ export interface StrategySummary {
   labelsToTarget: LabelsToTarget;
   /** Each stopping criterion's advice; absent when no run recorded the advice. */
   stopping?: StopSummary[];
+  /**
+   * This strategy against `random`, paired by repeat (the same initial set): null for random
+   * itself, without a random run, or with fewer than 2 repeats of both.
+   */
+  vsRandom: PairedSummary | null;
+}
+
+/** One paired difference (this strategy minus the other) over the repeats, with its interval and tests. */
+export interface PairedStat {
+  /** Repeats that enter the comparison. */
+  pairs: number;
+  meanDifference: number;
+  /** 95% seeded percentile-bootstrap interval of the mean difference (B = 10,000). */
+  low: number;
+  high: number;
+  /** Two-sided exact Wilcoxon signed-rank p (zeros dropped; normal approximation beyond 50 pairs). */
+  wilcoxonP: number;
+  /** Two-sided exact sign-flip permutation p of the mean difference. */
+  permutationP: number;
+}
+
+export interface PairedSummary {
+  against: string;
+  /** ALC difference (higher is better). */
+  alc: PairedStat;
+  /**
+   * Labels-to-target difference (lower is better) over the repeats where both reached the
+   * target; null where fewer than 2 did.
+   */
+  labelsToTarget: PairedStat | null;
+}
+
+/**
+ * The bootstrap's seed: fixed, so a summary recomputed from the same runs (the CLI, a merge, the
+ * page, a file read back) is the same everywhere; each pair and measure forks its own stream.
+ */
+export const STATISTICS_SEED = 20_190_601;
+
+/** `a` against `b`, paired by position; null with fewer than 2 pairs. */
+export function pairedStat(a: readonly number[], b: readonly number[], name: string): PairedStat | null {
+  if (a.length < 2 || a.length !== b.length) return null;
+  const c = comparePaired(a, b, { rng: new Rng(STATISTICS_SEED).fork(name) });
+  return {
+    pairs: c.n, meanDifference: c.meanDifference, low: c.interval.low, high: c.interval.high,
+    wilcoxonP: c.wilcoxon.pValue, permutationP: c.signFlip.pValue,
+  };
+}
+
+/** `runs` of one strategy against `others` of another, paired by repeat. */
+function compareRuns(strategy: string, runs: readonly RunRecord[], against: string, others: readonly RunRecord[], target: number): PairedSummary | null {
+  const byRepeat = new Map(others.map((r) => [r.repeat, r]));
+  const pairs = runs.flatMap((r) => (byRepeat.has(r.repeat) ? [[r, byRepeat.get(r.repeat)!] as const] : []));
+  const alc = pairedStat(pairs.map(([a]) => areaUnderLearningCurve(a.rounds)), pairs.map(([, b]) => areaUnderLearningCurve(b.rounds)), `${strategy}-vs-${against}:alc`);
+  if (alc === null) return null;
+  const reached = pairs.flatMap(([a, b]) => {
+    const la = labelsToReach(a.rounds, target), lb = labelsToReach(b.rounds, target);
+    return la !== null && lb !== null ? [[la, lb] as const] : [];
+  });
+  return { against, alc, labelsToTarget: pairedStat(reached.map(([a]) => a), reached.map(([, b]) => b), `${strategy}-vs-${against}:labels`) };
+}
+
+/**
+ * `strategy` against `against` over `runs` (any pair on request; the summary gives each strategy
+ * against random): paired differences in ALC and labels-to-target with their intervals and tests.
+ */
+export function compareStrategies(runs: readonly RunRecord[], strategy: string, against: string, target: number): PairedSummary | null {
+  const of = (s: string) => runs.filter((r) => r.strategy === s && r.rounds.length > 0);
+  return compareRuns(strategy, of(strategy), against, of(against), target);
 }
 
 export interface ExperimentResults {
@@ -203,6 +273,7 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
     const perRepeat = rs.map((r) => labelsToReach(r.rounds, target));
     const reachedValues = perRepeat.filter((v): v is number => v !== null);
     const advised = rs.some((r) => r.rounds.some((x) => x.stopping));
+    const random = by.get('random');
     return {
       strategy,
       repeats: rs.length,
@@ -210,6 +281,7 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
       alc: mean(rs.map((r) => areaUnderLearningCurve(r.rounds))),
       labelsToTarget: { target, mean: reachedValues.length ? mean(reachedValues) : null, reached: reachedValues.length, perRepeat },
       ...(advised ? { stopping: STOP_CRITERIA.map((c) => stopSummary(c, rs)) } : {}),
+      vsRandom: strategy === 'random' || random === undefined ? null : compareRuns(strategy, rs, 'random', random, target),
     };
   });
 }

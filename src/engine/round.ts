@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../datasets/index.ts';
 import { fitTemperature } from '../acquisition/calibration.ts';
 import { acquire, type Strategy } from '../acquisition/strategies.ts';
-import type { ExperimentConfig } from './config.ts';
+import { trainingEpochs, type ExperimentConfig } from './config.ts';
 import type { Where } from './events.ts';
 import { disposeInputs, gatherInputs } from './inputs.ts';
 import type { Learner } from './learner.ts';
@@ -29,6 +29,8 @@ export interface RunScope {
   readonly repeat: number;
   readonly split: RepeatSplit;
   readonly learner: Learner;
+  /** A fresh learner of the run's kind (committee members). */
+  readonly newLearner: () => Learner;
   readonly report: Reporter;
   /** `RunOptions.grid`. */
   readonly grid: Float32Array | undefined;
@@ -167,11 +169,13 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
     mcRng: () => roundStream(config.seed, scope.repeat, round, 'mc-dropout'),
     rng: strategyStream(config.seed, scope.repeat, scope.strategyName, round),
     round,
+    committee: { members: config.committee, train: (m) => trainMember(scope, pool.labeled(), round, m) },
   });
   try {
     const predictMs = performance.now() - tp;
     await report.phase('score', where(scope, round));
-    const acq = await acquire(scope.strategy, inputs, k);
+    const stochastic = config.stochastic === null ? null : { mode: config.stochastic, beta: config.stochasticBeta };
+    const acq = await acquire(scope.strategy, inputs, k, { stochastic });
     await report.phase('select', where(scope, round));
     const chosen = asPoolPositions(acq.indices); // a strategy selects positions in the candidate list
     const selected = rowsAt(candidates, chosen);
@@ -214,10 +218,31 @@ export async function train(scope: RunScope, labeled: DatasetRows, round: number
     rng: roundStream(config.seed, scope.repeat, round, 'train'),
     ...(report.signal ? { signal: report.signal } : {}),
     onEpoch: async (log) => {
-      await report.emit({ type: 'epoch', epoch: log.epoch, epochs: config.epochs, loss: log.loss, acc: log.acc, ...where(scope, round) });
+      await report.emit({ type: 'epoch', epoch: log.epoch, epochs: trainingEpochs(labeled.length, config), loss: log.loss, acc: log.acc, ...where(scope, round) });
       await report.pausePoint(); // between epochs, not only between phases
     },
   });
+}
+
+/**
+ * Committee member `member` (>= 1) of round `round`'s query: a fresh learner trained from scratch
+ * on `labeled`, its initialisation and shuffles from the stream (repeat, round, 'committee:m').
+ * No epoch events: it trains inside the round's predict phase. Disposed by the caller.
+ */
+async function trainMember(scope: RunScope, labeled: DatasetRows, round: number, member: number): Promise<Learner> {
+  const { config, report } = scope;
+  const learner = scope.newLearner();
+  try {
+    await learner.fit(labeled, {
+      rng: roundStream(config.seed, scope.repeat, round, `committee:${member}`),
+      ...(report.signal ? { signal: report.signal } : {}),
+      onEpoch: () => report.pausePoint(),
+    });
+    return learner;
+  } catch (err) {
+    learner.dispose();
+    throw err;
+  }
 }
 
 /** Fits the temperature of the freshly trained model on the repeat's validation rows. */

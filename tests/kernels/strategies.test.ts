@@ -43,10 +43,20 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
     [[0.9, 0.05, 0.05], [0.05, 0.05, 0.9], [1 / 3, 1 / 3, 1 / 3]],
   ];
 
+  // Three members over the four rows: they agree on row 0, split their votes three ways on row 3,
+  // and are each unsure on row 2 (so the consensus is near-uniform there, but no vote splits);
+  // on row 0 they are identical.
+  const COMMITTEE = [
+    [[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.4, 0.35, 0.25], [0.8, 0.1, 0.1]],
+    [[0.9, 0.05, 0.05], [0.7, 0.2, 0.1], [0.4, 0.3, 0.3], [0.1, 0.8, 0.1]],
+    [[0.9, 0.05, 0.05], [0.75, 0.05, 0.2], [0.45, 0.3, 0.25], [0.1, 0.1, 0.8]],
+  ];
+
   function inputs(): AcquisitionInputs & { dispose(): void } {
     const probs = tf.tensor2d(PROBS);
-    const mcSamples = tf.tensor3d(MC);
-    return { n: 4, probs, mcSamples, rng: new Rng(1), dispose: () => { probs.dispose(); mcSamples.dispose(); } };
+    const mcLogits = tf.tidy(() => tf.log(tf.tensor3d(MC)) as tf.Tensor3D); // the loop hands the strategies MC logits
+    const committee = tf.tensor3d(COMMITTEE);
+    return { n: 4, probs, mcLogits, committee, rng: new Rng(1), dispose: () => tf.dispose([probs, mcLogits, committee]) };
   }
 
   it.each(['entropy', 'margin', 'leastConfidence', 'ratio', 'variance'] as StrategyName[])(
@@ -66,6 +76,50 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
     const { indices } = await acquire(STRATEGIES[name], inp, 1);
     expect(Array.from(indices)).toEqual([1]);
     inp.dispose();
+  });
+
+  it.each(['voteEntropy', 'consensusEntropy', 'maxDisagreement'] as StrategyName[])('%s asks first where the committee disagrees; identical members score least', async (name) => {
+    const inp = inputs();
+    const { indices, scores } = await acquire(STRATEGIES[name], inp, 4);
+    expect(indices[0]).toBe(3);
+    for (const v of scores!) expect(v).toBeGreaterThanOrEqual(scores![0]! - 1e-6); // row 0: the least disagreement
+    if (name !== 'consensusEntropy') expect(scores![0]).toBeCloseTo(0, 5); // identical members do not disagree
+    if (name === 'voteEntropy') expect(scores![3]).toBeCloseTo(Math.log(3), 5); // one vote per class
+    inp.dispose();
+  });
+
+  it('batchBald through acquire: the greedy BatchBALD batch, never an excluded row; k = 1 is the BALD maximiser', async () => {
+    const inp = { ...inputs(), n: 3 };
+    const { batchBald } = await import('../../src/acquisition/batch/batch-bald.ts');
+    const viaAcquire = await acquire(STRATEGIES.batchBald, inp, 2, { exclude: [1] });
+    const direct = await batchBald(inp.mcLogits!, 2, { rng: new Rng(9), exclude: Uint8Array.of(0, 1, 0), fromLogits: true });
+    expect(Array.from(viaAcquire.indices)).toEqual(Array.from(direct.indices));
+    expect(Array.from(viaAcquire.indices)).not.toContain(1);
+    expect(viaAcquire.scores).toBeNull();
+    const bald = await acquire(STRATEGIES.bald, inp, 1);
+    expect(Array.from((await acquire(STRATEGIES.batchBald, inp, 1)).indices)).toEqual(Array.from(bald.indices));
+    inp.dispose();
+  });
+
+  it('stochastic batches through acquire: a very large beta is top-k; the same seed gives the same batch; excluded and NaN rows are never drawn', async () => {
+    const n = 200;
+    const values = Float32Array.from({ length: n }, (_, i) => (i % 17 === 0 ? Number.NaN : ((i * 7919) % 211) / 211));
+    const scorer = { ...STRATEGIES.entropy, score: () => tf.tensor1d(values) };
+    const exclude = [3, 5, 8, 13];
+    const top = await acquire(scorer, { n, rng: new Rng(1) }, 20, { exclude });
+    const cold = await acquire(scorer, { n, rng: new Rng(1) }, 20, { exclude, stochastic: { mode: 'softmax', beta: 1e6 } });
+    expect(Array.from(cold.indices)).toEqual(Array.from(top.indices));
+    for (const mode of ['power', 'softmax', 'softrank'] as const) {
+      const draw = async (seed: number) => Array.from((await acquire(scorer, { n, rng: new Rng(seed) }, 20, { exclude, stochastic: { mode, beta: 1 } })).indices);
+      const a = await draw(4);
+      expect(await draw(4)).toEqual(a);
+      expect(await draw(5)).not.toEqual(a);
+      expect(new Set(a).size).toBe(20);
+      for (const i of a) {
+        expect(exclude).not.toContain(i);
+        expect(Number.isNaN(values[i]!)).toBe(false);
+      }
+    }
   });
 
   it('predictiveEntropy cannot tell disagreement from stable uncertainty (BALD can)', async () => {
@@ -93,7 +147,7 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
 
   it('a strategy that needs an input the loop did not provide says which', async () => {
     await expect(acquire(STRATEGIES.bald, { n: 2, rng: new Rng(1) }, 1)).rejects.toThrow(
-      "strategy 'bald' needs 'mcSamples' but the loop did not provide it",
+      "strategy 'bald' needs 'mcLogits' but the loop did not provide it",
     );
   });
 

@@ -13,7 +13,8 @@ function sample(key: keyof ExperimentConfig): [raw: string, value: unknown] {
   if (Array.isArray(d)) return ['random,entropy', ['random', 'entropy']];
   if (typeof d === 'number') return [String(d + 3), d + 3];
   if (typeof d === 'string') return ['something', 'something'];
-  // null by default: a number (learning rate).
+  // null by default: a mode (stochastic) or a number (learning rate).
+  if (key === 'stochastic') return ['softrank', 'softrank'];
   return key === 'backend' ? ['cpu', 'cpu'] : ['0.25', 0.25];
 }
 
@@ -38,6 +39,12 @@ describe('flags', () => {
     }
     expect(FLAGS.size).toBe(CONFIG_KEYS.length + Object.keys(RUN_FLAGS).length);
     expect(Object.keys(CONFIG_FLAGS).sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+
+  it('--stochastic none is top-k (null); --stochastic power --stochastic-beta 2 and --committee 4 reach a resolved config', () => {
+    expect(parseArgs(['--stochastic', 'none']).config).toEqual({ stochastic: null });
+    const c = resolveConfig(parseArgs(['--stochastic', 'power', '--stochastic-beta', '2', '--committee', '4', '--strategies', 'bald,batchBald,random']).config);
+    expect([c.stochastic, c.stochasticBeta, c.committee]).toEqual(['power', 2, 4]);
   });
 
   it('the new flags --learning-rate and --chunk-size reach a resolved config', () => {

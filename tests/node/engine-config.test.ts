@@ -26,6 +26,11 @@ describe('resolveConfig', () => {
     [{ query: 2.5 }, 'config.query = 2.5 is not allowed: an integer from 1 to 60000'],
     [{ query: 70_000 }, 'config.query = 70000 is not allowed: an integer from 1 to 60000'],
     [{ mcSamples: 1 }, 'config.mcSamples = 1 is not allowed: an integer from 2 to 1000'],
+    [{ committee: 1 }, 'config.committee = 1 is not allowed: at least 2 members: a committee of one never disagrees with itself'],
+    [{ committee: 2.5 }, 'config.committee = 2.5 is not allowed: an integer from 2 to 100'],
+    [{ stochastic: 'gumbel' }, "config.stochastic = 'gumbel' is not allowed: null (top-k) or one of power, softmax, softrank"],
+    [{ stochastic: 'power', strategies: ['entropy', 'margin'] }, "config.stochastic = 'power' is not allowed: softmax or softrank with margin: power sampling (p ∝ s^β) needs scores >= 0"],
+    [{ stochasticBeta: -1 }, 'config.stochasticBeta = -1 is not allowed: a finite number >= 0'],
     [{ target: 1.5 }, 'config.target = 1.5 is not allowed: a number in (0, 1]'],
     [{ seed: Number.NaN }, 'config.seed = NaN is not allowed: a finite number'],
     [{ backend: 'tpu' }, "config.backend = 'tpu' is not allowed: one of auto, webgl, webgpu, wasm, cpu"],
@@ -34,6 +39,12 @@ describe('resolveConfig', () => {
   ])('%j -> %s', (partial, message) => {
     expect(() => resolveConfig(partial as never)).toThrow(ConfigError);
     expect(() => resolveConfig(partial as never)).toThrow(message);
+  });
+
+  it('committee, batchBald and stochastic batches: what is allowed', () => {
+    expect(resolveConfig({ strategies: ['voteEntropy', 'consensusEntropy', 'maxDisagreement', 'random'], committee: 2, model: 'logreg', dataset: 'classification' }).committee).toBe(2);
+    expect(resolveConfig({ stochastic: 'softmax', stochasticBeta: 0, strategies: ['margin', 'batchBald'] }).stochastic).toBe('softmax');
+    expect(() => resolveConfig({ strategies: ['batchBald'], model: 'logreg', dataset: 'classification' })).toThrow('MC-dropout strategies need a model with dropout');
   });
 
   it('names the field on the error object', () => {

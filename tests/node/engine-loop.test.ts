@@ -46,8 +46,9 @@ function mockLearner(table: number[][], log: MockLog, opts: { nanAtRound?: numbe
         return tf.tensor2d(rows, [idx.length, C]);
       },
       predictLogits: (idx) => tf.tidy(() => tf.log(tf.tensor2d(Array.from(idx, (i) => table[i]!), [idx.length, C])) as tf.Tensor2D),
-      predictMc: (idx, t) =>
-        tf.tidy(() => tf.stack(Array.from({ length: t }, () => tf.tensor2d(Array.from(idx, (i) => table[i]!), [idx.length, C]))) as tf.Tensor3D),
+      predictMcLogits: (idx, t) =>
+        // log p as the logits: softmax gives the table's probabilities back
+        tf.tidy(() => tf.log(tf.stack(Array.from({ length: t }, () => tf.tensor2d(Array.from(idx, (i) => table[i]!), [idx.length, C])))) as tf.Tensor3D),
       embed: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
       inputs: (idx) => tf.tensor2d(Array.from(idx, (i) => [i]), [idx.length, 1]),
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.concat([x.reshape([-1, 1]), tf.zerosLike(x).reshape([-1, 1]), tf.neg(x).reshape([-1, 1])], 1)) as tf.Tensor2D),

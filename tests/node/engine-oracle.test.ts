@@ -32,7 +32,7 @@ function recordingLearner(trained: Trained): LearnerFactory {
       fit: async (labeled) => { trained.push(new Map(Array.from(labeled, (i) => [i, ds.train.y[i]!]))); },
       predictProbs: probs,
       predictLogits: probs,
-      predictMc: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
+      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
       embed: probs,
       inputs: probs,
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.tile(x.reshape([-1, 1]), [1, C])) as tf.Tensor2D),

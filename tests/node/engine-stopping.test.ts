@@ -134,7 +134,7 @@ function settlingLearner(): LearnerFactory {
       fit: async () => { fits++; },
       predictProbs: probs,
       predictLogits: probs,
-      predictMc: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
+      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
       embed: probs,
       inputs: probs,
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.tile(x.reshape([-1, 1]), [1, C])) as tf.Tensor2D),

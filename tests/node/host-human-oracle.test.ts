@@ -30,7 +30,7 @@ function fixedLearner(disposed: { n: number }): LearnerFactory {
       fit: async () => undefined,
       predictProbs: probs,
       predictLogits: probs,
-      predictMc: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
+      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
       embed: probs,
       inputs: probs,
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.reshape(x, [-1, 2])) as tf.Tensor2D),

@@ -217,6 +217,28 @@ describe.each(TEST_BACKENDS)('predict on %s', (backend) => {
       seq.dispose();
     });
 
+    it('logits: true gives the same passes before the softmax (same masks): softmax of each equals the default output', async () => {
+      const m = createModel('mlp', { inputShape: [6], numClasses: C, hidden: 16, rng: new Rng(1) });
+      const p = pool(9, [6], 8);
+      const probs = predictMcDropout(m, p.batch, range(9), { samples: 4, rng: new Rng(21), chunkSize: 4 });
+      const logits = predictMcDropout(m, p.batch, range(9), { samples: 4, rng: new Rng(21), chunkSize: 4, logits: true });
+      expect(logits.shape).toEqual([4, 9, C]);
+      const back = tf.softmax(logits, -1);
+      expect(maxAbsDiff(await back.data(), await probs.data())).toBeLessThan(1e-5);
+      const sums = await values(tf.tidy(() => tf.sum(logits, 2)));
+      expect(sums.some((x) => Math.abs(x - 1) > 1e-3)).toBe(true); // not probabilities
+      tf.dispose([probs, logits, back]);
+      // Without dropout: T copies of the single-pass logits.
+      const lr = createModel('logreg', { inputShape: [6], numClasses: C, rng: new Rng(1) });
+      const mc = predictMcDropout(lr, p.batch, range(5), { samples: 2, rng: new Rng(1), chunkSize: 4, logits: true });
+      const det = predictLogits(lr, p.batch, range(5), { chunkSize: 4 });
+      const tiled = tf.stack([det, det]);
+      expect(maxAbsDiff(await mc.data(), await tiled.data())).toBeLessThan(tol);
+      tf.dispose([mc, det, tiled]);
+      disposeModel(m);
+      disposeModel(lr);
+    });
+
     it('a model without dropout gives T copies of predictProbs', async () => {
       const m = createModel('logreg', { inputShape: [6], numClasses: C, rng: new Rng(1) });
       const p = pool(5, [6], 10);
@@ -283,6 +305,7 @@ describe.each(TEST_BACKENDS)('predict on %s', (backend) => {
     expect(await leaked(() => embed(cnn, p.batch, idx, { chunkSize: 5 }))).toBe(0);
     expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 3, rng, chunkSize: 5 }))).toBe(0);
     expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 2, rng, chunkSize: 32 }))).toBe(0); // one chunk
+    expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 3, rng, chunkSize: 5, logits: true }))).toBe(0);
     expect(await leaked(() => evaluate(cnn, p.batch, idx, labels, { chunkSize: 5 }))).toBe(0);
     expect(await leaked(() => predictProbs(cnn, p.batch, new Int32Array(0)))).toBe(0);
     disposeModel(cnn);

@@ -137,6 +137,17 @@ describe('parseResultsFile: good files', () => {
   });
 });
 
+describe('files written before committee, stochastic, stochasticBeta and minSteps existed', () => {
+  it('read as those fields\' defaults, which reproduce what they ran; any other missing field is still refused', () => {
+    const f = copy();
+    for (const k of ['committee', 'stochastic', 'stochasticBeta', 'minSteps']) delete f.config[k];
+    const r = validateResults(f);
+    expect([r.config.committee, r.config.stochastic, r.config.stochasticBeta, r.config.minSteps]).toEqual([3, null, 1, 0]);
+    delete f.config.epochs;
+    expect(() => validateResults(f)).toThrow('results.config.epochs is missing: every configuration field, as exported');
+  });
+});
+
 describe('parseResultsFile: bad files name the path, the value and what is allowed', () => {
   const cases: [string, (f: Record<string, any>) => unknown, string | RegExp][] = [
     ['wrong version', (f) => { f.version = 2; }, "results.version = 2 is not allowed: 1 (the only results format so far)"],

@@ -29,8 +29,9 @@ import type { Rng } from '../../rng.ts';
 import { SelectionError } from '../errors.ts';
 import { checkK, exclusionMask, topKIndices, type SelectOptions } from '../select.ts';
 
-export type StochasticMode = 'power' | 'softmax' | 'softrank';
-export const STOCHASTIC_MODES: readonly StochasticMode[] = ['power', 'softmax', 'softrank'];
+import { STOCHASTIC_MODES, type StochasticMode } from '../catalog.ts';
+
+export { STOCHASTIC_MODES, type StochasticMode };
 
 export interface StochasticOptions {
   mode: StochasticMode;
@@ -140,7 +141,7 @@ export async function stochasticSelect(scores: tf.Tensor, k: number, options: St
 }
 
 function checkMode(mode: StochasticMode, beta: number): void {
-  if (!STOCHASTIC_MODES.includes(mode)) {
+  if (!(STOCHASTIC_MODES as readonly string[]).includes(mode)) {
     throw new SelectionError(`stochastic sampling: unknown mode '${String(mode)}'; known modes: ${STOCHASTIC_MODES.join(', ')}`);
   }
   if (!(beta >= 0)) throw new SelectionError(`stochastic sampling: beta must be >= 0 (Infinity = top-k), got ${beta}`);

@@ -66,7 +66,7 @@ export class CurvesView {
     this.lastKey = key;
     const repeats = config.repeats;
     const spec = learningCurveSpec(points, {
-      title: `${config.dataset} · ${config.model}: ${config.initial} initial + ${config.query} per round${repeats > 1 ? ` · mean ± std over ${repeats} repeats` : ''}`,
+      title: `${config.dataset} · ${config.model}: ${config.initial} initial + ${config.query} per round${repeats > 1 ? ` · line: mean over ${repeats} repeats; band: ± 1 std (not a confidence interval)` : ''}`,
       width,
       height: Math.round(Math.min(360, Math.max(220, width * 0.5))),
       target: config.target,
