@@ -276,10 +276,16 @@ export class LabelController {
   private renderPadAdd(): void {
     const names = this.deps.state.dataset?.classNames ?? [];
     const classes = Math.min(MAX_LABEL_CLASSES, this.deps.state.dataset?.numClasses ?? 0);
-    replace(this.els.padClasses, ...Array.from({ length: classes }, (_, c) => h('button', {
-      class: 'class-key', attrs: { type: 'button', 'aria-pressed': String(this.drawnLabel === c), 'aria-label': `The drawing is ${names[c] ?? c} (key ${c})`, 'aria-keyshortcuts': String(c) },
-      on: { click: () => this.pick(c) },
-    }, h('kbd', { text: String(c) }), h('span', { text: names[c] ?? String(c) }))));
+    // Built once per set of classes, then only pressed or not: a button keeps the focus it has.
+    const key = `${classes}|${names.join('|')}`;
+    if (this.els.padClasses.dataset.classes !== key) {
+      this.els.padClasses.dataset.classes = key;
+      replace(this.els.padClasses, ...Array.from({ length: classes }, (_, c) => h('button', {
+        class: 'class-key', attrs: { type: 'button', 'aria-pressed': 'false', 'aria-label': `The drawing is ${names[c] ?? c} (key ${c})`, 'aria-keyshortcuts': String(c) },
+        on: { click: () => this.pick(c) },
+      }, h('kbd', { text: String(c) }), h('span', { text: names[c] ?? String(c) }))));
+    }
+    this.els.padClasses.querySelectorAll('button').forEach((b, c) => b.setAttribute('aria-pressed', String(this.drawnLabel === c)));
     const why = !this.batch ? 'a drawing is added while a batch waits for your labels' : !this.pad.pixels ? 'draw a digit first' : this.drawnLabel === null ? 'pick its label first' : '';
     const b = this.els.padAddButton;
     b.disabled = why !== '';
