@@ -168,25 +168,21 @@ const storedDrawnSchema = obj({
   pixels: v.pipe(v.instance(Uint8Array, 'a Uint8Array'), v.length(28 * 28, '28x28 = 784 pixels')),
 });
 
-/** The stored drawn digits `rows` that pass the check, without their experiment key (others are skipped). */
-export function storedDrawn(rows: readonly unknown[]): DrawnExample[] {
+/** The rows that pass `schema`, without their experiment key (the others are skipped). */
+function checkedRows<T extends { id: string }>(schema: v.GenericSchema<unknown, T>, rows: readonly unknown[], root: string): Omit<T, 'id'>[] {
   return rows.flatMap((raw) => {
-    const r = check(storedDrawnSchema, raw, 'drawn');
+    const r = check(schema, raw, root);
     if (!r.ok) return [];
-    const { id: _, ...drawn } = r.value;
-    return [drawn];
+    const { id: _, ...rest } = r.value;
+    return [rest];
   });
 }
 
+/** The stored drawn digits `rows` that pass the check, without their experiment key (others are skipped). */
+export const storedDrawn = (rows: readonly unknown[]): DrawnExample[] => checkedRows(storedDrawnSchema, rows, 'drawn');
+
 /** The stored answers `rows` that pass the check, without their experiment key (others are skipped). */
-export function storedLabels(rows: readonly unknown[]): LabelAnswer[] {
-  return rows.flatMap((raw) => {
-    const r = check(storedLabelSchema, raw, 'label');
-    if (!r.ok) return [];
-    const { id: _, ...answer } = r.value;
-    return [answer];
-  });
-}
+export const storedLabels = (rows: readonly unknown[]): LabelAnswer[] => checkedRows(storedLabelSchema, rows, 'label');
 
 const experimentSchemaOf = onePer((datasets: DatasetCatalog) => storedExperimentSchema(datasets));
 
