@@ -37,8 +37,8 @@ export interface Learner {
   predictLogits(indices: DatasetRows): tf.Tensor2D;
   /** [T, N, C] MC-dropout probabilities, a fresh mask per pass. */
   predictMc(indices: DatasetRows, samples: number, rng: Rng): tf.Tensor3D;
-  /** [N, D] penultimate activations. */
-  embed(indices: DatasetRows): tf.Tensor2D;
+  /** [N, D] penultimate activations of these rows, then (N + A rows) of the `added` examples (those of the labeled set that are not dataset rows). */
+  embed(indices: DatasetRows, added?: readonly AddedExample[]): tf.Tensor2D;
   /** [N, D] flattened raw inputs, for model-free strategies. */
   inputs(indices: DatasetRows): tf.Tensor2D;
   /** [G, C] probabilities for arbitrary inputs [G, ...shape] (e.g. a grid over a 2-D dataset); x stays the caller's. */
@@ -132,7 +132,11 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
       predictProbs: (idx) => predictProbs(current(), trainX, idx, chunk),
       predictLogits: (idx) => predictLogits(current(), trainX, idx, chunk),
       predictMc: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng }),
-      embed: (idx) => embed(current(), trainX, idx, chunk),
+      embed: (idx, added) => {
+        if (!added?.length) return embed(current(), trainX, idx, chunk);
+        const set = withAdded(dataset.train, idx, added);
+        return embed(current(), (i) => batchTensor(set, i, { shape }), Int32Array.from({ length: set.n }, (_, i) => i), chunk);
+      },
       inputs: (idx) => tf.tidy(() => {
         const x = batchTensor(dataset.train, idx);
         return x.reshape([idx.length, -1]) as tf.Tensor2D;

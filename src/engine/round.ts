@@ -176,6 +176,7 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
     learner: scope.learner,
     candidates,
     labeled: () => pool.labeled(),
+    added: () => pool.added(),
     numClasses: scope.dataset.numClasses,
     temperature,
     mcSamples: config.mcSamples,

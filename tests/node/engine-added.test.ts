@@ -126,6 +126,28 @@ describe('examples added with an answer', () => {
   });
 });
 
+describe('a strategy that reads the labeled set', () => {
+  it("gets the added examples' embeddings after the rows' (core-set)", async () => {
+    const ds = digits();
+    const calls: [number, number][] = [];
+    const base = recordingLearner([]);
+    const learner: LearnerFactory = (ctx) => {
+      const l = base(ctx);
+      return {
+        ...l,
+        embed: (idx, added) => {
+          calls.push([idx.length, added?.length ?? 0]);
+          return l.embed(asDatasetRows(Int32Array.from([...idx, ...(added ?? []).map((_, j) => 1000 + j)])));
+        },
+      };
+    };
+    await runExperiment(resolveConfig({ ...config, strategies: ['coreset'] }), ds, { learner, oracle: script(ds) });
+    // Per round 1..3: the candidates' embeddings, then the labeled set's (10, then 10 + 3 rows and 1 drawn, ...).
+    const labeledCalls = calls.filter((_, k) => k % 2 === 1);
+    expect(labeledCalls).toEqual([[10, 0], [13, 1], [16, 3]]);
+  });
+});
+
 describe('the results checks of added examples', () => {
   it('refuse a bad entry with its path', async () => {
     const ds = digits();
@@ -151,23 +173,28 @@ describe('the tfjs learner', () => {
     const ds = digits(12);
     const factory = tfLearner({ model: 'logreg', epochs: 2, batchSize: 4, learningRate: null, warmStart: false, chunkSize: 64 });
     const probe = asDatasetRows(Int32Array.from({ length: 12 }, (_, i) => i));
+    // Row 11 (its pixels and label) added, after rows 0..9: the same training set, position for position.
+    const row11: AddedExample = { label: ds.train.y[11]!, pixels: ds.train.x.slice(11 * D, 12 * D) as Uint8Array };
     const probsAfter = async (rows: number[], added: AddedExample[]) => {
       const learner = factory({ dataset: ds, testIndices: Int32Array.of(0), strategy: 'entropy', repeat: 0 });
       try {
         await learner.fit(asDatasetRows(Int32Array.from(rows)), { rng: stream(1, 'fit'), ...(added.length ? { added } : {}) });
         const p = learner.predictProbs(probe);
+        // The labeled set's embeddings (core-set) take the added examples after the rows.
+        const first10 = asDatasetRows(Int32Array.from({ length: 10 }, (_, i) => i));
+        const e = [learner.embed(asDatasetRows(Int32Array.from([...first10, 11]))), learner.embed(first10, [row11])];
         try {
+          expect(e[1]!.shape).toEqual(e[0]!.shape);
+          expect(Array.from(await e[1]!.data())).toEqual(Array.from(await e[0]!.data()));
           return Array.from(await p.data());
         } finally {
-          p.dispose();
+          tf.dispose([p, ...e]);
         }
       } finally {
         learner.dispose();
       }
     };
     const before = tf.memory().numTensors;
-    // Row 11 (its pixels and label) added, after rows 0..9: the same training set, position for position.
-    const row11: AddedExample = { label: ds.train.y[11]!, pixels: ds.train.x.slice(11 * D, 12 * D) as Uint8Array };
     const withRow = await probsAfter([...Array.from({ length: 10 }, (_, i) => i), 11], []);
     const withAdded = await probsAfter(Array.from({ length: 10 }, (_, i) => i), [row11]);
     const without = await probsAfter(Array.from({ length: 10 }, (_, i) => i), []);
