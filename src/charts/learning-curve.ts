@@ -72,15 +72,14 @@ export function learningCurveSpec(points: readonly CurvePoint[], options: Learni
     layers.push({ data: { values: [{ target: options.target }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { field: 'target', type: 'quantitative' } } });
   }
   if (options.stops && options.stops.length > 0) {
-    // Text lines from the top, one per marker, so two strategies' markers do not overlap.
-    const stops = options.stops.map((m, i) => ({ ...m, line: i }));
-    const stopColor = { ...color, legend: null };
+    // The text runs up along its rule from the x axis, so markers at different labels do not overlap.
+    const stops = [...options.stops];
     layers.push(
-      { data: { values: stops }, mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { x: { ...x, field: 'labeled' }, color: stopColor, tooltip: [{ field: 'text', title: 'stopping advice' }] } },
+      { data: { values: stops }, mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { x: { ...x, field: 'labeled' }, color, tooltip: [{ field: 'text', title: 'stopping advice' }] } },
       {
         data: { values: stops },
-        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, fontSize: 11 },
-        encoding: { x: { ...x, field: 'labeled' }, y: { value: { expr: `datum.line * 14 + 4` } }, text: { field: 'text' }, color: stopColor },
+        mark: { type: 'text', angle: -90, align: 'left', baseline: 'bottom', dx: 6, dy: -3, fontSize: 11, clip: true },
+        encoding: { x: { ...x, field: 'labeled' }, y: { value: { expr: 'height' } }, text: { field: 'text' }, color },
       },
     );
   }

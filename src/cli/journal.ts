@@ -34,7 +34,7 @@ export interface JournalHeader {
 type JournalLine =
   | JournalHeader
   | { type: 'round'; strategy: string; repeat: number; record: RoundRecord }
-  | { type: 'run'; strategy: string; repeat: number; status: RunStatus; error?: string };
+  | ({ type: 'run'; strategy: string; repeat: number; status: RunStatus; error?: string } & Pick<RunRecord, 'oracle' | 'stopped'>);
 
 /** `results/run.journal.jsonl` -> `results/run.json`: the results file a journal's run writes (`plannedOutputs` names the journal). */
 export function resultsPathFor(journalPath: string): string {
@@ -53,6 +53,12 @@ export function isJournalText(text: string): boolean {
 }
 
 const line = (value: JournalLine): string => `${JSON.stringify(value)}\n`;
+
+/** What a run-end line carries besides the status: who labeled the run, and a stop by `stopWhen`. */
+const runExtras = (run: Pick<RunRecord, 'oracle' | 'stopped'>) => ({
+  ...(run.oracle !== undefined ? { oracle: run.oracle } : {}),
+  ...(run.stopped !== undefined ? { stopped: run.stopped } : {}),
+});
 
 /** An open journal: appends are written and fsync'd before they return. */
 export class Journal {
@@ -74,7 +80,7 @@ export class Journal {
     const lines = [line({ type: 'header', format: JOURNAL_FORMAT, version: 1, ...header })];
     for (const run of kept) {
       for (const record of run.rounds) lines.push(line({ type: 'round', strategy: run.strategy, repeat: run.repeat, record }));
-      if (run.status === 'complete' || run.status === 'exhausted') lines.push(line({ type: 'run', strategy: run.strategy, repeat: run.repeat, status: run.status }));
+      if (run.status === 'complete' || run.status === 'exhausted') lines.push(line({ type: 'run', strategy: run.strategy, repeat: run.repeat, status: run.status, ...runExtras(run) }));
     }
     writeOutputFile(path, lines.join(''), fs);
     syncDirectory(dirname(path));
@@ -86,9 +92,9 @@ export class Journal {
     this.append({ type: 'round', strategy: cell.strategy, repeat: cell.repeat, record });
   }
 
-  /** Records that a cell ended (complete, exhausted, aborted or failed). */
-  appendRun(run: Pick<RunRecord, 'strategy' | 'repeat' | 'status' | 'error'>): void {
-    this.append({ type: 'run', strategy: run.strategy, repeat: run.repeat, status: run.status, ...(run.error !== undefined ? { error: run.error } : {}) });
+  /** Records that a cell ended (complete, exhausted, aborted or failed), with its oracle and any stop by `stopWhen`. */
+  appendRun(run: Pick<RunRecord, 'strategy' | 'repeat' | 'status' | 'error' | 'oracle' | 'stopped'>): void {
+    this.append({ type: 'run', strategy: run.strategy, repeat: run.repeat, status: run.status, ...(run.error !== undefined ? { error: run.error } : {}), ...runExtras(run) });
   }
 
   private append(value: JournalLine): void {
@@ -186,6 +192,9 @@ export function parseJournal(text: string, name = 'journal'): JournalContents {
       c.run.status = o.status as RunStatus;
       if (o.error !== undefined) c.run.error = o.error as string;
       else delete c.run.error;
+      // Checked with the results below.
+      if (o.oracle !== undefined) c.run.oracle = o.oracle as RunRecord['oracle'];
+      if (o.stopped !== undefined) c.run.stopped = o.stopped as RunRecord['stopped'];
     } else {
       throw new JournalError(`${name} line ${n}: type`, o.type, "'round' or 'run'");
     }

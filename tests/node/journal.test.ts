@@ -59,6 +59,20 @@ describe('journal', () => {
     expect(results.summary.map((s) => s.strategy)).toEqual(['entropy', 'random']);
   });
 
+  it("keeps a run's oracle and a stop by stopWhen, kept or appended", () => {
+    const path = join(dir(), 'run.journal.jsonl');
+    const kept: RunRecord = { strategy: 'random', repeat: 0, status: 'complete', oracle: 'noisy', stopped: { criterion: 'stabilizing', round: 1 }, rounds: [round(0, 0), round(1, 0)] };
+    const j = Journal.create(path, { config, shard: null, startedAt: '2026-01-01T00:00:00.000Z' }, [kept]);
+    j.appendRound({ strategy: 'entropy', repeat: 0 }, round(0, 20));
+    j.appendRun({ strategy: 'entropy', repeat: 0, status: 'complete', oracle: 'human', stopped: { criterion: 'max-confidence', round: 0 } });
+    j.close();
+    const runs = readJournal(path).results.runs;
+    expect(runs.map((r) => [r.strategy, r.oracle, r.stopped])).toEqual([
+      ['entropy', 'human', { criterion: 'max-confidence', round: 0 }],
+      ['random', 'noisy', { criterion: 'stabilizing', round: 1 }],
+    ]);
+  });
+
   it('starting a journal replaces the old one whole', () => {
     const path = join(dir(), 'run.journal.jsonl');
     const a = Journal.create(path, { config, shard: null, startedAt: '2026-01-01T00:00:00.000Z' }, []);
