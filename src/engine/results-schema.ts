@@ -172,6 +172,8 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
       ece: num(0, 1),
     }),
     relations(
+      (r) => (r.added === undefined || before.index > 0 ? undefined
+        : { path: ['added'], value: r.added, allowed: 'absent in round 0: examples are added with the answer to a query' }),
       (r) => {
         const n = r.selected.length;
         return r.labels === undefined || r.labels.length === n ? undefined : { path: ['labels'], value: r.labels, allowed: `an array of ${n} labels, one per selected index` };

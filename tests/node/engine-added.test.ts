@@ -165,6 +165,9 @@ describe('the results checks of added examples', () => {
     // Dropping an entry leaves the labeled count one too high.
     refuse((r) => { r.added.pop(); }, /rounds\[2\]\.labeled = 19 is not allowed: 18: the number of indices selected and not skipped so far in this run, plus the examples added/);
     refuse((r) => { (r as { added: unknown }).added = 'a 3'; }, /rounds\[2\]\.added = 'a 3' is not allowed: an array of added examples/);
+    const round0 = JSON.parse(JSON.stringify(res));
+    round0.runs[0].rounds[0].added = round0.runs[0].rounds[2].added;
+    expect(() => validateResults(round0)).toThrow(/rounds\[0\]\.added = an array of 2 is not allowed: absent in round 0/);
   });
 });
 
