@@ -3,11 +3,13 @@
  * asks about (views/label-view.ts), answers it by keys or buttons, saves every answer to
  * IndexedDB the moment it is given (store.ts, through the recorder's ordered writes) and takes it
  * back on undo, keeps the simulated oracle's curve beside yours, runs the drawing pad
- * (views/pad.ts) against the current model, and exports the labels as CSV.
+ * (views/pad.ts) against the current model, adds a drawn digit with the label picked under the pad
+ * to the labeled set (it goes with the waiting batch's answer, saved to IndexedDB at once), and
+ * exports the labels as CSV.
  */
 import type { Catalog } from './catalog.ts';
 import { byId, h, replace } from './dom.ts';
-import { LabelBatch, labelsToCsv, SKIP, type KeyAction, type LabelAnswer } from './labeling.ts';
+import { LabelBatch, labelsToCsv, SKIP, type DrawnExample, type KeyAction, type LabelAnswer } from './labeling.ts';
 import type { FromHost, LabelQuery, ToHost } from './protocol.ts';
 import type { RunRecorder } from './recorder.ts';
 import type { RunState } from './state.ts';
@@ -38,6 +40,11 @@ export class LabelController {
   active = false;
   /** Every answer of the labeling run, kept across rounds (and reloads, from IndexedDB). */
   answers: LabelAnswer[] = [];
+  /** Every digit drawn and added to the labeled set (kept across reloads, from IndexedDB). */
+  drawn: DrawnExample[] = [];
+  /** The label picked under the pad for the drawing (null: none yet). */
+  private drawnLabel: number | null = null;
+  private padNote = '';
   private batch: LabelBatch | null = null;
   private reference: CurvePoint[] = [];
   private message = '';
@@ -52,6 +59,10 @@ export class LabelController {
     batch: byId('label-batch'),
     exportLabels: byId<HTMLButtonElement>('export-labels'),
     padPanel: byId('pad-panel'),
+    padAdd: byId('pad-add'),
+    padClasses: byId('pad-classes'),
+    padAddButton: byId<HTMLButtonElement>('pad-add-button'),
+    padAddNote: byId('pad-add-note'),
   };
 
   constructor(private readonly deps: LabelDeps) {
@@ -68,8 +79,20 @@ export class LabelController {
     );
     this.pad = new DrawingPad(
       { wrap: byId('pad-wrap'), preview: byId('pad-preview'), bars: byId('pad-bars'), clear: byId<HTMLButtonElement>('pad-clear') },
-      (pixels) => deps.send({ type: 'predictDigit', id: ++this.padSeq, pixels: pixels.slice() }),
+      (pixels) => {
+        deps.send({ type: 'predictDigit', id: ++this.padSeq, pixels: pixels.slice() });
+        this.renderPadAdd();
+      },
     );
+    byId('pad-clear').addEventListener('click', () => this.renderPadAdd());
+    this.els.padAddButton.addEventListener('click', () => this.addDrawn());
+    this.els.padAdd.addEventListener('keydown', (e) => {
+      if (!/^[0-9]$/.test(e.key) || e.ctrlKey || e.metaKey || e.altKey) return;
+      const c = Number(e.key);
+      if (c >= (this.deps.state.dataset?.numClasses ?? 0)) return;
+      e.preventDefault();
+      this.pick(c);
+    });
     const { catalog } = deps;
     replace(this.els.dataset, ...[...catalog.datasets.values()]
       .filter((d) => d.numClasses <= MAX_LABEL_CLASSES)
@@ -81,15 +104,18 @@ export class LabelController {
       if (deps.canStart()) deps.start(this.els.strategy.value);
     });
     this.els.exportLabels.addEventListener('click', () => {
-      if (this.answers.length) deps.download(`${deps.fileStem()}-labels.csv`, new Blob([labelsToCsv(this.answers)], { type: 'text/csv' }));
+      if (this.answers.length || this.drawn.length) deps.download(`${deps.fileStem()}-labels.csv`, new Blob([labelsToCsv(this.answers, this.drawn)], { type: 'text/csv' }));
     });
     this.els.work.addEventListener('keydown', (e) => this.onKey(e));
   }
 
-  /** A labeling run starts (or resumes with the answers saved for it). */
-  begin(saved: LabelAnswer[] = []): void {
+  /** A labeling run starts (or resumes with the answers and drawn digits saved for it). */
+  begin(saved: LabelAnswer[] = [], drawn: DrawnExample[] = []): void {
     this.active = true;
     this.answers = [...saved];
+    this.drawn = [...drawn];
+    this.drawnLabel = null;
+    this.padNote = '';
     this.batch = null;
     this.reference = [];
     this.message = 'Training the model on the initial labeled set…';
@@ -101,16 +127,21 @@ export class LabelController {
   clear(): void {
     this.active = false;
     this.answers = [];
+    this.drawn = [];
+    this.drawnLabel = null;
+    this.padNote = '';
     this.batch = null;
     this.reference = [];
     this.message = '';
     this.render();
   }
 
-  /** A stored labeling run shown without running: its answers, for the CSV. */
-  show(saved: LabelAnswer[]): void {
+  /** A stored labeling run shown without running: its answers and drawn digits, for the CSV. */
+  show(saved: LabelAnswer[], drawn: DrawnExample[] = []): void {
     this.active = true;
     this.answers = saved;
+    this.drawn = drawn;
+    this.padNote = '';
     this.batch = null;
     this.reference = [];
     this.message = `A stored labeling run: ${saved.length} answers saved.`;
@@ -198,7 +229,8 @@ export class LabelController {
       }
       case 'submit': {
         const q = this.batch!.query;
-        this.deps.send({ type: 'labels', id: q.id, labels: action.labels });
+        const added = this.drawnFor(q).map((d) => ({ label: d.label, pixels: d.pixels.slice() }));
+        this.deps.send({ type: 'labels', id: q.id, labels: action.labels, ...(added.length ? { added } : {}) });
         this.batch = null;
         this.message = `Round ${q.round} submitted: training on your labels…`;
         break;
@@ -213,12 +245,61 @@ export class LabelController {
     if (fromButton) this.els.batch.focus();
   }
 
+  /** The digits drawn and added while `q`'s batch waited, in the order added. */
+  private drawnFor(q: Pick<LabelQuery, 'strategy' | 'repeat' | 'round'>): DrawnExample[] {
+    return this.drawn.filter((d) => d.strategy === q.strategy && d.repeat === q.repeat && d.round === q.round).sort((a, b) => a.position - b.position);
+  }
+
+  /** Picks the drawing's label (a class button under the pad, or its key there). */
+  private pick(label: number): void {
+    this.drawnLabel = label;
+    this.renderPadAdd();
+  }
+
+  /** Adds the drawing, with the picked label, to the labeled set: saved now, sent with the batch's answer. */
+  private addDrawn(): void {
+    const q = this.batch?.query;
+    const pixels = this.pad.pixels;
+    const label = this.drawnLabel;
+    if (!q || !pixels || label === null) return;
+    const d: DrawnExample = { strategy: q.strategy, repeat: q.repeat, round: q.round, position: this.drawnFor(q).length, label, pixels: pixels.slice() };
+    this.drawn.push(d);
+    this.deps.recorder.write((store, id) => store.putDrawn(id, d));
+    const n = this.drawnFor(q).length;
+    this.padNote = `Added a drawn ${this.deps.state.dataset?.classNames[label] ?? label} to the labeled set: it joins with round ${q.round}'s labels when you submit them (${n} drawn this round).`;
+    this.pad.clear();
+    this.drawnLabel = null;
+    this.render();
+  }
+
+  /** The label picker and the Add button under the pad. */
+  private renderPadAdd(): void {
+    const names = this.deps.state.dataset?.classNames ?? [];
+    const classes = Math.min(MAX_LABEL_CLASSES, this.deps.state.dataset?.numClasses ?? 0);
+    // Built once per set of classes, then only pressed or not: a button keeps the focus it has.
+    const key = `${classes}|${names.join('|')}`;
+    if (this.els.padClasses.dataset.classes !== key) {
+      this.els.padClasses.dataset.classes = key;
+      replace(this.els.padClasses, ...Array.from({ length: classes }, (_, c) => h('button', {
+        class: 'class-key', attrs: { type: 'button', 'aria-pressed': 'false', 'aria-label': `The drawing is ${names[c] ?? c} (key ${c})`, 'aria-keyshortcuts': String(c) },
+        on: { click: () => this.pick(c) },
+      }, h('kbd', { text: String(c) }), h('span', { text: names[c] ?? String(c) }))));
+    }
+    this.els.padClasses.querySelectorAll('button').forEach((b, c) => b.setAttribute('aria-pressed', String(this.drawnLabel === c)));
+    const why = !this.batch ? 'a drawing is added while a batch waits for your labels' : !this.pad.pixels ? 'draw a digit first' : this.drawnLabel === null ? 'pick its label first' : '';
+    const b = this.els.padAddButton;
+    b.disabled = why !== '';
+    b.title = why;
+    b.textContent = this.drawnLabel === null ? 'Add to labeled set' : `Add to labeled set as ${names[this.drawnLabel] ?? this.drawnLabel}`;
+    this.els.padAddNote.textContent = this.padNote;
+  }
+
   render(): void {
     const { state } = this.deps;
     const run = this.active ? state.runs[0] ?? null : null;
     this.view.render(this.batch, state.dataset, this.message, run);
     if (this.active) {
-      this.view.renderStats(this.answers);
+      this.view.renderStats(this.answers, this.drawn.length);
       const yours = run ? run.rounds.map((r) => ({ labeled: r.record.labeled, accuracy: r.record.accuracy })) : [];
       this.view.renderCurve(yours, this.reference);
     } else {
@@ -226,12 +307,13 @@ export class LabelController {
       replace(byId('label-curve'));
     }
     this.renderControls();
+    this.renderPadAdd();
   }
 
   /** The start controls and the export button (cheap: called with the page's buttons). */
   renderControls(): void {
     const { state } = this.deps;
-    this.els.exportLabels.disabled = this.answers.length === 0;
+    this.els.exportLabels.disabled = this.answers.length === 0 && this.drawn.length === 0;
     this.els.start.disabled = state.running || !this.deps.canStart();
     this.els.dataset.disabled = state.running;
     this.els.strategy.disabled = state.running;

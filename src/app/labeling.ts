@@ -24,6 +24,21 @@ export interface LabelAnswer {
   truth: number | null;
 }
 
+/**
+ * A digit drawn on the pad and added to the labeled set while round `round`'s batch waited: it joins
+ * the labeled set with that batch's answer (`RoundRecord.added`).
+ */
+export interface DrawnExample {
+  strategy: string;
+  repeat: number;
+  round: number;
+  /** Its place among the digits added in that round. */
+  position: number;
+  label: number;
+  /** 28x28 uint8, preprocessed as MNIST (digit.ts). */
+  pixels: Uint8Array;
+}
+
 export type KeyAction =
   | { kind: 'label'; answer: LabelAnswer }
   | { kind: 'undo'; answer: LabelAnswer }
@@ -165,13 +180,22 @@ export function sortAnswers(answers: readonly LabelAnswer[]): LabelAnswer[] {
 
 /**
  * The labels as CSV, one row per answer: `dataset_row,label,round,strategy,seconds,agreed`
- * (label -1 = skipped; agreed empty where the dataset's label is unknown or the row was skipped).
+ * (label -1 = skipped; agreed empty where the dataset's label is unknown or the row was skipped),
+ * then each round's drawn digits with `dataset_row` 'drawn' (no seconds, no agreement).
  */
-export function labelsToCsv(answers: readonly LabelAnswer[]): string {
+export function labelsToCsv(answers: readonly LabelAnswer[], drawn: readonly DrawnExample[] = []): string {
   const lines = ['dataset_row,label,round,strategy,seconds,agreed'];
-  for (const a of sortAnswers(answers)) {
-    const agreed = a.label === SKIP || a.truth === null ? '' : String(a.truth === a.label);
-    lines.push([a.row, a.label, a.round, a.strategy, a.seconds.toFixed(3), agreed].join(','));
-  }
+  const rows = [
+    ...sortAnswers(answers).map((a) => ({ a, line: [a.row, a.label, a.round, a.strategy, a.seconds.toFixed(3), a.label === SKIP || a.truth === null ? '' : String(a.truth === a.label)] })),
+    ...sortDrawn(drawn).map((a) => ({ a, line: ['drawn', a.label, a.round, a.strategy, '', ''] })),
+  ];
+  // Stable: by repeat and round, the answers before the drawn digits of their round.
+  rows.sort((x, y) => x.a.repeat - y.a.repeat || x.a.round - y.a.round);
+  for (const r of rows) lines.push(r.line.join(','));
   return lines.join('\n') + '\n';
+}
+
+/** The drawn digits in the order they belong: by repeat, round, then position. */
+export function sortDrawn(drawn: readonly DrawnExample[]): DrawnExample[] {
+  return [...drawn].sort((a, b) => a.repeat - b.repeat || a.round - b.round || a.position - b.position || a.strategy.localeCompare(b.strategy));
 }

@@ -19,7 +19,7 @@ import { appDefaults, ConfigForm } from './form.ts';
 import type { DatasetInfo, FieldError, FromHost, ToHost } from './protocol.ts';
 import { ModelExports } from './model-export.ts';
 import { LabelController } from './label-controller.ts';
-import type { LabelAnswer } from './labeling.ts';
+import type { DrawnExample, LabelAnswer } from './labeling.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { RunRecorder } from './recorder.ts';
 import type { StoredExperiment, StoredRunInfo } from './store.ts';
@@ -253,6 +253,7 @@ async function startRun(from: StoredExperiment | null = null, labelStrategy: str
   if (!form || state.running) return;
   const human = from ? from.oracle === 'human' : labelStrategy !== null;
   let saved: LabelAnswer[] = [];
+  let savedDrawn: DrawnExample[] = [];
   // Run, Continue and Resume are the user's word to go on: earlier crashes no longer count.
   client.restarts.forget();
   let keep: { runs: RunData[]; startedAt: Date } | undefined;
@@ -261,7 +262,10 @@ async function startRun(from: StoredExperiment | null = null, labelStrategy: str
     let loaded;
     try {
       loaded = await recorder.store.load(from.id);
-      if (human) saved = await recorder.store.labels(from.id);
+      if (human) {
+        saved = await recorder.store.labels(from.id);
+        savedDrawn = await recorder.store.drawn(from.id);
+      }
     } catch (err) {
       state.error = `The stored run could not be read: ${err instanceof Error ? err.message : String(err)}`;
       renderAll();
@@ -289,7 +293,7 @@ async function startRun(from: StoredExperiment | null = null, labelStrategy: str
   state.reset(config, keep);
   modelExports.reset();
   modelPanel.reset();
-  if (human) labels.begin(saved);
+  if (human) labels.begin(saved, savedDrawn);
   else labels.clear();
   if (from) state.dataset = from.dataset;
   selection.repeat = 0;
@@ -748,7 +752,7 @@ async function showStored(o: StoredExperiment): Promise<void> {
     state.dataset = o.dataset;
     state.status = o.status === 'failed' ? 'failed' : 'aborted';
     modelPanel.reset();
-    if (o.oracle === 'human') labels.show(await recorder.store.labels(o.id));
+    if (o.oracle === 'human') labels.show(await recorder.store.labels(o.id), await recorder.store.drawn(o.id));
     else labels.clear();
     recorder.show(o.id);
     els.boundaryPanel.hidden = o.dataset?.kind !== 'points';

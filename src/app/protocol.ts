@@ -67,8 +67,11 @@ export type ToHost =
    * the simulated oracle runs beside it, its rounds sent as `reference`.
    */
   | { type: 'run'; config: Record<string, unknown>; resume?: { config: ExperimentConfig; runs: RunRecord[] }; human?: boolean }
-  /** The person's answer to `query` `id`: one label per queried row, -1 = skipped. */
-  | { type: 'labels'; id: number; labels: number[] }
+  /**
+   * The person's answer to `query` `id`: one label per queried row, -1 = skipped; and the digits
+   * drawn on the pad and added to the labeled set while the batch waited (28x28 uint8 each, with its label).
+   */
+  | { type: 'labels'; id: number; labels: number[]; added?: { label: number; pixels: Uint8Array }[] }
   /** The drawing pad: a 28x28 digit (MNIST-preprocessed bytes, src/app/digit.ts) for the current model of a labeling run. */
   | { type: 'predictDigit'; id: number; pixels: Uint8Array }
   | { type: 'pause' }

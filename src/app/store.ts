@@ -12,16 +12,17 @@ import type { ExperimentConfig } from '../engine/config.ts';
 import type { RunStatus } from '../engine/results.ts';
 import { configSchema, recordContext, RUN_STATUSES, runInfoEntries, runList, validRounds } from '../engine/results-schema.ts';
 import { check, int, list, nestedInto, num, obj, oneOf, onePer, str } from '../schema.ts';
-import type { LabelAnswer } from './labeling.ts';
+import type { DrawnExample, LabelAnswer } from './labeling.ts';
 import type { DatasetInfo } from './protocol.ts';
 import type { RoundData } from './state.ts';
 
 const DB_NAME = 'activelab';
-/** 2 added the labels a person gives ("Label it yourself"). */
-const DB_VERSION = 2;
+/** 2 added the labels a person gives ("Label it yourself"); 3 the digits drawn on the pad and added to the labeled set. */
+const DB_VERSION = 3;
 const EXPERIMENTS = 'experiments';
 const ROUNDS = 'rounds';
 const LABELS = 'labels';
+const DRAWN = 'drawn';
 /** Experiments kept; older ones are deleted when a new one starts. */
 export const KEEP_EXPERIMENTS = 5;
 
@@ -156,15 +157,32 @@ const storedLabelSchema = obj({
   truth: v.nullable(int(0, 255)),
 });
 
-/** The stored answers `rows` that pass the check, without their experiment key (others are skipped). */
-export function storedLabels(rows: readonly unknown[]): LabelAnswer[] {
+/** A stored drawn digit of a labeling run, keyed by experiment, run, round and position among the round's. */
+const storedDrawnSchema = obj({
+  id: str(100),
+  strategy: str(100),
+  repeat: int(0, COUNT),
+  round: int(1, COUNT),
+  position: int(0, COUNT),
+  label: int(0, 255),
+  pixels: v.pipe(v.instance(Uint8Array, 'a Uint8Array'), v.length(28 * 28, '28x28 = 784 pixels')),
+});
+
+/** The rows that pass `schema`, without their experiment key (the others are skipped). */
+function checkedRows<T extends { id: string }>(schema: v.GenericSchema<unknown, T>, rows: readonly unknown[], root: string): Omit<T, 'id'>[] {
   return rows.flatMap((raw) => {
-    const r = check(storedLabelSchema, raw, 'label');
+    const r = check(schema, raw, root);
     if (!r.ok) return [];
-    const { id: _, ...answer } = r.value;
-    return [answer];
+    const { id: _, ...rest } = r.value;
+    return [rest];
   });
 }
+
+/** The stored drawn digits `rows` that pass the check, without their experiment key (others are skipped). */
+export const storedDrawn = (rows: readonly unknown[]): DrawnExample[] => checkedRows(storedDrawnSchema, rows, 'drawn');
+
+/** The stored answers `rows` that pass the check, without their experiment key (others are skipped). */
+export const storedLabels = (rows: readonly unknown[]): LabelAnswer[] => checkedRows(storedLabelSchema, rows, 'label');
 
 const experimentSchemaOf = onePer((datasets: DatasetCatalog) => storedExperimentSchema(datasets));
 
@@ -225,6 +243,7 @@ export class ExperimentStore {
         if (!db.objectStoreNames.contains(EXPERIMENTS)) db.createObjectStore(EXPERIMENTS, { keyPath: 'id' });
         if (!db.objectStoreNames.contains(ROUNDS)) db.createObjectStore(ROUNDS, { keyPath: ['id', 'strategy', 'repeat', 'round'] });
         if (!db.objectStoreNames.contains(LABELS)) db.createObjectStore(LABELS, { keyPath: ['id', 'strategy', 'repeat', 'round', 'position'] });
+        if (!db.objectStoreNames.contains(DRAWN)) db.createObjectStore(DRAWN, { keyPath: ['id', 'strategy', 'repeat', 'round', 'position'] });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(new StoreError(req.error?.message ?? 'IndexedDB could not open'));
@@ -315,12 +334,28 @@ export class ExperimentStore {
     return storedLabels(rows);
   }
 
+  /** Saves a digit drawn and added to the labeled set, the moment it is added. */
+  async putDrawn(id: string, drawn: DrawnExample): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(DRAWN, 'readwrite');
+    tx.objectStore(DRAWN).put({ id, ...drawn });
+    await done(tx);
+  }
+
+  /** Every drawn digit saved for an experiment (checked; see `storedDrawn`). */
+  async drawn(id: string): Promise<DrawnExample[]> {
+    const db = await this.open();
+    const rows: unknown[] = await request(db.transaction(DRAWN, 'readonly').objectStore(DRAWN).getAll(IDBKeyRange.bound([id], [id, []])));
+    return storedDrawn(rows);
+  }
+
   async remove(id: string): Promise<void> {
     const db = await this.open();
-    const tx = db.transaction([EXPERIMENTS, ROUNDS, LABELS], 'readwrite');
+    const tx = db.transaction([EXPERIMENTS, ROUNDS, LABELS, DRAWN], 'readwrite');
     tx.objectStore(EXPERIMENTS).delete(id);
     tx.objectStore(ROUNDS).delete(IDBKeyRange.bound([id], [id, []]));
     tx.objectStore(LABELS).delete(IDBKeyRange.bound([id], [id, []]));
+    tx.objectStore(DRAWN).delete(IDBKeyRange.bound([id], [id, []]));
     await done(tx);
   }
 

@@ -3,7 +3,8 @@ export { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig, type
 export type { ExperimentEvent, Phase, Progress } from './events.ts';
 export { tfLearner, type FitContext, type Learner, type LearnerContext, type LearnerFactory, type TestEvaluation, type TfLearnerOptions } from './learner.ts';
 export { ExperimentError, initialSet, ResumeError, runExperiment, stream, type FinalModelRun, type RunOptions } from './loop.ts';
-export { askOracle, noisyOracle, ORACLE_KINDS, OracleError, simulatedOracle, SKIP, type Oracle, type OracleKind, type OracleQuery } from './oracle.ts';
+export { askOracle, MAX_ADDED_PER_ROUND, noisyOracle, ORACLE_KINDS, OracleError, simulatedOracle, SKIP, type AddedExample, type Oracle, type OracleAnswer, type OracleKind, type OracleQuery } from './oracle.ts';
+export { decodePixels, encodePixels, type AddedRecord } from './added.ts';
 export type { DatasetRows, PoolPositions } from './rows.ts';
 export {
   areaUnderLearningCurve, labelsToReach, learningCurves, resultsToCsv, stopSummary, summarize,

@@ -9,14 +9,16 @@ import type { AcquisitionInputs, Need } from '../acquisition/strategies.ts';
 import { validateProbabilities } from '../acquisition/validate.ts';
 import type { Rng } from '../rng.ts';
 import type { Learner } from './learner.ts';
+import type { AddedExample } from './oracle.ts';
 import type { DatasetRows } from './rows.ts';
 
 export interface InputsRequest {
   learner: Learner;
   /** The rows to score. */
   candidates: DatasetRows;
-  /** The rows labeled so far (for 'labeledEmbeddings'). */
+  /** The rows labeled so far, and the added examples that are not rows (for 'labeledEmbeddings'). */
   labeled: () => DatasetRows;
+  added?: () => readonly AddedExample[];
   numClasses: number;
   /** The temperature fitted after the previous round's training; null uncalibrated. */
   temperature: number | null;
@@ -68,7 +70,10 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
     }
     if (needs.includes('embeddings')) inputs.embeddings = learner.embed(candidates);
     if (needs.includes('inputs')) inputs.inputs = learner.inputs(candidates);
-    if (needs.includes('labeledEmbeddings')) inputs.labeledEmbeddings = learner.embed(req.labeled());
+    if (needs.includes('labeledEmbeddings')) {
+      const added = req.added?.() ?? [];
+      inputs.labeledEmbeddings = added.length ? learner.embed(req.labeled(), added) : learner.embed(req.labeled());
+    }
     return inputs;
   } catch (err) {
     disposeInputs(inputs);

@@ -5,13 +5,14 @@
  * Tensors returned by a learner belong to the caller (the loop disposes them).
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchTensor, labelsOneHot, type Dataset } from '../../datasets/index.ts';
+import { batchTensor, labelsOneHot, rowSize, type Dataset, type Split } from '../../datasets/index.ts';
 import { createModel, disposeModel, MODELS, type ModelName } from '../../models/index.ts';
 import { exportModel, type ModelExport } from '../../models/export.ts';
 import { embed, evaluateProbs, predictLogits, predictMcDropout, predictProbs, type Evaluation } from '../../models/predict.ts';
 import { applyTemperature, expectedCalibrationError } from '../acquisition/calibration.ts';
 import { fitSeeded, type EpochLog } from '../../models/train.ts';
 import type { Rng } from '../rng.ts';
+import type { AddedExample } from './oracle.ts';
 import type { DatasetRows } from './rows.ts';
 import { trainingEpochs } from './config.ts';
 
@@ -21,10 +22,15 @@ export interface FitContext {
   signal?: AbortSignal;
   /** Called after each epoch; awaited (the loop pauses here when the user pauses mid-training). */
   onEpoch?: (log: EpochLog) => void | Promise<void>;
+  /**
+   * Labeled examples that are not dataset rows (e.g. drawn digits, `RoundRecord.added`), trained on
+   * with the rows: the training set is the rows, in order, then these. Absent: none.
+   */
+  added?: readonly AddedExample[];
 }
 
 export interface Learner {
-  /** Trains on these train-split rows (from scratch, or from the current weights on warm start). */
+  /** Trains on these train-split rows and `ctx.added` (from scratch, or from the current weights on warm start). */
   fit(labeled: DatasetRows, ctx: FitContext): Promise<void>;
   /** [N, C] softmax probabilities of these train-split rows. */
   predictProbs(indices: DatasetRows): tf.Tensor2D;
@@ -35,8 +41,8 @@ export interface Learner {
    * temperature work from them, as the single-pass path does from `predictLogits`.
    */
   predictMcLogits(indices: DatasetRows, samples: number, rng: Rng): tf.Tensor3D;
-  /** [N, D] penultimate activations. */
-  embed(indices: DatasetRows): tf.Tensor2D;
+  /** [N, D] penultimate activations of these rows, then (N + A rows) of the `added` examples (those of the labeled set that are not dataset rows). */
+  embed(indices: DatasetRows, added?: readonly AddedExample[]): tf.Tensor2D;
   /** [N, D] flattened raw inputs, for model-free strategies. */
   inputs(indices: DatasetRows): tf.Tensor2D;
   /** [G, C] probabilities for arbitrary inputs [G, ...shape] (e.g. a grid over a 2-D dataset); x stays the caller's. */
@@ -112,7 +118,13 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
             ...(options.learningRate !== null ? { learningRate: options.learningRate } : {}),
           });
         }
-        await fitSeeded(model, {
+        // With added examples, the training set is a small split of the rows then the added ones,
+        // indexed 0..k-1: the same batches, position for position, as the rows themselves would give.
+        const set = ctx.added?.length ? withAdded(dataset.train, labeled, ctx.added) : null;
+        await fitSeeded(model, set ? {
+          indices: Int32Array.from({ length: set.n }, (_, i) => i),
+          batch: (idx) => ({ x: batchTensor(set, idx, { shape }), y: labelsOneHot(set, idx, dataset.numClasses) }),
+        } : {
           indices: labeled,
           batch: (idx) => ({ x: trainX(idx), y: labelsOneHot(dataset.train, idx, dataset.numClasses) }),
         }, {
@@ -126,7 +138,11 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
       predictProbs: (idx) => predictProbs(current(), trainX, idx, chunk),
       predictLogits: (idx) => predictLogits(current(), trainX, idx, chunk),
       predictMcLogits: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng, logits: true }),
-      embed: (idx) => embed(current(), trainX, idx, chunk),
+      embed: (idx, added) => {
+        if (!added?.length) return embed(current(), trainX, idx, chunk);
+        const set = withAdded(dataset.train, idx, added);
+        return embed(current(), (i) => batchTensor(set, i, { shape }), Int32Array.from({ length: set.n }, (_, i) => i), chunk);
+      },
       inputs: (idx) => tf.tidy(() => {
         const x = batchTensor(dataset.train, idx);
         return x.reshape([idx.length, -1]) as tf.Tensor2D;
@@ -156,6 +172,26 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
       },
     };
   };
+}
+
+/** A split of the train rows `rows` (their labels as the run knows them) followed by the `added` examples. */
+function withAdded(train: Split, rows: DatasetRows, added: readonly AddedExample[]): Split {
+  const tx = train.x;
+  if (!(tx instanceof Uint8Array)) throw new RangeError('added examples need a dataset of uint8 pixels');
+  const d = rowSize(train);
+  const n = rows.length + added.length;
+  const x = new Uint8Array(n * d);
+  const y = new Uint8Array(n);
+  rows.forEach((r, k) => {
+    x.set(tx.subarray(r * d, (r + 1) * d), k * d);
+    y[k] = train.y[r]!;
+  });
+  added.forEach((e, j) => {
+    if (e.pixels.length !== d) throw new RangeError(`added example ${j} has ${e.pixels.length} values, rows have ${d}`);
+    x.set(e.pixels, (rows.length + j) * d);
+    y[rows.length + j] = e.label;
+  });
+  return { x, y, n };
 }
 
 /** Whether a model spec can give MC samples that differ between passes. */

@@ -79,7 +79,10 @@ export interface RunOptions {
    * Labels each round's query (`engine/oracle.ts`): given the rows, resolves to one label per row,
    * -1 to skip it (the row leaves the pool, is never asked again, never trained on). Default: the
    * simulated oracle (the dataset's labels; with `config.oracleNoise`, the noisy one). The initial
-   * set always takes the dataset's labels. A rejection, a wrong count or a label out of range fails
+   * set always takes the dataset's labels. The answer may also add examples that are not dataset
+   * rows (`{labels, added}`: a drawn digit and its label, image datasets only): they join the labeled
+   * set in that round, are recorded in its `RoundRecord.added` and rebuilt on resume. A rejection,
+   * a wrong count, a label out of range or a bad added example fails
    * the run with an `ExperimentError` that keeps the completed rounds; a rejection named
    * 'AbortError' stops it as the signal does.
    */

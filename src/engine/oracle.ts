@@ -25,8 +25,37 @@ export interface OracleQuery {
   indices: Int32Array;
 }
 
-/** One label per queried row, in the query's order: a class 0..C-1, or -1 to skip the row. */
-export type Oracle = (query: OracleQuery) => Promise<ArrayLike<number>>;
+/**
+ * An example that is not a dataset row (e.g. a digit drawn on the page's pad), given with its label:
+ * the row's values as the dataset stores them (uint8 pixels; only image datasets of uint8 pixels
+ * take added examples).
+ */
+export interface AddedExample {
+  label: number;
+  pixels: Uint8Array;
+}
+
+/**
+ * What an oracle answers: one label per queried row, in the query's order (a class 0..C-1, or -1
+ * to skip the row); or those labels with examples `added` to the labeled set. Added examples join
+ * the labeled set in the query's round, trained on from that round's training on, and are
+ * recorded in its `RoundRecord.added`.
+ */
+export type OracleAnswer = ArrayLike<number> | { labels: ArrayLike<number>; added?: readonly AddedExample[] };
+
+export type Oracle = (query: OracleQuery) => Promise<OracleAnswer>;
+
+/** An oracle that only labels (adds nothing): the simulated ones. */
+export type LabelingOracle = (query: OracleQuery) => Promise<ArrayLike<number>>;
+
+/** The checked answer: the labels, and the examples added with them. */
+export interface CheckedAnswer {
+  labels: Int32Array;
+  added: AddedExample[];
+}
+
+/** Most examples one answer may add (a person drawing digits adds a few). */
+export const MAX_ADDED_PER_ROUND = 1000;
 
 /** Who gave a run's labels, as its results record it. */
 export type OracleKind = 'simulated' | 'noisy' | 'human';
@@ -42,7 +71,7 @@ export class OracleError extends Error {
 }
 
 /** The simulated oracle: the dataset's own labels. */
-export function simulatedOracle(dataset: Pick<LabeledRows, 'train'>): Oracle {
+export function simulatedOracle(dataset: Pick<LabeledRows, 'train'>): LabelingOracle {
   return async ({ indices }) => Int32Array.from(indices, (i) => dataset.train.y[i]!);
 }
 
@@ -52,7 +81,7 @@ export function simulatedOracle(dataset: Pick<LabeledRows, 'train'>): Oracle {
  * from its own stream named under `seed`, so the same seed gives the same answers (and a resumed run
  * the same answers as an uninterrupted one).
  */
-export function noisyOracle(dataset: LabeledRows, noise: number, seed: number): Oracle {
+export function noisyOracle(dataset: LabeledRows, noise: number, seed: number): LabelingOracle {
   if (!(noise >= 0 && noise < 1)) throw new RangeError(`noisyOracle: noise must be in [0, 1), got ${noise}`);
   const c = dataset.numClasses;
   return async ({ strategy, repeat, round, indices }) => {
@@ -68,18 +97,22 @@ export function noisyOracle(dataset: LabeledRows, noise: number, seed: number): 
 
 /**
  * Asks `oracle` for `query`'s labels and checks the answer: one integer label per row, each a class
- * 0..numClasses-1 or -1 (skip). A rejection, a wrong count or a bad label is an `OracleError`
- * saying which (an `AbortError` rejection is passed on as it is: the run was stopped).
+ * 0..numClasses-1 or -1 (skip), and any added examples (a class each, `rowSize` uint8 values;
+ * `rowSize` null: the dataset takes none). A rejection, a wrong count, a bad label or a bad added
+ * example is an `OracleError` saying which (an `AbortError` rejection is passed on as it is: the
+ * run was stopped).
  */
-export async function askOracle(oracle: Oracle, query: OracleQuery, numClasses: number): Promise<Int32Array> {
+export async function askOracle(oracle: Oracle, query: OracleQuery, numClasses: number, rowSize: number | null = null): Promise<CheckedAnswer> {
   const at = `${query.strategy}, repeat ${query.repeat}, round ${query.round}`;
-  let answer: ArrayLike<number>;
+  let reply: OracleAnswer;
   try {
-    answer = await oracle(query);
+    reply = await oracle(query);
   } catch (err) {
     if (err instanceof Error && err.name === 'AbortError') throw err;
     throw new OracleError(`the oracle failed (${at}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  const bundled = reply !== null && typeof reply === 'object' && 'labels' in reply && !('length' in reply);
+  const answer = bundled ? (reply as { labels: ArrayLike<number> }).labels : reply as ArrayLike<number>;
   if (answer === null || typeof answer !== 'object' || typeof answer.length !== 'number') {
     throw new OracleError(`the oracle answered ${String(answer)} (${at}), not a list of labels`);
   }
@@ -94,5 +127,27 @@ export async function askOracle(oracle: Oracle, query: OracleQuery, numClasses: 
     }
     labels[j] = v;
   }
-  return labels;
+  const added = bundled ? checkAdded((reply as { added?: unknown }).added, numClasses, rowSize, at) : [];
+  return { labels, added };
+}
+
+/** The added examples of an answer, checked (copies of their pixels). */
+function checkAdded(raw: unknown, numClasses: number, rowSize: number | null, at: string): AddedExample[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new OracleError(`the oracle's added examples (${at}) are ${typeof raw}, not a list`);
+  if (raw.length === 0) return [];
+  if (rowSize === null) throw new OracleError(`the oracle added ${raw.length} example${raw.length === 1 ? '' : 's'} (${at}), but only image datasets of uint8 pixels take added examples`);
+  if (raw.length > MAX_ADDED_PER_ROUND) throw new OracleError(`the oracle added ${raw.length} examples (${at}): at most ${MAX_ADDED_PER_ROUND} a round`);
+  return raw.map((e: unknown, j) => {
+    const ex = e as Partial<AddedExample> | null;
+    const label = ex?.label;
+    if (typeof label !== 'number' || !Number.isInteger(label) || label < 0 || label >= numClasses) {
+      throw new OracleError(`added example ${j} (${at}) has the label ${String(label)}: a class 0 to ${numClasses - 1}`);
+    }
+    const pixels = ex?.pixels;
+    if (!(pixels instanceof Uint8Array) || pixels.length !== rowSize) {
+      throw new OracleError(`added example ${j} (${at}) has ${pixels instanceof Uint8Array ? `${pixels.length} pixels` : 'no Uint8Array of pixels'}: ${rowSize} uint8 values, one example of the dataset`);
+    }
+    return { label, pixels: Uint8Array.from(pixels) };
+  });
 }

@@ -3,11 +3,13 @@
  * skipped. One typed array of marks per run (`labeledAtRound`, as baal's `labelled_map`): -1 in the
  * pool, -2 held out for validation, -3 skipped by the oracle (out of the pool, never trained on),
  * r >= 0 labeled in round r; and one array of the labels the run trains on (the dataset's, with the
- * oracle's answers written over them as they come).
+ * oracle's answers written over them as they come); and the examples added to the labeled set that
+ * are not dataset rows (a drawn digit), each with the round it joined in.
  */
 import type { Dataset } from '../../datasets/index.ts';
 import type { Rng } from '../rng.ts';
 import type { ExperimentConfig } from './config.ts';
+import type { AddedExample } from './oracle.ts';
 import { asDatasetRows, type DatasetRows } from './rows.ts';
 import { repeatStream } from './streams.ts';
 
@@ -76,6 +78,8 @@ export class Pool {
   private readonly marks: Int32Array;
   /** The label of every train row as this run knows it: what the learner trains on for the labeled rows. */
   readonly labels: Uint8Array;
+  /** Examples added that are not dataset rows, in the order added, with the round each joined in. */
+  private readonly extra: { round: number; example: AddedExample }[] = [];
 
   constructor(split: RepeatSplit, y: Uint8Array) {
     this.marks = Int32Array.from(split.marks);
@@ -108,6 +112,16 @@ export class Pool {
       this.marks[i] = round;
       this.labels[i] = v;
     });
+  }
+
+  /** Examples that are not dataset rows join the labeled set in `round` (after those added before). */
+  add(examples: readonly AddedExample[], round: number): void {
+    for (const example of examples) this.extra.push({ round, example });
+  }
+
+  /** The added examples that joined in rounds 0 to `upTo` (all when omitted), in the order added. */
+  added(upTo = Infinity): AddedExample[] {
+    return this.extra.filter((e) => e.round <= upTo).map((e) => e.example);
   }
 
   /** Rows the oracle skipped, ascending. */

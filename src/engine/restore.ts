@@ -8,7 +8,9 @@ import type { ExperimentConfig } from './config.ts';
 import type { Pool } from './pool.ts';
 import type { ExperimentResults, RoundRecord, RunRecord } from './results.ts';
 import { asDatasetRows } from './rows.ts';
-import { train, where, type RunScope } from './round.ts';
+import { addedRowSize, train, where, type RunScope } from './round.ts';
+import { decodePixels } from './added.ts';
+import type { AddedExample } from './oracle.ts';
 
 /** The earlier results handed to `RunOptions.resume` do not belong to this configuration. */
 export class ResumeError extends Error {
@@ -54,6 +56,7 @@ const copyRound = (r: RoundRecord): RoundRecord => ({
   selectedScores: r.selectedScores ? [...r.selectedScores] : null,
   ...(r.labels ? { labels: [...r.labels] } : {}),
   ...(r.agreed ? { agreed: [...r.agreed] } : {}),
+  ...(r.added ? { added: r.added.map((e) => ({ ...e })) } : {}),
   ...(r.stopping ? { stopping: { ...r.stopping } } : {}),
   ms: { ...r.ms },
 });
@@ -73,7 +76,7 @@ export function finishedRun(earlier: RunRecord, config: ExperimentConfig): RunRe
  * Takes over an interrupted run's completed rounds: checks its round 0 against this
  * configuration's initial set and re-applies each later selection to `pool` with the labels the
  * oracle gave then (`labels`; the dataset's for results without them), checking it against the
- * pool. Returns copies of the rounds, in order.
+ * pool, and the examples added then (`added`). Returns copies of the rounds, in order.
  */
 export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): RoundRecord[] {
   const run = `${scope.strategyName}, repeat ${scope.repeat}`;
@@ -97,8 +100,26 @@ export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): Round
       // a record's `selected` are train rows
       pool.label(asDatasetRows(Int32Array.of(i)), rec.round, given === undefined ? undefined : [given]);
     });
+    if (rec.added?.length) pool.add(keptAdded(scope, rec, run), rec.round);
   }
   return earlier.rounds.map(copyRound);
+}
+
+/** A kept round's added examples, decoded and checked against the dataset. */
+function keptAdded(scope: RunScope, rec: RoundRecord, run: string): AddedExample[] {
+  const d = addedRowSize(scope.dataset);
+  const numClasses = scope.dataset.numClasses;
+  return (rec.added ?? []).map((e, j) => {
+    if (d === null) throw new ResumeError(`cannot resume ${run}: round ${rec.round} added examples, but ${scope.dataset.name} takes none (only uint8 images do)`);
+    if (!(Number.isInteger(e.label) && e.label >= 0 && e.label < numClasses)) {
+      throw new ResumeError(`cannot resume ${run}: round ${rec.round}'s added example ${j} has the label ${e.label}, not a class 0 to ${numClasses - 1}`);
+    }
+    const pixels = typeof e.pixels === 'string' ? decodePixels(e.pixels) : null;
+    if (!pixels || pixels.length !== d) {
+      throw new ResumeError(`cannot resume ${run}: round ${rec.round}'s added example ${j} has ${pixels ? `${pixels.length} values` : 'pixels that are not base64'}, not the ${d} of one example`);
+    }
+    return { label: e.label, pixels };
+  });
 }
 
 /**
@@ -107,13 +128,13 @@ export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): Round
  */
 export async function rebuildModel(scope: RunScope, pool: Pool, last: number): Promise<void> {
   const { config, report } = scope;
-  const labels = pool.labeled(last).length;
+  const labels = pool.labeled(last).length + pool.added(last).length;
   await report.emit({
     type: 'resume', ...where(scope, last), labeled: labels,
     message: `continuing after round ${last}: ${last + 1} kept round${last === 0 ? '' : 's'}; retraining round ${last}'s model on its ${labels} labels${config.warmStart && last > 0 ? ` (warm start: replaying the training of rounds 0 to ${last})` : ''}`,
   });
   for (let r = config.warmStart ? 0 : last; r <= last; r++) {
     await report.phase('train', where(scope, r));
-    await train(scope, pool.labeled(r), r);
+    await train(scope, pool.labeled(r), r, pool.added(r));
   }
 }

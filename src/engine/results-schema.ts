@@ -16,7 +16,8 @@ import { userDatasetRecordSchema } from '../../datasets/user/data.ts';
 import { BACKEND_NAMES } from '../backend/catalog.ts';
 import { bool, int, isRecord, list, nestedInto, num, obj, oneOf, pathItem, relations, sequence, str, type SequenceState } from '../schema.ts';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from './config.ts';
-import { ORACLE_KINDS } from './oracle.ts';
+import { decodePixels, takesAdded, type AddedRecord } from './added.ts';
+import { MAX_ADDED_PER_ROUND, ORACLE_KINDS } from './oracle.ts';
 import { STOP_CRITERIA } from './stopping.ts';
 import { summarize, type CellRef, type ExperimentResults, type RoundRecord, type RunRecord, type RunStatus, type WorkerReport } from './results.ts';
 
@@ -97,10 +98,31 @@ export function recordContext(config: ExperimentConfig, datasets: DatasetCatalog
   return { config, dataset };
 }
 
-/** Which round is checked, and what the rounds before it leave behind: the labeled count, and every row labeled so far. */
+/** Which round is checked, and what the rounds before it leave behind: the labeled count, every row labeled so far, and the examples added. */
 interface RoundsSoFar extends SequenceState {
   labeled: number;
   seen: Set<number>;
+  added: number;
+}
+
+/**
+ * A round's added examples (`RoundRecord.added`: not dataset rows, e.g. drawn digits): a class each
+ * and the base64 of one example's uint8 values. Only image datasets take them.
+ */
+function addedSchema(dataset: DatasetDescription) {
+  const d = dataset.shape.reduce((a, b) => a * b, 1);
+  const item = v.pipe(
+    obj({
+      label: int(0, dataset.numClasses - 1, `a class from 0 to ${dataset.numClasses - 1}`),
+      pixels: v.pipe(
+        str(4 * Math.ceil(d / 3)),
+        v.check((t) => decodePixels(t)?.length === d, `the base64 of ${d} uint8 values (one ${dataset.shape.join('x')} example)`),
+      ),
+    }),
+    v.transform((e): AddedRecord => ({ label: e.label, pixels: e.pixels })),
+  );
+  if (!takesAdded(dataset.kind)) return v.custom<AddedRecord[]>(() => false, `absent: only image datasets take added examples, ${dataset.name} is ${dataset.kind}`);
+  return list(item, MAX_ADDED_PER_ROUND, `added examples (at most ${MAX_ADDED_PER_ROUND} a round)`);
 }
 
 const calibrationSchema = obj({
@@ -142,6 +164,7 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
       selectedScores: v.optional(v.nullable(list(num(-Infinity, Infinity), Math.max(config.initial, config.query), 'scores, one per selected index'))),
       labels: v.optional(list(int(-1, dataset.numClasses - 1, `a class from 0 to ${dataset.numClasses - 1}, or -1 (skipped)`), Math.max(config.initial, config.query), 'labels, one per selected index')),
       agreed: v.optional(list(v.nullable(bool()), Math.max(config.initial, config.query), 'agreements (true, false or null), one per selected index')),
+      added: v.optional(addedSchema(dataset)),
       stopping: v.optional(obj({
         kappa: v.nullable(num(-1, 1)),
         overallUncertainty: num(0, 1),
@@ -154,6 +177,8 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
       ece: num(0, 1),
     }),
     relations(
+      (r) => (r.added === undefined || before.index > 0 ? undefined
+        : { path: ['added'], value: r.added, allowed: 'absent in round 0: examples are added with the answer to a query' }),
       (r) => {
         const n = r.selected.length;
         return r.labels === undefined || r.labels.length === n ? undefined : { path: ['labels'], value: r.labels, allowed: `an array of ${n} labels, one per selected index` };
@@ -166,8 +191,10 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
         return i < 0 ? undefined : { path: ['agreed', i], value: r.agreed[i], allowed: 'null exactly where the label is -1 (skipped)' };
       },
       (r) => {
-        const labeled = before.labeled + r.selected.length - (r.labels?.filter((l) => l === -1).length ?? 0);
-        return r.labeled === labeled ? undefined : { path: ['labeled'], value: r.labeled, allowed: `${labeled}: the number of indices selected and not skipped so far in this run` };
+        const added = r.added?.length ?? 0;
+        const labeled = before.labeled + r.selected.length - (r.labels?.filter((l) => l === -1).length ?? 0) + added;
+        const what = before.added + added > 0 ? ', plus the examples added' : '';
+        return r.labeled === labeled ? undefined : { path: ['labeled'], value: r.labeled, allowed: `${labeled}: the number of indices selected and not skipped so far in this run${what}` };
       },
       (r) => {
         const labeled = r.labeled as number;
@@ -189,6 +216,7 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
       round: r.round, labeled: r.labeled as number, accuracy: r.accuracy, loss: r.loss, ece: r.ece, calibration: r.calibration ?? null,
       classCounts: r.classCounts as number[], selected: r.selected, selectedScores: r.selectedScores ?? null,
       ...(r.labels === undefined ? {} : { labels: r.labels }), ...(r.agreed === undefined ? {} : { agreed: r.agreed }),
+      ...(r.added === undefined ? {} : { added: r.added }),
       ...(r.stopping === undefined ? {} : { stopping: { kappa: r.stopping.kappa, overallUncertainty: r.stopping.overallUncertainty, maxConfidence: r.stopping.maxConfidence } }),
       ms: r.ms,
     })),
@@ -201,10 +229,11 @@ export function roundsSchema(ctx: RecordContext) {
   return sequence<RoundRecord, RoundsSoFar>(
     max,
     `rounds (rounds + 1 = ${max})`,
-    () => ({ index: 0, labeled: 0, seen: new Set() }),
+    () => ({ index: 0, labeled: 0, seen: new Set(), added: 0 }),
     (before) => roundSchema(ctx, before),
     (state, round) => {
       state.labeled = round.labeled;
+      state.added += round.added?.length ?? 0;
       for (const i of round.selected) state.seen.add(i);
     },
   );
@@ -356,7 +385,7 @@ function sweepShapes(ctx: RecordContext) {
 
 /** What the checks of runs and rounds depend on, as a key (checks built for one configuration serve every configuration with the same key). */
 const contextKey = ({ config, dataset }: RecordContext) =>
-  JSON.stringify([dataset.name, dataset.sizes, dataset.numClasses, config.strategies, config.repeats, config.rounds, config.initial, config.query]);
+  JSON.stringify([dataset.name, dataset.kind, dataset.shape, dataset.sizes, dataset.numClasses, config.strategies, config.repeats, config.rounds, config.initial, config.query]);
 
 /** The last few built values of `build`, by key: building schemas costs more than most checks. */
 function cached<K, T>(build: (key: K) => T, size = 8): (key: K, id: string) => T {

@@ -4,6 +4,7 @@
  */
 import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import type { UserDatasetRecord } from '../../datasets/user/data.ts';
+import type { AddedRecord } from './added.ts';
 import type { ExperimentConfig } from './config.ts';
 import type { OracleKind } from './oracle.ts';
 import { STOP_CRITERIA, stopRound, type StopCriterion, type StoppingRecord, type StopRecord } from './stopping.ts';
@@ -26,7 +27,7 @@ export interface RoundTimes {
 export interface RoundRecord {
   /** 0 = trained on the initial set; r >= 1 = after the r-th query. */
   round: number;
-  /** Size of the labeled set the model was trained on. */
+  /** Size of the labeled set the model was trained on (labeled dataset rows and added examples). */
   labeled: number;
   /** Test accuracy in [0, 1]. */
   accuracy: number;
@@ -50,6 +51,12 @@ export interface RoundRecord {
   labels?: number[];
   /** Whether each label in `labels` agrees with the dataset's label of its row (null for a skip). */
   agreed?: (boolean | null)[];
+  /**
+   * Examples that are not dataset rows (a digit drawn on the page's pad) added to the labeled set
+   * with this round's answer, in the order added: trained on from this round on, counted in
+   * `labeled` and `classCounts`. Absent when none was added.
+   */
+  added?: AddedRecord[];
   /** The stopping advice's measures this round (`stopping.ts`); absent without a stop set (`config.stopSet` 0, older results). */
   stopping?: StoppingRecord;
   ms: RoundTimes;

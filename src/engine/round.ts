@@ -11,7 +11,8 @@ import { trainingEpochs, type ExperimentConfig } from './config.ts';
 import type { Where } from './events.ts';
 import { disposeInputs, gatherInputs } from './inputs.ts';
 import type { Learner } from './learner.ts';
-import { askOracle, type Oracle } from './oracle.ts';
+import { addedRecord, takesAdded } from './added.ts';
+import { askOracle, type AddedExample, type Oracle } from './oracle.ts';
 import { largestUncertainty, stopSetSummary } from './stop-set.ts';
 import { cohenKappa, STOPPING, type StopRecord } from './stopping.ts';
 import type { Pool, RepeatSplit } from './pool.ts';
@@ -38,6 +39,11 @@ export interface RunScope {
   readonly oracle: Oracle;
 }
 
+/** The values of one example when the dataset takes added examples (uint8 images), else null. */
+export function addedRowSize(dataset: Dataset<string>): number | null {
+  return takesAdded(dataset.kind) && dataset.train.x instanceof Uint8Array ? dataset.shape.reduce((a, b) => a * b, 1) : null;
+}
+
 export const where = (scope: RunScope, round: number): Where => ({ strategy: scope.strategyName, repeat: scope.repeat, round });
 
 /** A round's query: the rows chosen, their scores, every candidate's scores, and the times. */
@@ -45,6 +51,8 @@ export interface Query {
   selected: DatasetRows;
   /** The oracle's answers for `selected`, in its order (-1: skipped); set once the oracle answered. */
   labels?: Int32Array;
+  /** The examples the oracle's answer added (not dataset rows); set once the oracle answered. */
+  added?: AddedExample[];
   selectedScores: number[] | null;
   scores: Float32Array | null;
   /** With a stop set: the largest normalised entropy among `selected` under the model that chose them. */
@@ -84,14 +92,19 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, prev
       return { stop: { criterion: 'max-confidence', round: round - 1 } };
     }
     // The oracle labels the batch: its labels join the labeled set, its skips leave the pool.
-    query.labels = await askOracle(scope.oracle, { strategy: scope.strategyName, repeat: scope.repeat, round, indices: Int32Array.from(query.selected) }, scope.dataset.numClasses);
+    const answer = await askOracle(scope.oracle, { strategy: scope.strategyName, repeat: scope.repeat, round, indices: Int32Array.from(query.selected) }, scope.dataset.numClasses, addedRowSize(scope.dataset));
+    query.labels = answer.labels;
+    query.added = answer.added;
     pool.label(query.selected, round, query.labels);
+    // Examples that are not dataset rows (a drawn digit) join the labeled set too.
+    pool.add(answer.added, round);
   }
   const { config, learner, report } = scope;
   await report.phase('train', where(scope, round));
   const tt = performance.now();
   const labeled = pool.labeled();
-  await train(scope, labeled, round);
+  const added = pool.added();
+  await train(scope, labeled, round, added);
   const trainMs = performance.now() - tt;
 
   await report.phase('evaluate', where(scope, round));
@@ -110,12 +123,13 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, prev
 
   const classCounts = new Array<number>(scope.dataset.numClasses).fill(0);
   for (const i of labeled) classCounts[pool.labels[i]!]!++;
+  for (const e of added) classCounts[e.label]!++;
   const acq = query?.ms ?? { predict: 0, score: 0, select: 0 };
   const selected = query?.selected ?? scope.split.initial;
   const given = query?.labels ?? Int32Array.from(selected, (i) => pool.labels[i]!);
   const record: RoundRecord = {
     round,
-    labeled: labeled.length,
+    labeled: labeled.length + added.length,
     accuracy: ev.accuracy,
     loss: ev.loss,
     ece: ev.ece,
@@ -125,6 +139,7 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, prev
     selectedScores: query?.selectedScores ?? null,
     labels: Array.from(given),
     agreed: Array.from(given, (v, j) => (v < 0 ? null : v === scope.dataset.train.y[selected[j]!])),
+    ...(query?.added?.length ? { added: query.added.map(addedRecord) } : {}),
     ...(stop ? {
       stopping: {
         kappa: previous.stopPredictions ? cohenKappa(previous.stopPredictions, stop.predicted, scope.dataset.numClasses) : null,
@@ -163,13 +178,14 @@ async function queryRound(scope: RunScope, pool: Pool, round: number, temperatur
     learner: scope.learner,
     candidates,
     labeled: () => pool.labeled(),
+    added: () => pool.added(),
     numClasses: scope.dataset.numClasses,
     temperature,
     mcSamples: config.mcSamples,
     mcRng: () => roundStream(config.seed, scope.repeat, round, 'mc-dropout'),
     rng: strategyStream(config.seed, scope.repeat, scope.strategyName, round),
     round,
-    committee: { members: config.committee, train: (m) => trainMember(scope, pool.labeled(), round, m) },
+    committee: { members: config.committee, train: (m) => trainMember(scope, pool.labeled(), pool.added(), round, m) },
   });
   try {
     const predictMs = performance.now() - tp;
@@ -211,11 +227,12 @@ async function queriedUncertainty(scope: RunScope, probs: tf.Tensor2D | undefine
   }
 }
 
-/** Trains the run's learner on `labeled` with round `round`'s stream; a pause takes effect between epochs too. */
-export async function train(scope: RunScope, labeled: DatasetRows, round: number): Promise<void> {
+/** Trains the run's learner on `labeled` and `added` with round `round`'s stream; a pause takes effect between epochs too. */
+export async function train(scope: RunScope, labeled: DatasetRows, round: number, added: readonly AddedExample[] = []): Promise<void> {
   const { config, report } = scope;
   await scope.learner.fit(labeled, {
     rng: roundStream(config.seed, scope.repeat, round, 'train'),
+    ...(added.length ? { added } : {}),
     ...(report.signal ? { signal: report.signal } : {}),
     onEpoch: async (log) => {
       await report.emit({ type: 'epoch', epoch: log.epoch, epochs: trainingEpochs(labeled.length, config), loss: log.loss, acc: log.acc, ...where(scope, round) });
@@ -226,15 +243,16 @@ export async function train(scope: RunScope, labeled: DatasetRows, round: number
 
 /**
  * Committee member `member` (>= 1) of round `round`'s query: a fresh learner trained from scratch
- * on `labeled`, its initialisation and shuffles from the stream (repeat, round, 'committee:m').
+ * on `labeled` and `added` (as the run's model is), its initialisation and shuffles from the stream (repeat, round, 'committee:m').
  * No epoch events: it trains inside the round's predict phase. Disposed by the caller.
  */
-async function trainMember(scope: RunScope, labeled: DatasetRows, round: number, member: number): Promise<Learner> {
+async function trainMember(scope: RunScope, labeled: DatasetRows, added: readonly AddedExample[], round: number, member: number): Promise<Learner> {
   const { config, report } = scope;
   const learner = scope.newLearner();
   try {
     await learner.fit(labeled, {
       rng: roundStream(config.seed, scope.repeat, round, `committee:${member}`),
+      ...(added.length ? { added } : {}),
       ...(report.signal ? { signal: report.signal } : {}),
       onEpoch: () => report.pausePoint(),
     });

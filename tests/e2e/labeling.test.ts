@@ -3,7 +3,8 @@
  * it: MNIST, logistic regression on wasm, batches of 3. Two rounds are labeled by keyboard alone
  * (one undo, one skip), the page is reloaded in the middle of the third batch, the run is resumed
  * and finished, and the labels CSV must hold exactly what was typed; the drawing pad must show the
- * model's probabilities for a drawn stroke. No console error, no CSP violation.
+ * model's probabilities for a drawn stroke, and the stroke, added as a 7, must be in the labeled set
+ * (results JSON) and the CSV. No console error, no CSP violation.
  */
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright';
@@ -45,7 +46,7 @@ async function press(page: Page, ...keys: string[]): Promise<void> {
 }
 
 describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 }, () => {
-  it('labels MNIST by keyboard, survives a reload mid-batch, and exports what was typed; the pad shows probabilities', async () => {
+  it('labels MNIST by keyboard, survives a reload mid-batch, and exports what was typed; the pad shows probabilities and adds a drawn digit', async () => {
     const { page, errors } = await app.open(appQuery(LABELING));
     // Started from the keyboard: focus the strategy, Tab to Start, Enter.
     await page.focus('#label-strategy');
@@ -89,6 +90,13 @@ describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 },
     expect(probs).toHaveLength(10);
     expect(probs.reduce((a, b) => a + b, 0)).toBeGreaterThan(99);
     expect(probs.reduce((a, b) => a + b, 0)).toBeLessThan(101);
+    // The drawing joins the labeled set as a 7, by keyboard: its key in the picker, then Add.
+    await page.focus('#pad-classes .class-key');
+    await press(page, '7');
+    expect(await page.getAttribute('#pad-classes .class-key:nth-child(8)', 'aria-pressed')).toBe('true');
+    await page.focus('#pad-add-button');
+    await press(page, 'Enter');
+    expect(await page.textContent('#pad-add-note')).toMatch(/^Added a drawn 7 to the labeled set: it joins with round 2's labels/);
     await page.focus('#label-batch');
     await press(page, '0', '1', '2', 'Enter');
 
@@ -118,8 +126,11 @@ describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 },
     const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('dataset_row,label,round,strategy,seconds,agreed');
     const typed = [[rows1, [3, 4, -1]], [rows2, [0, 1, 2]], [rows3, [9, 8, 7]]] as const;
+    // The drawn 7 follows round 2's answers.
     expect(csv.slice(1).map((l) => l.split(',').slice(0, 4).join(','))).toEqual(
-      typed.flatMap(([rows, labels], r) => rows.map((row, p) => `${row},${labels[p]},${r + 1},entropy`)));
+      typed.flatMap(([rows, labels], r) => [...rows.map((row, p) => `${row},${labels[p]},${r + 1},entropy`), ...(r === 1 ? ['drawn,7,2,entropy'] : [])]));
+    expect(csv).toContain('drawn,7,2,entropy,,');
+    csv.splice(csv.indexOf('drawn,7,2,entropy,,'), 1);
     for (const line of csv.slice(1)) {
       const [, label, , , seconds, agreed] = line.split(',');
       expect(Number(seconds)).toBeGreaterThanOrEqual(0);
@@ -139,8 +150,11 @@ describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 },
     expect(run.rounds.slice(1).map((r) => r.labels)).toEqual(typed.map(([, labels]) => labels));
     // The CSV's agreement is the results'.
     expect(csv.slice(1).map((l) => l.split(',')[5])).toEqual(run.rounds.slice(1).flatMap((r) => r.agreed!.map((a) => (a === null ? '' : String(a)))));
-    // The skipped row is not in the labeled set: 10 + 2 + 3 + 3.
-    expect(run.rounds.map((r) => r.labeled)).toEqual([10, 12, 15, 18]);
+    // The skipped row is not in the labeled set, the drawn 7 is (round 2, kept through the resume): 10 + 2 + (3 + 1) + 3.
+    expect(run.rounds.map((r) => r.labeled)).toEqual([10, 12, 16, 19]);
+    expect(run.rounds.map((r) => r.added?.map((e) => e.label))).toEqual([undefined, undefined, [7], undefined]);
+    expect(atob(run.rounds[2]!.added![0]!.pixels)).toHaveLength(784);
+    expect(await page.getAttribute('#label-stats', 'data-drawn')).toBe('1');
     // Stats and both curves.
     expect(await page.getAttribute('#label-stats', 'data-given')).toBe('8');
     expect(await page.getAttribute('#label-stats', 'data-skipped')).toBe('1');

@@ -4,9 +4,9 @@
  * back of a labeling run (the IndexedDB plumbing runs in tests/e2e/labeling.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { LabelBatch, labelsToCsv, labelStats, SKIP, type LabelAnswer } from '../../src/app/labeling.ts';
+import { LabelBatch, labelsToCsv, labelStats, SKIP, type DrawnExample, type LabelAnswer } from '../../src/app/labeling.ts';
 import type { LabelQuery } from '../../src/app/protocol.ts';
-import { checkStoredExperiment, storedLabels } from '../../src/app/store.ts';
+import { checkStoredExperiment, storedDrawn, storedLabels } from '../../src/app/store.ts';
 import { resolveConfig } from '../../src/engine/config.ts';
 
 const query = (round = 2): LabelQuery => ({
@@ -77,6 +77,24 @@ describe('labelStats and labelsToCsv', () => {
       '',
     ].join('\n'));
   });
+
+  it("writes the drawn digits after their round's answers, as 'drawn' rows", () => {
+    const pixels = new Uint8Array(784);
+    const drawn: DrawnExample[] = [
+      { strategy: 'entropy', repeat: 0, round: 2, position: 0, label: 9, pixels },
+      { strategy: 'entropy', repeat: 0, round: 1, position: 1, label: 6, pixels },
+      { strategy: 'entropy', repeat: 0, round: 1, position: 0, label: 5, pixels },
+    ];
+    expect(labelsToCsv(answers, drawn).split('\n').slice(1, 8)).toEqual([
+      '40,3,1,entropy,2.000,true',
+      '5,-1,1,entropy,1.000,',
+      'drawn,5,1,entropy,,',
+      'drawn,6,1,entropy,,',
+      '8,4,2,entropy,0.500,',
+      '7,2,2,entropy,3.000,false',
+      'drawn,9,2,entropy,,',
+    ]);
+  });
 });
 
 describe('what the store reads back of a labeling run (store.ts)', () => {
@@ -96,6 +114,13 @@ describe('what the store reads back of a labeling run (store.ts)', () => {
     const good = { id: 'e1', strategy: 'entropy', repeat: 0, round: 1, position: 0, row: 40, label: -1, seconds: 1.5, truth: 3 };
     expect(storedLabels([good, { ...good, label: -2 }, { ...good, round: 0 }, { ...good, seconds: -1 }, { ...good, truth: undefined }, 'junk'])).toEqual([
       { strategy: 'entropy', repeat: 0, round: 1, position: 0, row: 40, label: -1, seconds: 1.5, truth: 3 },
+    ]);
+  });
+
+  it('keeps the saved drawn digits that pass the check', () => {
+    const good = { id: 'e1', strategy: 'entropy', repeat: 0, round: 1, position: 0, label: 3, pixels: new Uint8Array(784) };
+    expect(storedDrawn([good, { ...good, pixels: new Uint8Array(10) }, { ...good, pixels: [0] }, { ...good, label: -1 }, { ...good, round: 0 }, 'junk'])).toEqual([
+      { strategy: 'entropy', repeat: 0, round: 1, position: 0, label: 3, pixels: new Uint8Array(784) },
     ]);
   });
 });

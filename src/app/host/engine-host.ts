@@ -353,7 +353,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         void run(msg.config, msg.resume ?? null, msg.human === true);
         break;
       case 'labels':
-        human?.answer(msg.id, msg.labels);
+        human?.answer(msg.id, msg.labels, msg.added ?? []);
         break;
       case 'predictDigit':
         if (human) void human.predict(msg.id, msg.pixels);

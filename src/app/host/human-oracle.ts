@@ -6,15 +6,21 @@
  */
 import type { Dataset } from '../../../datasets/index.ts';
 import type { Learner, LearnerFactory } from '../../engine/learner.ts';
-import type { Oracle, OracleQuery } from '../../engine/oracle.ts';
+import type { AddedExample, Oracle, OracleQuery } from '../../engine/oracle.ts';
 import { asDatasetRows } from '../../engine/rows.ts';
 import type { FromHost, LabelQuery } from '../protocol.ts';
 import { exampleProbs, topGuesses } from './guesses.ts';
 
+/** The page's answer: the labels, and the drawn digits added with them. */
+interface Answer {
+  labels: number[];
+  added: AddedExample[];
+}
+
 export class HumanOracle {
   /** The learner of the run being labeled (the one the wrapped factory made last). */
   private learner: Learner | null = null;
-  private pending: { id: number; resolve: (labels: number[]) => void; reject: (err: unknown) => void } | null = null;
+  private pending: { id: number; resolve: (answer: Answer) => void; reject: (err: unknown) => void } | null = null;
   private seq = 0;
 
   constructor(
@@ -40,8 +46,8 @@ export class HumanOracle {
     };
   }
 
-  /** The oracle: posts the batch with the model's guesses, resolves with the page's labels. */
-  readonly ask: Oracle = async (q: OracleQuery): Promise<number[]> => {
+  /** The oracle: posts the batch with the model's guesses, resolves with the page's labels (and the digits it added). */
+  readonly ask: Oracle = async (q: OracleQuery): Promise<Answer> => {
     const learner = this.learner;
     if (!learner) throw new Error('the labeling run has no model to show guesses from');
     const rows = asDatasetRows(Int32Array.from(q.indices));
@@ -63,7 +69,7 @@ export class HumanOracle {
     if (this.signal.aborted) throw new DOMException('the labeling run was stopped', 'AbortError');
     const id = ++this.seq;
     const query: LabelQuery = { id, strategy: q.strategy, repeat: q.repeat, round: q.round, indices: rows, truth, pixels, points, top };
-    const answer = new Promise<number[]>((resolve, reject) => (this.pending = { id, resolve, reject }));
+    const answer = new Promise<Answer>((resolve, reject) => (this.pending = { id, resolve, reject }));
     const transfer: Transferable[] = [rows.buffer, truth.buffer, top.classes.buffer, top.probs.buffer];
     if (pixels) transfer.push(pixels.buffer);
     if (points) transfer.push(points.buffer);
@@ -75,9 +81,9 @@ export class HumanOracle {
     }
   };
 
-  /** The page's answer to query `id` (an answer to an older query is ignored). */
-  answer(id: number, labels: number[]): void {
-    if (this.pending?.id === id) this.pending.resolve(labels);
+  /** The page's answer to query `id`, with the examples it adds (the loop checks both); an answer to an older query is ignored. */
+  answer(id: number, labels: number[], added: AddedExample[] = []): void {
+    if (this.pending?.id === id) this.pending.resolve({ labels, added });
   }
 
   /** The drawing pad: the current model's probabilities for a drawn example, while the run waits for labels. */

@@ -108,14 +108,16 @@ export class LabelView {
       h('button', { id: 'label-submit', class: 'primary', attrs: { type: 'button', 'aria-keyshortcuts': 'Enter', disabled: current !== null }, on: { click: () => this.handlers.submit() } }, h('kbd', { text: 'Enter' }), ' submit'));
   }
 
-  /** Labels given, agreement with the dataset's labels, seconds per label. */
-  renderStats(answers: readonly LabelAnswer[]): void {
+  /** Labels given, drawn digits added, agreement with the dataset's labels, seconds per label. */
+  renderStats(answers: readonly LabelAnswer[], drawn = 0): void {
     const st = labelStats(answers);
     this.els.stats.dataset.given = String(st.given);
     this.els.stats.dataset.skipped = String(st.skipped);
+    this.els.stats.dataset.drawn = String(drawn);
     replace(this.els.stats,
       h('span', { text: `${st.given} label${st.given === 1 ? '' : 's'} given` }),
       h('span', { text: `${st.skipped} skipped` }),
+      ...(drawn ? [h('span', { text: `${drawn} drawn digit${drawn === 1 ? '' : 's'} added` })] : []),
       h('span', { text: st.agreement === null ? 'agreement: –' : `agreement with the dataset: ${pct(st.agreement)}` }),
       h('span', { text: st.secondsPerLabel === null ? 'seconds per label: –' : `${st.secondsPerLabel.toFixed(1)} s per label` }));
   }
