@@ -3,7 +3,9 @@
  * PNGs of 28x28, and one file that is not an image) given to the folder input, decoded in the
  * worker; its summary (class counts, samples, the skipped file); rounds run on it; the page
  * reloaded mid-run resumes it from IndexedDB (the kept files decoded again); the results exported
- * and opened again; and a CSV table trains in the page. Wasm and logistic regression, tiny.
+ * and opened again; a CSV table trains in the page; removed, its results file and a link to it
+ * say which data is missing. A single-class folder is refused with its message. Wasm and
+ * logistic regression, tiny.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,6 +54,8 @@ beforeAll(async () => {
     for (let i = 0; i < PER_CLASS; i++) await writeFile(join(folder, name, `${String(i).padStart(3, '0')}.png`), png(c, i));
   }
   await writeFile(join(folder, 'square', 'broken.png'), 'not a png');
+  await mkdir(join(dir, 'solo', 'only'), { recursive: true });
+  for (let i = 0; i < 3; i++) await writeFile(join(dir, 'solo', 'only', `${i}.png`), png(0, i));
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -78,13 +82,19 @@ const PAUSE_HOOK = () => {
 const results = (page: Page) => page.evaluate(() => window.activelab!.results()) as Promise<ExperimentResults | null>;
 
 describe('your own data in the page (Chromium, wasm)', { timeout: 180_000 }, () => {
-  it('a picked folder: summary, rounds, a reload that resumes from storage, Open results; then a CSV trains', async () => {
+  it('a picked folder: summary, rounds, a reload that resumes from storage, Open results; a CSV trains; removed, it is asked for', async () => {
     const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
     const errors = collectErrors(page);
     await recordCspViolations(page);
     await page.addInitScript(PAUSE_HOOK);
     await page.goto(`${app.url}${appQuery(CONFIG)}`);
     await waitForReady(page);
+    // Data that cannot be used: its message, as text; nothing is added.
+    await page.setInputFiles('#data-folder', join(dir, 'solo'));
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#data-status')?.dataset.state === 'error', undefined, { timeout: 30_000 });
+    expect(await page.textContent('#data-status')).toBe('Could not use solo: solo: a single class (only): at least two class folders are needed');
+    expect(await page.$$eval('#f-dataset option', (o) => o.map((x) => (x as HTMLOptionElement).value))).not.toContain('solo');
+
     await page.setInputFiles('#data-folder', folder);
     await page.waitForSelector('#data-summary h3', { timeout: 30_000 });
     const summary = (await page.textContent('#data-summary'))!;
@@ -135,9 +145,16 @@ describe('your own data in the page (Chromium, wasm)', { timeout: 180_000 }, () 
     expect(table.dataset?.standardization?.mean).toHaveLength(3);
     expect(table.dataset?.classNames).toEqual(['no', 'yes']);
 
-    // Removed: no longer offered.
+    // Removed: no longer offered; its results file then says which data is missing, and so does a link to it.
     await page.click('#data-list button[aria-label="Remove points"]');
     expect(await page.$$eval('#f-dataset option', (o) => o.map((x) => (x as HTMLOptionElement).value))).not.toContain('points');
+    const hash = table.dataset!.hash;
+    await page.setInputFiles('#open-results', { name: 'points.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(table)) });
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#open-status')?.dataset.state === 'error', undefined, { timeout: 30_000 });
+    expect(await page.textContent('#open-status')).toBe(`Could not open points.json: it was made on your own data 'points' (hash ${hash.slice(0, 16)}…); 'points' is your own data, which this browser does not keep: add its folder or table under "Your own data"`);
+    await page.goto(`${app.url}${appQuery({ ...CONFIG, dataset: 'points' })}&dataHash=${hash}`);
+    await page.waitForSelector('#config-form');
+    expect(await page.textContent('#err-dataset')).toContain(`From the link: 'points' (hash ${hash.slice(0, 16)}…) is someone's own data, which this browser does not have: add that folder or table under "Your own data"`);
 
     expect(errors).toEqual([]);
     expect(await cspViolations(page)).toEqual([]);
