@@ -199,6 +199,7 @@ async function boot(): Promise<void> {
     els.linkNotes.appendChild(h('li', { class: 'ok', text: 'Configuration loaded from the link: press Run to reproduce the run.' }));
   }
   form.write(candidate);
+  userData.show(String(form.read().config.dataset));
   validateForm();
   state.status = 'idle';
   renderThread();

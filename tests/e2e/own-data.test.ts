@@ -116,8 +116,11 @@ describe('your own data in the page (Chromium, wasm)', { timeout: 180_000 }, () 
 
     await page.reload();
     await waitForReady(page);
-    expect(await page.inputValue('#f-dataset')).not.toBe('');
-    expect(await page.$$eval('#f-dataset option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toContain('shapes');
+    // The link (with the data's hash) names the kept dataset: chosen again, its summary shown, no complaint.
+    expect(page.url()).toContain('dataHash=');
+    expect(await page.inputValue('#f-dataset')).toBe('shapes');
+    expect(await page.textContent('#data-summary h3')).toBe('shapes');
+    expect(await page.textContent('#err-dataset')).toBe('');
     await page.waitForSelector('#resume-run', { timeout: 30_000 });
     expect(await page.textContent('.resume-offer')).toContain('shapes');
     await page.click('#resume-run');
