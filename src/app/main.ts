@@ -188,10 +188,11 @@ async function boot(): Promise<void> {
   }
   // A link to a run on the user's own data names it by name and content hash: ask for it when this browser lacks it.
   const linkData = typeof link.config.dataset === 'string' ? link.config.dataset : null;
-  if (linkData !== null && !BUILTIN_DATASETS.has(linkData)) {
+  // (Without a hash, a name this page does not know keeps resolveConfig's message.)
+  if (linkData !== null && link.dataHash !== null && !BUILTIN_DATASETS.has(linkData)) {
     const have = userData.get(linkData);
-    if (!have || (link.dataHash !== null && have.hash !== link.dataHash)) {
-      linkErrors.dataset = `From the link: '${linkData}'${link.dataHash ? ` (hash ${link.dataHash.slice(0, 16)}…)` : ''} is someone's own data, which this browser ${have ? 'keeps with other content' : 'does not have'}: add that folder or table under "Your own data", then open the link again.`;
+    if (!have || have.hash !== link.dataHash) {
+      linkErrors.dataset = `From the link: '${linkData}' (hash ${link.dataHash.slice(0, 16)}…) is someone's own data, which this browser ${have ? 'keeps with other content' : 'does not have'}: add that folder or table under "Your own data", then open the link again.`;
     }
   }
   replace(els.linkNotes, ...link.problems.filter((p) => !p.field).map((p) => h('li', { text: p.message })));
