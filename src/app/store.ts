@@ -17,8 +17,12 @@ import type { DatasetInfo, UserDataOptions, UserDataSummary } from './protocol.t
 import type { RoundData } from './state.ts';
 
 const DB_NAME = 'activelab';
-/** 2 added the labels a person gives ("Label it yourself"); 3 the user's own data. */
-const DB_VERSION = 3;
+/**
+ * 2 added the labels a person gives ("Label it yourself"); 3 is main's drawn digits (the `drawn`
+ * store, merged from another branch); 4 the user's own data (`datasets`). Each store is created
+ * when missing, so any earlier version upgrades.
+ */
+const DB_VERSION = 4;
 const EXPERIMENTS = 'experiments';
 const ROUNDS = 'rounds';
 const LABELS = 'labels';
