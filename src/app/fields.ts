@@ -132,6 +132,8 @@ export interface ParsedLink {
   problems: LinkProblem[];
   /** `thread=page`: run on the page instead of a worker (diagnostics). */
   thread: 'page' | null;
+  /** `dataHash=…`: the content hash of the user's own dataset the link names (the dataset field names it). */
+  dataHash: string | null;
 }
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
@@ -187,7 +189,14 @@ export function parseLink(search: string): ParsedLink {
   const config: RawConfig = {};
   const problems: LinkProblem[] = [];
   let thread: 'page' | null = null;
+  let dataHash: string | null = null;
   for (const [key, value] of params) {
+    if (key === 'dataHash') {
+      // The content hash of the user's own data the link's dataset names (see the page's "Your own data").
+      if (/^[0-9a-f]{16,128}$/.test(value)) dataHash = value;
+      else problems.push({ field: null, message: `link: dataHash=${quote(value.slice(0, 40))} is not a content hash (16 to 128 lowercase hexadecimal digits); ignored` });
+      continue;
+    }
     if (key === 'thread') {
       if (value === 'page') thread = 'page';
       else if (value !== 'worker') problems.push({ field: null, message: `link: thread=${quote(value)} is not page or worker; ignored` });
@@ -205,7 +214,7 @@ export function parseLink(search: string): ParsedLink {
     if ('problem' in parsed) problems.push({ field: key, message: `link: ${parsed.problem}; ignored` });
     else config[key] = parsed.value;
   }
-  return { config, problems, thread };
+  return { config, problems, thread, dataHash };
 }
 
 /** Formats one value for a link. */

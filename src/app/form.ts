@@ -31,6 +31,8 @@ export class ConfigForm {
   private readonly more: HTMLDetailsElement;
   private readonly generalError: HTMLElement;
   private readonly notes = new Map<ConfigKey, HTMLElement>();
+  /** Rebuilds the dataset select's options from the catalog (keeping the choice when it is still there). */
+  refreshDatasets: () => void = () => undefined;
 
   constructor(
     private readonly catalog: Catalog,
@@ -79,10 +81,20 @@ export class ConfigForm {
     }
 
     if (spec.kind === 'dataset' || spec.kind === 'model' || spec.kind === 'backend' || (spec.kind === 'choice' && spec.nullToken === undefined)) {
-      const names: readonly string[] =
+      const namesNow = (): readonly string[] =>
         spec.kind === 'dataset' ? [...this.catalog.datasets.keys()] : spec.kind === 'model' ? Object.keys(this.catalog.models) : spec.kind === 'choice' ? spec.choices ?? [] : this.catalog.backends;
-      const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } },
-        ...names.map((n) => h('option', { text: optionText(spec.kind, n, this.catalog), attrs: { value: n } })));
+      let names = namesNow();
+      const options = () => names.map((n) => h('option', { text: optionText(spec.kind, n, this.catalog), attrs: { value: n } }));
+      const select = h('select', { id, attrs: { name: key, 'aria-describedby': describedBy } }, ...options());
+      // The catalog's datasets change when the user brings (or removes) their own data.
+      if (spec.kind === 'dataset') {
+        this.refreshDatasets = () => {
+          const was = select.value;
+          names = namesNow();
+          replace(select, ...options());
+          select.value = names.includes(was) ? was : names[0]!;
+        };
+      }
       select.addEventListener('change', changed);
       const note = h('p', { class: 'help note', id: `note-${key}` });
       this.notes.set(key, note);
@@ -242,7 +254,7 @@ export class ConfigForm {
 function optionText(kind: FieldSpec['kind'], name: string, catalog: Catalog): string {
   if (kind === 'dataset') {
     const d = catalog.datasets.get(name);
-    return d ? `${name} (${d.kind === 'image' ? 'images' : d.kind === 'points' ? '2-D points' : 'tabular'}, ${d.numClasses} classes)` : name;
+    return d ? `${name} (${d.hash ? 'your own ' : ''}${d.kind === 'image' ? 'images' : d.kind === 'points' ? '2-D points' : 'tabular'}, ${d.numClasses} classes)` : name;
   }
   if (kind === 'backend') return catalog.backendInfo[name]?.label ?? name;
   return name;

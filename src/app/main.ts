@@ -8,6 +8,7 @@ import type { BackendChoiceRecord } from '../backend/auto-choice.ts';
 import { isBackendChoice, type BackendInfo } from '../backend/catalog.ts';
 import { ConfigError, resolveConfig, type ExperimentConfig } from '../engine/config.ts';
 import { readResultsFile } from '../engine/results-file.ts';
+import { BUILTIN_DATASETS } from '../../datasets/catalog.ts';
 import { resultsToCsv, type ExperimentResults } from '../engine/results.ts';
 import { appCatalog } from './catalog.ts';
 import { EngineClient, type Ready } from './client.ts';
@@ -22,6 +23,7 @@ import { LabelController } from './label-controller.ts';
 import type { DrawnExample, LabelAnswer } from './labeling.ts';
 import { formatDuration, RunState, type RunData } from './state.ts';
 import { RunRecorder } from './recorder.ts';
+import { catalogWith, UserDataPanel } from './user-data.ts';
 import type { StoredExperiment, StoredRunInfo } from './store.ts';
 import { renderAsked } from './views/asked.ts';
 import { renderBoundaries } from './views/boundary.ts';
@@ -51,7 +53,21 @@ const linkErrors: Partial<Record<ConfigKey, string>> = {};
 const selection = { repeat: 0, round: 0, follow: true };
 
 // Every completed round goes to IndexedDB as it arrives (recorder.ts, store.ts).
-const recorder = new RunRecorder(() => renderMessages());
+const recorder = new RunRecorder(() => renderMessages(), () => catalog.datasets);
+// "Your own data": folders and tables decoded in the host, kept in IndexedDB (user-data.ts).
+const userData = new UserDataPanel(byId('own-data'), {
+  store: recorder.store,
+  send: (msg) => client.send(msg),
+  ensure: () => client.ensure(),
+  busy: () => state.running,
+  changed: (select) => {
+    catalog.datasets = catalogWith(userData.descriptions());
+    if (!form) return;
+    form.refreshDatasets();
+    if (select) form.write({ dataset: select });
+    onFieldChange('dataset');
+  },
+});
 /** An earlier experiment that stopped before its end, offered for resuming. */
 let offer: StoredExperiment | null = null;
 
@@ -149,6 +165,9 @@ async function boot(): Promise<void> {
   setupControls();
   observeLongTasks();
   const defaults = appDefaults(catalog);
+  // The kept user datasets join the catalog before the form and the link are checked against it.
+  await userData.boot();
+  catalog.datasets = catalogWith(userData.descriptions());
   form = new ConfigForm(catalog, onFieldChange);
   replace(els.formSlot, form.element);
 
@@ -167,11 +186,21 @@ async function boot(): Promise<void> {
   for (const p of link.problems) {
     if (p.field) linkErrors[p.field] = p.message;
   }
+  // A link to a run on the user's own data names it by name and content hash: ask for it when this browser lacks it.
+  const linkData = typeof link.config.dataset === 'string' ? link.config.dataset : null;
+  // (Without a hash, a name this page does not know keeps resolveConfig's message.)
+  if (linkData !== null && link.dataHash !== null && !BUILTIN_DATASETS.has(linkData)) {
+    const have = userData.get(linkData);
+    if (!have || have.hash !== link.dataHash) {
+      linkErrors.dataset = `From the link: '${linkData}' (hash ${link.dataHash.slice(0, 16)}…) is someone's own data, which this browser ${have ? 'keeps with other content' : 'does not have'}: add that folder or table under "Your own data", then open the link again.`;
+    }
+  }
   replace(els.linkNotes, ...link.problems.filter((p) => !p.field).map((p) => h('li', { text: p.message })));
   if (Object.keys(link.config).length > 0) {
     els.linkNotes.appendChild(h('li', { class: 'ok', text: 'Configuration loaded from the link: press Run to reproduce the run.' }));
   }
   form.write(candidate);
+  userData.show(String(form.read().config.dataset));
   validateForm();
   state.status = 'idle';
   renderThread();
@@ -220,7 +249,10 @@ function validateForm(): void {
   valid = formProblems ? null : r.config;
   form.showErrors(errors, general);
   form.updateNotes();
-  if (valid) history.replaceState(null, '', linkQuery(valid, link.thread ? { thread: link.thread } : {}) + location.hash);
+  if (valid) {
+    const own = userData.get(valid.dataset);
+    history.replaceState(null, '', linkQuery(valid, { ...(link.thread ? { thread: link.thread } : {}), ...(own ? { dataHash: own.hash } : {}) }) + location.hash);
+  }
   renderButtons();
 }
 
@@ -230,6 +262,7 @@ function onFieldChange(key: ConfigKey): void {
   if (key === 'dataset') {
     // Keep the model compatible with the data (cnn takes images only).
     const { config } = form.read();
+    userData.show(String(config.dataset));
     const ds = catalog.datasets.get(String(config.dataset));
     const model = catalog.models[String(config.model)];
     const kind = ds?.kind === 'image' ? 'image' : 'vector';
@@ -312,6 +345,17 @@ async function startRun(from: StoredExperiment | null = null, labelStrategy: str
     renderAll();
     return;
   }
+  // The user's own data: the host decodes the kept files again (after a reload or a restart).
+  if (userData.get(config.dataset)) {
+    const why = await userData.ensureInHost(config.dataset);
+    if (why) {
+      state.status = 'idle';
+      state.error = `Not started: ${why}`;
+      form.setDisabled(false);
+      renderAll();
+      return;
+    }
+  }
   if (from) {
     recorder.continueWith(from.id, { status: 'running', runs: runInfos() });
     const runs = state.runs.filter((r) => r.rounds.length > 0).map((r) => ({
@@ -350,6 +394,7 @@ function stopRun(): void {
 
 function onMessage(msg: FromHost): void {
   if (modelExports.onMessage(msg)) return;
+  if (userData.onMessage(msg)) return;
   if (labels.onMessage(msg)) return;
   switch (msg.type) {
     case 'ready':
@@ -461,16 +506,22 @@ async function openResultsFile(file: File): Promise<void> {
   setOpenStatus('busy', `Checking ${file.name}…`);
   let results: ExperimentResults;
   try {
-    results = await readResultsFile(file, { datasets: catalog.datasets });
+    // Read against the built-in datasets: a file made on the user's own data brings its description, checked below.
+    results = await readResultsFile(file, { datasets: BUILTIN_DATASETS });
   } catch (err) {
     if (id === openSeq) setOpenStatus('error', `Could not open ${file.name}: ${err instanceof Error ? err.message : String(err)}`);
     return;
   }
   if (id !== openSeq) return;
-  if (results.dataset && !catalog.datasets.has(results.dataset.name)) {
-    // A results file is read with the dataset it records; this page cannot load the user's own data yet.
-    setOpenStatus('error', `Could not open ${file.name}: it was made on your own data '${results.dataset.name}' (hash ${results.dataset.hash.slice(0, 16)}…), which this page does not have (your own data runs from the CLI so far: npm run experiment -- --data …)`);
-    return;
+  const own = results.dataset ?? null;
+  if (own) {
+    // Made on the user's own data: shown when this browser keeps the same data (name and content hash).
+    const why = await userData.ensureInHost(own.name, own.hash);
+    if (id !== openSeq) return;
+    if (why) {
+      setOpenStatus('error', `Could not open ${file.name}: it was made on your own data '${own.name}' (hash ${own.hash.slice(0, 16)}…); ${why}`);
+      return;
+    }
   }
   if (!showOpened(results, file.name)) return;
   const c = results.config;
@@ -531,6 +582,7 @@ function showOpened(results: ExperimentResults, name: string): boolean {
 
 function onCrash(message: string, next: CrashDecision): void {
   modelExports.reset(); // the worker's models went with it
+  userData.hostLost(); // and the user data it had decoded
   const wasRunning = state.running;
   const rounds = state.runs.reduce((a, r) => a + r.rounds.length, 0);
   ({ error: state.error, note: restartNote } = describeCrash(message, next, rounds));
@@ -549,6 +601,7 @@ function onCrash(message: string, next: CrashDecision): void {
 /** A new host is up after a crash (restarted by the policy, or by Continue): the backend badge works again. */
 function onRestarted(result: { ready: Ready } | { error: string }): void {
   restartNote = null;
+  userData.hostLost();
   if ('error' in result) {
     state.error = `${state.error ?? ''} The engine could not restart: ${result.error}`;
     renderMessages();

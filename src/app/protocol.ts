@@ -88,6 +88,12 @@ export type ToHost =
    * weights file, and tf.io.browserFiles matches it by that name).
    */
   | { type: 'exportModel'; id: number; strategy: string; repeat: number; name: string }
+  /**
+   * The user's own data: picked or dropped files (a folder's `webkitRelativePath`s, or one table)
+   * to decode in the host (datasets/user/browser.ts); the host keeps the decoded rows, and runs and
+   * `rows` may then name the dataset. Answered with `userData`.
+   */
+  | { type: 'userData'; id: number; data: string; files: { path: string; file: Blob }[]; options: UserDataOptions }
   /** Diagnostics: throw an uncaught error in the host (tests the crash path). */
   | { type: 'crash' }
   /** Diagnostics: lose the WebGL context (`WEBGL_lose_context`), as a GPU reset would. */
@@ -125,6 +131,8 @@ export type FromHost =
   | { type: 'reference'; strategy: string; repeat: number; round: number; labeled: number; accuracy: number }
   /** The answer to `predictDigit`: the current model's class probabilities (C numbers), or why there are none. */
   | { type: 'digit'; id: number; probs: number[] | null; error: string | null }
+  /** The answer to `userData`: what the data is (for the catalog and the summary), or why it cannot be used. */
+  | { type: 'userData'; id: number; summary: UserDataSummary | null; error: string | null }
   /** The answer to `exportModel`: the two files (the weights' buffer transferred), or why not. */
   | { type: 'model'; id: number; files: ModelFiles | null; error: string | null };
 
@@ -172,3 +180,26 @@ export interface ModelFiles {
   weightsName: string;
   weights: ArrayBuffer;
 }
+
+/** How the user's own data is read (the CLI's --test-fraction, --label-column and --image-size). */
+export interface UserDataOptions {
+  testFraction?: number;
+  labelColumn?: string | null;
+  imageSize?: [number, number, 1 | 3];
+}
+
+/** The user's own data as the page shows it before a run: plain data. */
+export interface UserDataSummary {
+  /** The catalog entry (`describeDataset`'s input: name, kind, description, shape, classNames, sizes, hash). */
+  description: { name: string; kind: 'image' | 'tabular'; description: string; shape: number[]; classNames: string[]; sizes: { train: number; test: number }; hash: string };
+  /** Rows per class (the training rows and any separate test rows together). */
+  classCounts: number[];
+  /** Image data: up to `SAMPLES_PER_CLASS` rows of each class, [k, H, W, C] uint8, and their classes. */
+  samples: { labels: Uint8Array; pixels: Uint8Array } | null;
+  /** A table's feature columns. */
+  featureNames: string[] | null;
+  /** Every problem found that did not stop the data (files skipped), as text. */
+  warnings: string[];
+}
+
+export const SAMPLES_PER_CLASS = 8;

@@ -4,6 +4,7 @@
  * experiment that stopped before its end. If storage fails, `problem` says so once and later
  * writes are skipped: the run itself goes on.
  */
+import type { DatasetCatalog } from '../../datasets/catalog.ts';
 import { ExperimentStore, type StoredExperiment } from './store.ts';
 
 /**
@@ -14,7 +15,7 @@ import { ExperimentStore, type StoredExperiment } from './store.ts';
 const lockName = (id: string) => `activelab-run:${id}`;
 
 export class RunRecorder {
-  readonly store = new ExperimentStore();
+  readonly store: ExperimentStore;
   /** The stored experiment being written or shown (null: none). */
   id: string | null = null;
   /** Why completed rounds are not being saved, or null. */
@@ -22,8 +23,13 @@ export class RunRecorder {
   private queue: Promise<void> = Promise.resolve();
   private releaseLock: (() => void) | null = null;
 
-  /** @param onProblem called once when a write fails (the page shows `problem`). */
-  constructor(private readonly onProblem: () => void) {}
+  /**
+   * @param onProblem called once when a write fails (the page shows `problem`).
+   * @param datasets the page's catalog as it is now (it gains the user's own data).
+   */
+  constructor(private readonly onProblem: () => void, datasets?: () => DatasetCatalog) {
+    this.store = new ExperimentStore(datasets);
+  }
 
   /** Starts recording a new experiment. */
   begin(exp: Omit<StoredExperiment, 'id' | 'startedAt' | 'updatedAt'>): void {

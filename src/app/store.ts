@@ -7,22 +7,27 @@
  * method then rejects with a `StoreError` saying why, and the caller runs on without saving.
  */
 import * as v from 'valibot';
-import { BUILTIN_DATASETS, DATASET_KINDS, type DatasetCatalog } from '../../datasets/catalog.ts';
+import { BUILTIN_DATASETS, DATASET_KINDS, describeDataset, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
 import type { ExperimentConfig } from '../engine/config.ts';
 import type { RunStatus } from '../engine/results.ts';
 import { configSchema, recordContext, RUN_STATUSES, runInfoEntries, runList, validRounds } from '../engine/results-schema.ts';
 import { check, int, list, nestedInto, num, obj, oneOf, onePer, str } from '../schema.ts';
 import type { DrawnExample, LabelAnswer } from './labeling.ts';
-import type { DatasetInfo } from './protocol.ts';
+import type { DatasetInfo, UserDataOptions, UserDataSummary } from './protocol.ts';
 import type { RoundData } from './state.ts';
 
 const DB_NAME = 'activelab';
-/** 2 added the labels a person gives ("Label it yourself"); 3 the digits drawn on the pad and added to the labeled set. */
-const DB_VERSION = 3;
+/**
+ * 2 added the labels a person gives ("Label it yourself"); 3 the digits drawn on the pad and added
+ * to the labeled set (`drawn`); 4 the user's own data (`datasets`). Each store is created when
+ * missing, so any earlier version upgrades.
+ */
+const DB_VERSION = 4;
 const EXPERIMENTS = 'experiments';
 const ROUNDS = 'rounds';
 const LABELS = 'labels';
 const DRAWN = 'drawn';
+const DATASETS = 'datasets';
 /** Experiments kept; older ones are deleted when a new one starts. */
 export const KEEP_EXPERIMENTS = 5;
 
@@ -219,11 +224,88 @@ export function storedRuns(exp: StoredExperiment, rows: readonly unknown[], data
   });
 }
 
+/**
+ * The user's own data as the page keeps it: the files themselves (decoded again in the host after
+ * a reload; the content hash says it is the same data) and what the page showed of them.
+ */
+export interface StoredUserData {
+  name: string;
+  hash: string;
+  /** The folder or table name the files' paths start with (`DataOptions.data`). */
+  data: string;
+  options: UserDataOptions;
+  files: { path: string; file: Blob }[];
+  summary: UserDataSummary;
+  storedAt: string;
+}
+
+const storedUserDataSchema = obj({
+  name: str(64),
+  hash: str(128),
+  data: str(4096),
+  options: obj({
+    testFraction: v.optional(num(0, 1)),
+    labelColumn: v.optional(v.nullable(str(1000))),
+    imageSize: v.optional(v.tuple([int(1, 4096), int(1, 4096), v.picklist([1, 3] as const)])),
+  }),
+  files: v.array(obj({ path: str(4096), file: v.instance(Blob, 'a Blob') })),
+  summary: obj({
+    description: v.unknown(),
+    classCounts: v.array(int(0, COUNT)),
+    samples: v.nullable(obj({ labels: v.instance(Uint8Array, 'a Uint8Array'), pixels: v.instance(Uint8Array, 'a Uint8Array') })),
+    featureNames: v.nullable(v.array(str(1000))),
+    warnings: v.array(str(10_000)),
+  }),
+  storedAt: str(100),
+});
+
+/** A stored user dataset as checked, with its catalog entry; null for a record that is not valid here. */
+export function checkStoredUserData(value: unknown): { stored: StoredUserData; description: DatasetDescription } | null {
+  const r = check(storedUserDataSchema, value, 'dataset');
+  if (!r.ok) return null;
+  try {
+    const description = describeDataset(r.value.summary.description);
+    if (description.name !== r.value.name || description.hash !== r.value.hash) return null;
+    return { stored: r.value as StoredUserData, description };
+  } catch {
+    return null;
+  }
+}
+
 export class ExperimentStore {
   private db: Promise<IDBDatabase> | null = null;
+  private readonly catalogOf: () => DatasetCatalog;
 
-  /** @param datasets the datasets a stored configuration may name */
-  constructor(private readonly datasets: DatasetCatalog = BUILTIN_DATASETS) {}
+  /** @param datasets the datasets a stored configuration may name (a function: the page's catalog grows) */
+  constructor(datasets: DatasetCatalog | (() => DatasetCatalog) = BUILTIN_DATASETS) {
+    this.catalogOf = typeof datasets === 'function' ? datasets : () => datasets;
+  }
+
+  private get datasets(): DatasetCatalog {
+    return this.catalogOf();
+  }
+
+  /** Keeps the user's own data (replacing data of the same name). */
+  async putUserData(d: StoredUserData): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(DATASETS, 'readwrite');
+    tx.objectStore(DATASETS).put(d);
+    await done(tx);
+  }
+
+  /** The user datasets kept, by name (records that are not valid here are skipped). */
+  async userData(): Promise<{ stored: StoredUserData; description: DatasetDescription }[]> {
+    const db = await this.open();
+    const all: unknown[] = await request(db.transaction(DATASETS, 'readonly').objectStore(DATASETS).getAll());
+    return all.flatMap((x) => checkStoredUserData(x) ?? []).sort((a, b) => a.stored.name.localeCompare(b.stored.name));
+  }
+
+  async removeUserData(name: string): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(DATASETS, 'readwrite');
+    tx.objectStore(DATASETS).delete(name);
+    await done(tx);
+  }
 
   private open(): Promise<IDBDatabase> {
     this.db ??= new Promise<IDBDatabase>((resolve, reject) => {
@@ -244,6 +326,7 @@ export class ExperimentStore {
         if (!db.objectStoreNames.contains(ROUNDS)) db.createObjectStore(ROUNDS, { keyPath: ['id', 'strategy', 'repeat', 'round'] });
         if (!db.objectStoreNames.contains(LABELS)) db.createObjectStore(LABELS, { keyPath: ['id', 'strategy', 'repeat', 'round', 'position'] });
         if (!db.objectStoreNames.contains(DRAWN)) db.createObjectStore(DRAWN, { keyPath: ['id', 'strategy', 'repeat', 'round', 'position'] });
+        if (!db.objectStoreNames.contains(DATASETS)) db.createObjectStore(DATASETS, { keyPath: 'name' });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(new StoreError(req.error?.message ?? 'IndexedDB could not open'));

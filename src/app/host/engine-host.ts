@@ -4,7 +4,10 @@
  * protocol.ts: config in, plain-data events out (typed arrays transferred, never tensors).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, type Dataset, type DatasetName } from '../../../datasets/index.ts';
+import { BUILTIN_DATASETS, DATASETS, fetchSource, loadDataset, withDataset, type Dataset, type DatasetCatalog, type DatasetName } from '../../../datasets/index.ts';
+import { loadPickedData } from '../../../datasets/user/browser.ts';
+import { checkClassSizes, describeUserData, materialize, type UserData, type UserDatasetRecord } from '../../../datasets/user/data.ts';
+import { warningText } from '../../../datasets/user/errors.ts';
 import { exportFiles, type ModelExport } from '../../../models/export.ts';
 import type { BackendChoiceRecord } from '../../backend/auto-choice.ts';
 import type { BackendChoice } from '../../backend/catalog.ts';
@@ -17,6 +20,7 @@ import { tfLearner } from '../../engine/learner.ts';
 import { ExperimentError, runExperiment, type RunOptions } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
 import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
+import { summarizeUserData } from './user-summary.ts';
 import { describeModel } from './model-summary.ts';
 import { chooseBackend, indexedDbCache, type Workload } from './calibrate.ts';
 import { HumanOracle } from './human-oracle.ts';
@@ -86,6 +90,25 @@ function queriedRows(ds: Dataset<string>, selected: readonly number[]): Queried 
 export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) => void {
   configureWasmPaths();
   const datasets = new Map<string, Promise<Dataset<string>>>();
+  /** The user's own data the page sent (`userData`), decoded, by dataset name. */
+  const userSets = new Map<string, UserData>();
+  /** The built-in datasets and the user's. */
+  const catalogNow = (): DatasetCatalog => {
+    let c: DatasetCatalog = BUILTIN_DATASETS;
+    for (const u of userSets.values()) c = withDataset(c, describeUserData(u));
+    return c;
+  };
+  /** A user dataset split for a seed, and its record for the results. */
+  const userSplits = new Map<string, { dataset: Dataset<string>; record: UserDatasetRecord }>();
+  const userSplit = (u: UserData, seed: number) => {
+    const key = `${u.name}:${u.hash}:${seed}`;
+    let m = userSplits.get(key);
+    if (!m) {
+      m = materialize(u, seed);
+      userSplits.set(key, m);
+    }
+    return m;
+  };
   let running = false;
   let ctrl: AbortController | null = null;
   let pause: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -149,6 +172,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
   };
 
   const getDataset = (config: Pick<ExperimentConfig, 'dataset' | 'seed'>): Promise<Dataset<string>> => {
+    const user = userSets.get(config.dataset);
+    if (user) return Promise.resolve(userSplit(user, config.seed).dataset);
     const seeded = BUILTIN_DATASETS.get(config.dataset)?.seeded ?? false;
     const key = seeded ? `${config.dataset}:${config.seed}` : config.dataset;
     let p = datasets.get(key);
@@ -191,8 +216,11 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     }
     let config: ExperimentConfig;
     try {
-      config = resolveConfig(partial as Partial<ExperimentConfig>);
-      if (resume) resume = { config: resolveConfig(resume.config), runs: resume.runs };
+      const catalog = catalogNow();
+      config = resolveConfig(partial as Partial<ExperimentConfig>, { datasets: catalog });
+      if (resume) resume = { config: resolveConfig(resume.config, { datasets: catalog }), runs: resume.runs };
+      const user = userSets.get(config.dataset);
+      if (user) checkClassSizes(user, userSplit(user, config.seed).dataset.train, config);
     } catch (err) {
       post({ type: 'rejected', error: fieldError(err) });
       post({ type: 'idle' });
@@ -207,6 +235,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     let reference: Promise<void> | null = null;
     let finished = false;
     let stopReference: (() => void) | null = null;
+    let record: UserDatasetRecord | null = null;
+    const withRecord = (r: ExperimentResults): ExperimentResults => (record ? { ...r, dataset: record } : r);
     try {
       post({ type: 'status', message: config.backend === 'auto' ? 'choosing the fastest backend' : `starting the ${config.backend} backend` });
       let backendChoice: BackendChoiceRecord | null;
@@ -216,9 +246,12 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         post({ type: 'rejected', error: { field: 'backend', message: err instanceof Error ? err.message : String(err) } });
         return;
       }
-      const spec = DATASETS[config.dataset as DatasetName];
-      post({ type: 'status', message: spec.files.length ? `loading ${config.dataset} (${spec.sizes.train + spec.sizes.test} images)` : `generating ${config.dataset}` });
+      const user = userSets.get(config.dataset);
+      const spec = user ? null : DATASETS[config.dataset as DatasetName];
+      post({ type: 'status', message: !spec ? `splitting ${config.dataset}` : spec.files.length ? `loading ${config.dataset} (${spec.sizes.train + spec.sizes.test} images)` : `generating ${config.dataset}` });
       const ds = await getDataset(config);
+      // Results on the user's own data name it (name, hash) and keep its split's standardization.
+      record = user ? userSplit(user, config.seed).record : null;
       if (signal.aborted) {
         post({ type: 'rejected', error: { field: null, message: 'stopped before the run started' } });
         return;
@@ -253,7 +286,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       }
       const onEvent = (e: ExperimentEvent) => {
         if (e.type !== 'round') {
-          post({ type: 'event', event: e });
+          post({ type: 'event', event: e.type === 'end' ? { ...e, results: withRecord(e.results) } : e });
           return;
         }
         // Copies, so transferring them never detaches an array the engine still holds.
@@ -291,7 +324,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       });
       finished = !signal.aborted;
     } catch (err) {
-      const results = err instanceof ExperimentError ? err.results : null;
+      const results = err instanceof ExperimentError && err.results ? withRecord(err.results) : null;
       const message = err instanceof ExperimentError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       if (started || results) post({ type: 'failed', message, results });
       else post({ type: 'rejected', error: { field: null, message } });
@@ -322,6 +355,24 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     }
   }
 
+  /** Decodes the user's files and keeps them as a dataset the runs may name; answers with its summary. */
+  async function userData(msg: Extract<ToHost, { type: 'userData' }>): Promise<void> {
+    try {
+      const loaded = await loadPickedData(msg.files, { data: msg.data, ...msg.options });
+      const u = loaded.data;
+      const summary = summarizeUserData(u, loaded.warnings.map(warningText));
+      withDataset(BUILTIN_DATASETS, describeUserData(u)); // a built-in dataset's name is refused
+      const known = userSets.get(u.name);
+      if (known && known.hash !== u.hash && running) throw new Error(`a run on '${u.name}' is in progress: stop it before replacing its data`);
+      userSets.set(u.name, u);
+      for (const key of [...userSplits.keys()]) if (key.startsWith(`${u.name}:`) && !key.startsWith(`${u.name}:${u.hash}:`)) userSplits.delete(key);
+      const transfer = summary.samples ? [summary.samples.labels.buffer, summary.samples.pixels.buffer] : [];
+      post({ type: 'userData', id: msg.id, summary, error: null }, transfer);
+    } catch (err) {
+      post({ type: 'userData', id: msg.id, summary: null, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
   /** The files of a kept final model (a copy of its weights, transferred), or why there are none. */
   function exportModel(msg: Extract<ToHost, { type: 'exportModel' }>): void {
     const model = models.get(modelKey(msg.strategy, msg.repeat));
@@ -342,6 +393,9 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     switch (msg.type) {
       case 'exportModel':
         exportModel(msg);
+        break;
+      case 'userData':
+        void userData(msg);
         break;
       case 'rows':
         void rows(msg.id, msg.dataset, msg.seed, msg.selected);

@@ -8,8 +8,8 @@ import { h, replace, s } from '../dom.ts';
 import type { DatasetInfo, StrategyMeta } from '../protocol.ts';
 import type { RoundData, RunData } from '../state.ts';
 
-/** Draws one image of a [k, H, W, C] uint8 block as dark ink on white (C = 1) or RGB (C = 3). */
-export function imageCanvas(pixels: Uint8Array, index: number, shape: number[], cssSize: number): HTMLCanvasElement {
+/** Draws one image of a [k, H, W, C] uint8 block as dark ink on white (C = 1; `ink` false: as stored, luminance) or RGB (C = 3). */
+export function imageCanvas(pixels: Uint8Array, index: number, shape: number[], cssSize: number, ink = true): HTMLCanvasElement {
   const [hgt = 28, wid = 28, ch = 1] = shape;
   const canvas = h('canvas', { class: 'digit', attrs: { width: wid, height: hgt }, style: { width: `${cssSize}px`, height: `${cssSize}px` } });
   const ctx = canvas.getContext('2d');
@@ -23,7 +23,7 @@ export function imageCanvas(pixels: Uint8Array, index: number, shape: number[], 
       img.data[o + 1] = pixels[base + p * ch + 1]!;
       img.data[o + 2] = pixels[base + p * ch + 2]!;
     } else {
-      const v = 255 - pixels[base + p * ch]!;
+      const v = ink ? 255 - pixels[base + p * ch]! : pixels[base + p * ch]!;
       img.data[o] = v;
       img.data[o + 1] = v;
       img.data[o + 2] = v;
