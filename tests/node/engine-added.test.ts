@@ -6,11 +6,12 @@
  * it copies.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mockLearner } from '../support/mock-learner.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../datasets/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
 import { decodePixels, encodePixels } from '../../src/engine/added.ts';
-import { ExperimentError, resolveConfig, runExperiment, tfLearner, type Learner, type LearnerFactory } from '../../src/engine/index.ts';
+import { ExperimentError, resolveConfig, runExperiment, tfLearner, type LearnerFactory } from '../../src/engine/index.ts';
 import { OracleError, type AddedExample, type Oracle, type OracleQuery } from '../../src/engine/oracle.ts';
 import { ResultsFileError, validateResults } from '../../src/engine/results-file.ts';
 import { asDatasetRows } from '../../src/engine/rows.ts';
@@ -37,20 +38,13 @@ interface Fit {
 function recordingLearner(fits: Fit[]): LearnerFactory {
   return ({ dataset: ds }) => {
     const probs = (idx: Int32Array) => tf.tidy(() => tf.softmax(tf.tensor2d(Array.from(idx, (i) => Array.from({ length: C }, (_, c) => Math.sin(i * (c + 1)))), [idx.length, C])) as tf.Tensor2D);
-    const learner: Learner = {
+    return mockLearner({
+      probs, numClasses: C,
       fit: async (labeled, ctx) => {
         fits.push({ rows: new Map(Array.from(labeled, (i) => [i, ds.train.y[i]!])), added: (ctx.added ?? []).map((e) => [e.label, e.pixels[0]!]) });
       },
-      predictProbs: probs,
-      predictLogits: probs,
-      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
-      embed: probs,
-      inputs: probs,
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.zeros([x.shape[0]!, C])) as tf.Tensor2D),
-      evaluate: async () => ({ accuracy: 0.5, loss: 1, n: 4, numClasses: C, confusion: new Int32Array(C * C), ece: 0.1, calibratedEce: null }),
-      dispose: () => undefined,
-    };
-    return learner;
+    });
   };
 }
 

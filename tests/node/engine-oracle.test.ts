@@ -4,10 +4,11 @@
  * the completed rounds kept, and the noisy simulated oracle errs at its configured rate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mockLearner } from '../support/mock-learner.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../datasets/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
-import { ConfigError, ExperimentError, resolveConfig, runExperiment, type Learner, type LearnerFactory } from '../../src/engine/index.ts';
+import { ConfigError, ExperimentError, resolveConfig, runExperiment, type LearnerFactory } from '../../src/engine/index.ts';
 import { noisyOracle, OracleError, type Oracle, type OracleQuery } from '../../src/engine/oracle.ts';
 import { validateResults } from '../../src/engine/results-file.ts';
 
@@ -28,18 +29,10 @@ type Trained = Map<number, number>[];
 function recordingLearner(trained: Trained): LearnerFactory {
   return ({ dataset: ds }) => {
     const probs = (idx: Int32Array) => tf.tidy(() => tf.softmax(tf.tensor2d(Array.from(idx, (i) => [Math.sin(i), Math.cos(i)]), [idx.length, C])) as tf.Tensor2D);
-    const learner: Learner = {
+    return mockLearner({
+      probs, numClasses: C,
       fit: async (labeled) => { trained.push(new Map(Array.from(labeled, (i) => [i, ds.train.y[i]!]))); },
-      predictProbs: probs,
-      predictLogits: probs,
-      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
-      embed: probs,
-      inputs: probs,
-      predictOn: (x) => tf.tidy(() => tf.softmax(tf.tile(x.reshape([-1, 1]), [1, C])) as tf.Tensor2D),
-      evaluate: async () => ({ accuracy: 0.5, loss: 1, n: 4, numClasses: C, confusion: new Int32Array(C * C), ece: 0.1, calibratedEce: null }),
-      dispose: () => undefined,
-    };
-    return learner;
+    });
   };
 }
 

@@ -4,10 +4,11 @@
  * records and `stopWhen` with a learner whose predictions settle.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mockLearner } from '../support/mock-learner.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../datasets/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
-import { resolveConfig, runExperiment, stopSummary, type Learner, type LearnerFactory, type RunRecord } from '../../src/engine/index.ts';
+import { resolveConfig, runExperiment, stopSummary, type LearnerFactory, type RunRecord } from '../../src/engine/index.ts';
 import { largestUncertainty, stopSetSummary } from '../../src/engine/stop-set.ts';
 import { cohenKappa, stoppingAdvice, stopRound, type StoppingRecord } from '../../src/engine/stopping.ts';
 import { validateResults } from '../../src/engine/results-file.ts';
@@ -130,18 +131,7 @@ function settlingLearner(): LearnerFactory {
       const p = 1 - 0.4 / (fits + 1) ** 2;
       return tf.tensor2d(Array.from(idx, (i) => (i % 2 === 0 ? [p, 1 - p] : [1 - p, p])), [idx.length, C]);
     };
-    const learner: Learner = {
-      fit: async () => { fits++; },
-      predictProbs: probs,
-      predictLogits: probs,
-      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
-      embed: probs,
-      inputs: probs,
-      predictOn: (x) => tf.tidy(() => tf.softmax(tf.tile(x.reshape([-1, 1]), [1, C])) as tf.Tensor2D),
-      evaluate: async () => ({ accuracy: Math.min(1, 0.5 + fits / 20), loss: 1, n: 4, numClasses: C, confusion: new Int32Array(C * C), ece: 0.1, calibratedEce: null }),
-      dispose: () => undefined,
-    };
-    return learner;
+    return mockLearner({ probs, numClasses: C, fit: async () => { fits++; }, accuracy: () => Math.min(1, 0.5 + fits / 20) });
   };
 }
 

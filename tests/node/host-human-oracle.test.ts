@@ -5,12 +5,13 @@
  * while waiting ends the run as aborted, with its rounds kept.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mockLearner } from '../support/mock-learner.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../datasets/index.ts';
 import { HumanOracle } from '../../src/app/host/human-oracle.ts';
 import type { FromHost, LabelQuery } from '../../src/app/protocol.ts';
 import { useBackend } from '../../src/backend/index.ts';
-import { resolveConfig, runExperiment, type Learner, type LearnerFactory } from '../../src/engine/index.ts';
+import { resolveConfig, runExperiment, type LearnerFactory } from '../../src/engine/index.ts';
 
 const C = 2;
 
@@ -26,18 +27,11 @@ function dataset(n = 30): Dataset<string> {
 function fixedLearner(disposed: { n: number }): LearnerFactory {
   return () => {
     const probs = (idx: Int32Array) => tf.tidy(() => tf.softmax(tf.tensor2d(Array.from(idx, (i) => [Math.sin(i), Math.cos(i)]), [idx.length, C])) as tf.Tensor2D);
-    const learner: Learner = {
-      fit: async () => undefined,
-      predictProbs: probs,
-      predictLogits: probs,
-      predictMcLogits: (idx, t) => tf.tidy(() => tf.stack(Array.from({ length: t }, () => probs(idx))) as tf.Tensor3D),
-      embed: probs,
-      inputs: probs,
+    return mockLearner({
+      probs, numClasses: C,
       predictOn: (x) => tf.tidy(() => tf.softmax(tf.reshape(x, [-1, 2])) as tf.Tensor2D),
-      evaluate: async () => ({ accuracy: 0.5, loss: 1, n: 4, numClasses: C, confusion: new Int32Array(C * C), ece: 0.1, calibratedEce: null }),
       dispose: () => void disposed.n++,
-    };
-    return learner;
+    });
   };
 }
 
