@@ -65,8 +65,9 @@ async function checkModelPanel(page: Page, errors: string[]): Promise<void> {
   expect(await page.$$eval('#model-summary table.tf-table thead th', (ths) => ths.map((th) => th.textContent))).toEqual(['Layer', 'Type', 'Output shape', 'Parameters', 'Trainable']);
   expect(await page.textContent('#model-summary .model-total')).toBe('mlp: 101,770 parameters (101,770 trainable), 5 layers');
 
-  // The last round trained, one point per epoch, in both line charts.
-  await page.waitForSelector('#model-training figure[data-epochs="2"]');
+  // The last round trained, one point per epoch, in both line charts. The panel draws after the
+  // events (at most once per epoch), so an earlier round's figure may still be up when the run ends.
+  await page.waitForSelector('#model-training figure[data-round="1"][data-epochs="2"]', { timeout: 30_000 });
   const fig = await page.$eval('#model-training figure', (f) => ({ ...(f as HTMLElement).dataset, caption: f.querySelector('figcaption')?.textContent }));
   expect(fig).toMatchObject({ round: '1', epochs: '2' });
   expect(fig.caption).toMatch(/^(entropy|random), repeat 1, round 1: epoch 2 of 2, training loss \d+\.\d{3}, accuracy \d+\.\d%$/);
