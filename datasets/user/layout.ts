@@ -4,8 +4,8 @@
  *
  * - labeled: one subfolder per class (`cats/…`, `dogs/…`; deeper folders count for their class
  *   folder); class names are the folder names in sorted order, and files are taken in path order;
- * - unlabeled: images directly in the folder and no class subfolders. Only "Label it yourself"
- *   takes such a folder; everything else refuses it with `requireLabeled`.
+ * - unlabeled: images directly in the folder and no class subfolders. Refused for now, with
+ *   `requireLabeled` ("Label it yourself" on such a folder is still to be built).
  *
  * Files and folders whose name starts with "." are ignored (.DS_Store, .git). Any other file that
  * is not PNG, JPEG or WebP by its extension is skipped with a warning, and so is an image lying
@@ -91,20 +91,20 @@ export function folderLayout(folder: string, entries: readonly FolderEntry[], li
   return { labeled: true, folder, classNames, files: inClass.map((e) => ({ ...e, label: index.get(e.path.split('/')[0]!)! })), warnings };
 }
 
-/** Whether the folder is unlabeled (images, no class folders): what "Label it yourself" accepts. */
+/** Whether the folder is unlabeled (images, no class folders): what "Label it yourself" will accept (not built yet). */
 export function isUnlabeledFolder(layout: FolderLayout): layout is Extract<FolderLayout, { labeled: false }> {
   return !layout.labeled;
 }
 
 /**
  * The layout of a labeled folder with at least two classes.
- * @throws UserDataError for an unlabeled folder (only "Label it yourself" takes one) or a single class.
+ * @throws UserDataError for an unlabeled folder (not taken yet) or a single class.
  */
 export function requireLabeled(layout: FolderLayout): Extract<FolderLayout, { labeled: true }> {
   if (!layout.labeled) {
     throw new UserDataError(
       { file: layout.folder },
-      `an unlabeled folder (${layout.files.length} images, no class subfolders): only "Label it yourself" takes unlabeled images; to train on them here, put each class's images in a subfolder named by the class (${layout.folder}/cats/…, ${layout.folder}/dogs/…)`,
+      `an unlabeled folder (${layout.files.length} images, no class subfolders): unlabeled images are not taken yet (labeling them in "Label it yourself" is still to be built); to train on them, put each class's images in a subfolder named by the class (${layout.folder}/cats/…, ${layout.folder}/dogs/…)`,
     );
   }
   if (layout.classNames.length < 2) {

@@ -143,13 +143,13 @@ describe('bad input: exit code 2 and a message naming the file (and row and colu
     expect(() => refuseWarnings([loaded.warnings[1]!])).toThrow(/broken\.png: cannot be decoded .*; refused with --strict$/);
   });
 
-  it('an empty folder, an unlabeled folder (only "Label it yourself" takes it), a single class', async () => {
+  it('an empty folder, an unlabeled folder (not taken yet), a single class', async () => {
     mkdirSync(join(dir, 'empty', 'cats'), { recursive: true });
     writeFile(join(dir, 'empty', 'readme.md'), '# nothing');
     await fails(['--data', join(dir, 'empty')], /error: .*\/empty: an empty folder: it holds no PNG, JPEG or WebP images \(1 other file\)/);
     const loose = join(dir, 'loose');
     for (let i = 0; i < 3; i++) writeFile(join(loose, `${i}.png`), pngBytes(classPicture(0, new Rng(i))));
-    await fails(['--data', loose], /error: .*\/loose: an unlabeled folder \(3 images, no class subfolders\): only "Label it yourself" takes unlabeled images/);
+    await fails(['--data', loose], /error: .*\/loose: an unlabeled folder \(3 images, no class subfolders\): unlabeled images are not taken yet \(labeling them in "Label it yourself" is still to be built\)/);
     const layout = folderLayout('loose', [{ path: '0.png', size: 1 }]);
     expect(isUnlabeledFolder(layout)).toBe(true);
     expect(() => requireLabeled(layout)).toThrow(UserDataError);
