@@ -36,19 +36,22 @@ async function waitForDone(page: Page, n: number): Promise<void> {
 }
 
 /**
- * Clicks Run, and Pause the moment `n` evaluations are done (from the page, so however fast the
- * backend is, the run is still going); resolves once the run is paused.
+ * Clicks Run, and Pause the moment `n` evaluations are done and the page says the run is running
+ * (Pause acts only then; on fast wasm the first evaluations can land before that): from the page,
+ * so however fast the backend is, the run is still going. Resolves once the run is paused.
  */
 async function runAndPauseAt(page: Page, n: number): Promise<void> {
   const paused = page.evaluate((k) => new Promise<void>((resolve) => {
     const progress = document.querySelector<HTMLElement>('#progress')!;
-    const observer = new MutationObserver(() => {
-      if (Number(progress.dataset.done) < k) return;
+    const check = () => {
+      if (Number(progress.dataset.done) < k || document.body.dataset.status !== 'running') return;
       observer.disconnect();
       document.querySelector<HTMLButtonElement>('#pause-btn')!.click();
       resolve();
-    });
+    };
+    const observer = new MutationObserver(check);
     observer.observe(progress, { attributes: true, attributeFilter: ['data-done'] });
+    observer.observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
   }), n);
   await page.click('#run-btn');
   await paused;
