@@ -77,7 +77,9 @@ async function checkModelPanel(page: Page, errors: string[]): Promise<void> {
   }
 
   // The accuracy per class at the chosen (last) round, as the confusion matrices count it.
-  await page.waitForFunction(() => document.querySelectorAll('#model-classes figure[data-round="1"] .mark-rect path').length >= 2 * 2);
+  // Both strategies' figures at round 1, with their bars (the panel draws them one at a time).
+  await page.waitForFunction(() => [...document.querySelectorAll('#model-classes figure[data-round="1"]')]
+    .filter((f) => f.querySelectorAll('.mark-rect path').length >= 2).length === 2, undefined, { timeout: 30_000 });
   for (const s of ['entropy', 'random']) {
     expect(await page.getAttribute(`#model-classes figure[data-strategy="${s}"]`, 'data-round')).toBe('1');
     expectSameAccuracies(await bars(page, s), await accuracyFromConfusionTable(page, s));
