@@ -15,7 +15,6 @@
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import sharp from 'sharp';
 import { loadUserData, type DataFiles, type DataOptions, type LoadedUserData } from './assemble.ts';
 import { UserDataError, type DataWarning } from './errors.ts';
 import { checkLimits, DEFAULT_LIMITS, type DataLimits, type FolderEntry } from './layout.ts';
@@ -82,6 +81,8 @@ export function walkFolder(root: string, warnings: DataWarning[], limits: DataLi
 export async function decodeImage(bytes: Uint8Array, size: ImageSize, dst: Uint8Array, offset: number): Promise<string | null> {
   const [h, w, c] = size;
   try {
+    // Loaded on the first image, not at the top: most CLI runs read no image folder.
+    const sharp = (await import('sharp')).default;
     const { data, info } = await sharp(bytes, { failOn: 'error' }).rotate().resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
     storePixels(data, info.channels, h * w, c, dst, offset);
     return null;

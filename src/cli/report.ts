@@ -1,6 +1,4 @@
 /** What the runner prints and draws from results: the summary table and the SVG learning curves. */
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import { learningCurveSpec } from '../charts/learning-curve.ts';
 import { learningCurves, stopAdviceText, stopMarkers, type ExperimentResults, type PairedStat } from '../engine/results.ts';
 
@@ -49,6 +47,9 @@ export async function renderChartSvg(results: ExperimentResults): Promise<string
     target: c.target,
     stops: stopMarkers(results.runs),
   });
+  // Loaded here, not at the top: vega and vega-lite take about 2 s of a CLI process's start-up,
+  // and most processes (workers, --help, usage errors) never draw a chart.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
