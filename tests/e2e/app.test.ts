@@ -2,7 +2,8 @@
  * End to end: the app under the Vite dev server in Debian's Chromium (WebGL2 on SwiftShader).
  * Small shapes throughout: SwiftShader emulates the GPU on the CPU.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
@@ -304,8 +305,15 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     expect(await open(evilName, Buffer.from('<script>window.__xss = 2</script>'), 'error')).toMatch(/^Could not open <img src=x onerror="window.__xss=1">\.json: file = 'text that is not JSON' is not allowed: a JSON file exported by ActiveLab/);
     const wrongVersion = { ...results, version: 2 };
     expect(await open('v2.json', Buffer.from(JSON.stringify(wrongVersion)), 'error')).toBe('Could not open v2.json: results.version = 2 is not allowed: 1 (the only results format so far)');
-    // Over the limit: refused from its size, before it is read.
-    expect(await open('huge.json', Buffer.alloc(MAX_RESULTS_FILE_BYTES + 1, 0x20), 'error')).toBe(
+    // Over the limit: refused from its size, before it is read. Given as a file on disk, as a
+    // person picks one (a buffer would cross to the browser as 27 MB of base64).
+    const hugeDir = await mkdtemp(join(tmpdir(), 'activelab-huge-'));
+    const huge = join(hugeDir, 'huge.json');
+    await writeFile(huge, Buffer.alloc(MAX_RESULTS_FILE_BYTES + 1, 0x20));
+    await page.setInputFiles('#open-results', huge);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#open-status')?.dataset.state === 'error' && /huge\.json/.test(document.querySelector('#open-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    await rm(hugeDir, { recursive: true, force: true });
+    expect(await page.textContent('#open-status')).toBe(
       `Could not open huge.json: file = '${MAX_RESULTS_FILE_BYTES + 1} bytes' is not allowed: at most ${MAX_RESULTS_FILE_BYTES} bytes (20 MB): a results file exported by ActiveLab`);
     expect(await page.evaluate(() => document.querySelectorAll('img, #main script').length)).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
