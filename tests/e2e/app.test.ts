@@ -185,7 +185,8 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
 
   it('shows link values that resolveConfig refuses beside their fields, as text, never as markup', async () => {
     const evil = '<img src=x onerror="window.__xss=1">';
-    const { page, errors } = await openApp(`?dataset=${encodeURIComponent(evil)}&initial=abc&rounds=-1&strategies=entropy,${encodeURIComponent('<b>bold</b>')}&color=red`);
+    // backend=wasm: on the default (auto) the page would first time each backend (auto-backend.test.ts).
+    const { page, errors } = await openApp(`?dataset=${encodeURIComponent(evil)}&initial=abc&rounds=-1&strategies=entropy,${encodeURIComponent('<b>bold</b>')}&color=red&backend=wasm`);
     expect(await page.textContent('#err-dataset')).toContain(`config.dataset = '${evil}' is not allowed`);
     expect(await page.textContent('#err-strategies')).toContain("'<b>bold</b>'");
     expect(await page.textContent('#err-rounds')).toContain('config.rounds = -1 is not allowed');
@@ -287,8 +288,9 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     expect(first.errors).toEqual([]);
     await first.page.close();
 
-    // A fresh page, with the default configuration in its form.
-    const { page, errors } = await openApp('');
+    // A fresh page, with the default configuration in its form but wasm (the default, auto, would
+    // first time each backend: auto-backend.test.ts).
+    const { page, errors } = await openApp('?backend=wasm');
     expect(await page.textContent('#open-help')).toContain(`up to ${MAX_RESULTS_FILE_BYTES / (1024 * 1024)} MB`);
     const open = async (name: string, buffer: Buffer, state: 'ok' | 'error') => {
       await page.setInputFiles('#open-results', { name, mimeType: 'application/json', buffer });
