@@ -247,6 +247,8 @@ const storedUserDataSchema = obj({
     testFraction: v.optional(num(0, 1)),
     labelColumn: v.optional(v.nullable(str(1000))),
     imageSize: v.optional(v.tuple([int(1, 4096), int(1, 4096), v.picklist([1, 3] as const)])),
+    classes: v.optional(v.nullable(v.array(str(100)))),
+    test: v.optional(v.nullable(str(4096))),
   }),
   files: v.array(obj({ path: str(4096), file: v.instance(Blob, 'a Blob') })),
   summary: obj({

@@ -51,7 +51,8 @@ export class HumanOracle {
     const learner = this.learner;
     if (!learner) throw new Error('the labeling run has no model to show guesses from');
     const rows = asDatasetRows(Int32Array.from(q.indices));
-    const top = await topGuesses(learner, rows);
+    // Round 0 of data without labels asks before any model is trained: no guesses yet.
+    const top = q.round === 0 ? { classes: new Int32Array(0), probs: new Float32Array(0), k: 0 } : await topGuesses(learner, rows);
     const { ds } = this;
     const d = ds.shape.reduce((a, b) => a * b, 1);
     let pixels: Uint8Array | null = null;
@@ -65,12 +66,14 @@ export class HumanOracle {
       points = new Float32Array(rows.length * 2);
       rows.forEach((r, k) => points!.set(x.subarray(r * 2, r * 2 + 2), k * 2));
     }
-    const truth = Uint8Array.from(rows, (r) => ds.train.y[r]!);
+    // The dataset's labels, for agreement; none on data without labels (never read there).
+    const truth = ds.unlabeled ? null : Uint8Array.from(rows, (r) => ds.train.y[r]!);
     if (this.signal.aborted) throw new DOMException('the labeling run was stopped', 'AbortError');
     const id = ++this.seq;
     const query: LabelQuery = { id, strategy: q.strategy, repeat: q.repeat, round: q.round, indices: rows, truth, pixels, points, top };
     const answer = new Promise<Answer>((resolve, reject) => (this.pending = { id, resolve, reject }));
-    const transfer: Transferable[] = [rows.buffer, truth.buffer, top.classes.buffer, top.probs.buffer];
+    const transfer: Transferable[] = [rows.buffer, top.classes.buffer, top.probs.buffer];
+    if (truth) transfer.push(truth.buffer);
     if (pixels) transfer.push(pixels.buffer);
     if (points) transfer.push(points.buffer);
     this.post({ type: 'query', query }, transfer);
