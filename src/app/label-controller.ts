@@ -286,7 +286,8 @@ export class LabelController {
       }, h('kbd', { text: String(c) }), h('span', { text: names[c] ?? String(c) }))));
     }
     this.els.padClasses.querySelectorAll('button').forEach((b, c) => b.setAttribute('aria-pressed', String(this.drawnLabel === c)));
-    const why = !this.batch ? 'a drawing is added while a batch waits for your labels' : !this.pad.pixels ? 'draw a digit first' : this.drawnLabel === null ? 'pick its label first' : '';
+    const why = !this.batch ? 'a drawing is added while a batch waits for your labels'
+      : this.batch.query.round === 0 ? 'a drawing is added with a batch the model chose, from round 1 on' : !this.pad.pixels ? 'draw a digit first' : this.drawnLabel === null ? 'pick its label first' : '';
     const b = this.els.padAddButton;
     b.disabled = why !== '';
     b.title = why;

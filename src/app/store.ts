@@ -154,7 +154,8 @@ const storedLabelSchema = obj({
   id: str(100),
   strategy: str(100),
   repeat: int(0, COUNT),
-  round: int(1, COUNT),
+  // Round 0 too: on data without labels the person labels the initial set.
+  round: int(0, COUNT),
   position: int(0, COUNT),
   row: int(0, COUNT),
   label: int(-1, 255),

@@ -196,7 +196,7 @@ describe('your own data in the page (Chromium, wasm)', { timeout: 180_000 }, () 
   });
 
   it('a folder without class folders: classes named, refused by Run, labeled in "Label it yourself" by keyboard, resumed mid-batch, no accuracy', async () => {
-    const LOOSE = { model: 'logreg', strategies: 'entropy', initial: 4, query: 2, rounds: 2, repeats: 1, epochs: 2, stopSet: 10, poolSubset: null, testSubset: null, seed: 3, backend: 'wasm' };
+    const LOOSE = { model: 'logreg', strategies: 'entropy', initial: 4, balanced: false, query: 2, rounds: 2, repeats: 1, epochs: 2, stopSet: 10, poolSubset: null, testSubset: null, seed: 3, backend: 'wasm' };
     const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
     const errors = collectErrors(page);
     await recordCspViolations(page);

@@ -22,6 +22,8 @@ export class HumanOracle {
   private learner: Learner | null = null;
   private pending: { id: number; resolve: (answer: Answer) => void; reject: (err: unknown) => void } | null = null;
   private seq = 0;
+  /** The round of the batch waiting for labels (null when none waits). */
+  private pendingRound: number | null = null;
 
   constructor(
     private readonly post: (msg: FromHost, transfer?: Transferable[]) => void,
@@ -72,6 +74,7 @@ export class HumanOracle {
     const id = ++this.seq;
     const query: LabelQuery = { id, strategy: q.strategy, repeat: q.repeat, round: q.round, indices: rows, truth, pixels, points, top };
     const answer = new Promise<Answer>((resolve, reject) => (this.pending = { id, resolve, reject }));
+    this.pendingRound = q.round;
     const transfer: Transferable[] = [rows.buffer, top.classes.buffer, top.probs.buffer];
     if (truth) transfer.push(truth.buffer);
     if (pixels) transfer.push(pixels.buffer);
@@ -81,6 +84,7 @@ export class HumanOracle {
       return await answer;
     } finally {
       this.pending = null;
+      this.pendingRound = null;
     }
   };
 
@@ -93,6 +97,7 @@ export class HumanOracle {
   async predict(id: number, pixels: Uint8Array): Promise<void> {
     try {
       if (!this.pending || !this.learner) throw new Error('the model is training: the pad answers while a batch waits for labels');
+      if (this.pendingRound === 0) throw new Error('no model yet: the first one trains on the initial set you are labeling');
       const probs = await exampleProbs(this.learner, pixels, this.ds.shape);
       this.post({ type: 'digit', id, probs, error: null });
     } catch (err) {
