@@ -135,8 +135,8 @@ const calibrationSchema = obj({
   validationNll: obj({ before: num(0, Infinity), after: num(0, Infinity) }),
 });
 
-/** A test measure: `schema` on a dataset with labels, null on one without (no test set to evaluate on). */
-function measured(dataset: { unlabeled?: boolean | undefined }, schema: ReturnType<typeof num>) {
+/** A test measure (or its summary): `schema` on a dataset with labels, null on one without (no test set to evaluate on). */
+function measured<S extends v.GenericSchema>(dataset: { unlabeled?: boolean | undefined }, schema: S) {
   return dataset.unlabeled ? v.custom<null>((x) => x === null, 'null: a dataset without labels has no test set to evaluate on') : schema;
 }
 
@@ -316,8 +316,8 @@ function summaryShape({ config, dataset }: RecordContext) {
     obj({
       strategy: oneOf<string>(config.strategies),
       repeats: int(1, config.repeats),
-      finalAccuracy: v.nullable(obj({ mean: num(0, 1), std: num(0, 1) })),
-      alc: v.nullable(num(0, 1)),
+      finalAccuracy: measured(dataset, obj({ mean: num(0, 1), std: num(0, 1) })),
+      alc: measured(dataset, num(0, 1)),
       labelsToTarget: obj({
         target: num(Number.MIN_VALUE, 1, 'a number in (0, 1]'),
         mean: v.custom<number | null>((x) => x === null || (typeof x === 'number' && Number.isFinite(x) && x >= 1 && x <= train), `null or a label count from 1 to ${train}`),

@@ -99,6 +99,9 @@ describe('a dataset without labels', () => {
     const json = JSON.parse(JSON.stringify(res));
     json.runs[0].rounds[1].accuracy = 0.5;
     expect(() => validateResults(json, { datasets: catalog })).toThrow(/runs\[0\]\.rounds\[1\]\.accuracy.*null: a dataset without labels has no test set/);
+    const summary = JSON.parse(JSON.stringify(res));
+    summary.summary[0].alc = 0.5;
+    expect(() => validateResults(summary, { datasets: catalog })).toThrow(/summary\[0\]\.alc = 0\.5 is not allowed: null: a dataset without labels/);
     const labeled = JSON.parse(JSON.stringify(res));
     labeled.config.dataset = 'classification';
     expect(() => validateResults(labeled)).toThrow(/accuracy/);
