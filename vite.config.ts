@@ -48,7 +48,7 @@ export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swif
 
 /**
  * The kernel suites the webgpu project runs. By default the quick ones (about 10 s of tests on
- * SwiftShader here; the whole set took 8 min, batch-bald alone 4.4 min). WEBGPU_SUITES=all runs
+ * SwiftShader here; the whole set took 10 min, batch-bald alone 6 min). WEBGPU_SUITES=all runs
  * every shared kernel suite. (Their committee, MC and BatchBALD measures once read back zeros on
  * webgpu: tfjs-backend-webgpu 4.22 compiles no int32/bool transpose, and WebGPU then drops every
  * op batched with it; src/backend/webgpu-int-transpose.ts works around it, and the webgpu
