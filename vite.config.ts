@@ -48,13 +48,11 @@ export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swif
 
 /**
  * The kernel suites the webgpu project runs. By default the quick ones (about 10 s of tests on
- * SwiftShader here; the whole set took 8 min, batch-bald alone 4.4 min). WEBGPU_SUITES=all runs
- * every shared kernel suite; on SwiftShader's adapter measures, committee and batch-bald then fail
- * (16 of 202 tests: MC measures, variation ratio, committee measures and BatchBALD read back
- * zeros), the other 13 suites pass, but for strategies.test.ts's three committee cases, which
- * skip webgpu for the same reason. In isolation the same ops read back right (e.g. an int32 sum
- * over axis 0 of a [T, N, C] one-hot): the zeros appeared when more work was queued before the
- * read, also with WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE 1, and not reproducibly enough to pin.
+ * SwiftShader here; the whole set took 10 min, batch-bald alone 6 min). WEBGPU_SUITES=all runs
+ * every shared kernel suite. (Their committee, MC and BatchBALD measures once read back zeros on
+ * webgpu: tfjs-backend-webgpu 4.22 compiles no int32/bool transpose, and WebGPU then drops every
+ * op batched with it; src/backend/webgpu-int-transpose.ts works around it, and the webgpu
+ * suites now fail on any error the device reports.)
  */
 const WEBGPU_KERNEL_SUITES = process.env.WEBGPU_SUITES === 'all'
   ? ['tests/kernels/**/*.test.ts']

@@ -277,3 +277,28 @@ export async function benchTrain(ds: Dataset<string>, opts: TrainOptions, log: L
   }
   return records;
 }
+
+/**
+ * One training epoch of the CNN as the PyTorch peer runs it (`EPOCH_IMAGES / batchSize` steps of
+ * `fitSeeded`), timed in wall and process CPU seconds, after one untimed warm-up epoch. Returns the
+ * timed epoch and `dispose`. Node only (process.cpuUsage).
+ */
+export async function epochRunner(ds: Dataset<string>, images: number, batchSize: number): Promise<{ epoch: () => Promise<{ wallS: number; cpuS: number }>; dispose: () => void }> {
+  const model = cnn(ds, 21);
+  const trainX = (idx: Int32Array) => batchTensor(ds.train, idx, { shape: ds.shape });
+  const data: TrainingSet = { indices: range(images), batch: (idx) => ({ x: trainX(idx), y: labelsOneHot(ds.train, idx, ds.numClasses) }) };
+  let seed = 1;
+  const fit = () => fitSeeded(model, data, { rng: new Rng(seed++), epochs: 1, batchSize });
+  await fit(); // warm-up, as the peer's
+  return {
+    epoch: async () => {
+      const c0 = process.cpuUsage();
+      const t0 = now();
+      await fit();
+      const wallS = (now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      return { wallS, cpuS: (c.user + c.system) / 1e6 };
+    },
+    dispose: () => disposeModel(model),
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --node-only | --browser-only] [-- --suites kernels,predict,train,round,soak,sweep,torch]`
  * `npm run bench -- --node-only --backends wasm --suites train,predict,torch`: wasm against the PyTorch peer (~10 min).
+ *   The torch suite also runs training epochs in turn, wasm then PyTorch at one thread (`torch_peer.py --serve`): the judged comparison.
  * `npm run bench -- --node-only --suites sweep`: only the sweep (--jobs 1 vs --jobs 2); it updates its own section of docs/benchmarks.md.
  * `npm run bench -- --report-only`: rebuild docs/benchmarks.md from the saved results, measuring nothing.
  * `npm run bench -- --node-only --backends wasm --suites train`: only some of Node's backends (wasm, cpu).
@@ -27,7 +28,8 @@ import type { PageResult } from './browser-entry.ts';
 import { SUITES, sweepPlan, type SuiteName, type Where } from './plan.ts';
 import { renderReport, renderSweepReport, spliceReport, evaluateTargets, sweepTarget, SWEEP_BEGIN_MARKER, SWEEP_END_MARKER, type BenchData, type Machine } from './report.ts';
 import { benchSweep, type SweepBenchRecord } from './sweep-bench.ts';
-import { findTorchPython, runTorchPeer, torchRatios, type TorchPeerRecord } from './torch-peer.ts';
+import { EPOCH_BATCH, EPOCH_IMAGES, INTERLEAVED_EPOCHS, findTorchPython, interleavedEpochs, interleavedRatio, runTorchPeer, torchRatios, type TorchPeerRecord } from './torch-peer.ts';
+import { epochRunner } from './model-bench.ts';
 import { mean, max as maxOf, min as minOf } from './stats.ts';
 import { runSuites, type SuiteError } from './suites.ts';
 
@@ -235,6 +237,18 @@ if (!browserOnly && only.has('torch')) {
     try {
       torch = await runTorchPeer(root, python, quick);
       log(`node: torch peer done: torch ${torch.torch}, ${torch.runs.map((r) => `${r.threads} thread(s): epoch ${r.trainEpochS.map((x) => x.toFixed(2)).join('/')} s, predict ${r.predictS.map((x) => x.toFixed(1)).join('/')} s`).join('; ')}`);
+      if (nodeBackends.includes('wasm')) {
+        // Epochs in turn, wasm then PyTorch, one thread each: the same load on both.
+        await useBackend('wasm');
+        const runner = await epochRunner(await loadDataset('mnist', { source: nodeSource() }), EPOCH_IMAGES, EPOCH_BATCH);
+        try {
+          torch.interleaved = await interleavedEpochs(root, python, quick ? 2 : INTERLEAVED_EPOCHS, runner.epoch);
+        } finally {
+          runner.dispose();
+        }
+        const r = interleavedRatio(torch.interleaved);
+        log(`node: interleaved epochs: wasm ${r.wasm.wallS.toFixed(2)} s wall / ${r.wasm.cpuS.toFixed(2)} s CPU, torch ${r.torch.wallS.toFixed(2)} / ${r.torch.cpuS.toFixed(2)} s: ${r.wall.toFixed(2)}x wall, ${r.cpu.toFixed(2)}x CPU`);
+      }
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       errors.push({ where: 'node', backend: 'torch', suite: 'torch', message });

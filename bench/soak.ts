@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../datasets/index.ts';
 import { useBackend, type BackendName } from '../src/backend/index.ts';
 import { resolveConfig, runExperiment } from '../src/engine/index.ts';
+import { accuracyText } from '../src/engine/results.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -33,7 +34,7 @@ const results = await runExperiment(config, ds, {
     const mem = process.memoryUsage();
     samples.push({ round: e.record.round, tensors: m.numTensors, bytes: m.numBytes, heapMB: mem.heapUsed / 2 ** 20, rssMB: mem.rss / 2 ** 20 });
     if (e.record.round % 25 === 0) {
-      process.stdout.write(`round ${String(e.record.round).padStart(4)}: ${m.numTensors} tensors, ${m.numBytes} bytes, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, rss ${(mem.rss / 2 ** 20).toFixed(1)} MB, accuracy ${(e.record.accuracy * 100).toFixed(1)}%\n`);
+      process.stdout.write(`round ${String(e.record.round).padStart(4)}: ${m.numTensors} tensors, ${m.numBytes} bytes, heap ${(mem.heapUsed / 2 ** 20).toFixed(1)} MB, rss ${(mem.rss / 2 ** 20).toFixed(1)} MB, accuracy ${accuracyText(e.record.accuracy)}\n`);
     }
   },
 });

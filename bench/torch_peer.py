@@ -15,7 +15,11 @@ with one value per measured epoch / predict pass (after a warm-up epoch and a wa
 trainEpochCpuS is the process's CPU time per epoch (time.process_time, all threads): at one thread
 the load-robust view of the same work on a shared machine.
 
-Usage: python3 bench/torch_peer.py [--epochs 5] [--predict-runs 2] [--quick]
+With --serve, trains at one thread on request, for runs interleaved with wasm's epochs: after a
+warm-up epoch it prints {"ready": true}, then for each line "epoch" on stdin one training epoch and
+{"wallS": ..., "cpuS": ...} (a line each); it exits at end of input.
+
+Usage: python3 bench/torch_peer.py [--epochs 5] [--predict-runs 2] [--quick] | --serve
 """
 import argparse
 import json
@@ -47,7 +51,8 @@ def gal_cnn(num_classes: int = 10) -> nn.Module:
     )
 
 
-def measure(threads: int, epochs: int, predict_runs: int) -> dict:
+def trainer(threads: int):
+    """The model, its data and one timed epoch: returns (epoch, model, pool)."""
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(1)
     x = torch.rand(EPOCH_IMAGES, 1, 28, 28, generator=g)
@@ -69,6 +74,24 @@ def measure(threads: int, epochs: int, predict_runs: int) -> dict:
         loss.item()
         return time.perf_counter() - t, time.process_time() - c
 
+    return epoch, model, pool
+
+
+def serve() -> None:
+    """One thread; an epoch per "epoch" line on stdin, its wall and CPU seconds a line on stdout."""
+    epoch, _, _ = trainer(1)
+    epoch()  # warm-up
+    print(json.dumps({"ready": True, "torch": torch.__version__, "python": platform.python_version()}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "epoch":
+            continue
+        w, c = epoch()
+        print(json.dumps({"wallS": w, "cpuS": c}), flush=True)
+
+
+def measure(threads: int, epochs: int, predict_runs: int) -> dict:
+    epoch, model, pool = trainer(threads)
+
     def predict(n: int) -> float:
         model.eval()
         t = time.perf_counter()
@@ -89,7 +112,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--predict-runs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="2 epochs, 1 predict pass")
+    ap.add_argument("--serve", action="store_true", help="one thread, an epoch per 'epoch' line on stdin")
     a = ap.parse_args()
+    if a.serve:
+        serve()
+        return
     epochs, predict_runs = (2, 1) if a.quick else (a.epochs, a.predict_runs)
     cpus = os.cpu_count() or 1
     counts = [1] if cpus == 1 else [1, cpus]

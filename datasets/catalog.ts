@@ -28,6 +28,11 @@ export interface DatasetDescription {
   readonly seeded: boolean;
   /** A hash of the rows, for a dataset described at run time; null for a built-in one (fixed by its name). */
   readonly hash: string | null;
+  /**
+   * True for images without labels (a folder with no class folders): only "Label it yourself"
+   * runs on it, the person giving every label; it has no test split (`sizes.test` 0).
+   */
+  readonly unlabeled?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,12 +185,24 @@ const descriptionSchema = v.pipe(
       v.minLength(2, 'at least two class names'),
       v.check((names) => new Set(names).size === names.length, 'class names that differ from one another'),
     ),
-    sizes: obj({ train: int(2, MAX_ROWS), test: int(1, MAX_ROWS) }),
+    sizes: obj({ train: int(2, MAX_ROWS), test: int(0, MAX_ROWS) }),
     hash: v.pipe(str(128), v.regex(/^[0-9a-f]{16,128}$/, 'a content hash: 16 to 128 lowercase hexadecimal digits')),
-  }, 'a dataset description (name, kind, shape, classNames, sizes, hash)'),
+    unlabeled: v.optional(v.boolean(), false),
+  }, 'a dataset description (name, kind, shape, classNames, sizes, hash, unlabeled)'),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const d = dataset.value;
+    const sizes = d.sizes;
+    if ((sizes.test === 0) !== d.unlabeled) {
+      addIssue({
+        message: d.unlabeled ? '0 test rows for unlabeled data (no labels to test against)' : 'at least 1 test row',
+        input: sizes.test,
+        path: [{ type: 'unknown', origin: 'value', input: d, key: 'sizes', value: sizes }, { type: 'unknown', origin: 'value', input: sizes, key: 'test', value: sizes.test }],
+      });
+    }
+    if (d.unlabeled && d.kind !== 'image') {
+      addIssue({ message: "'image': only image folders come without labels", input: d.kind, path: [{ type: 'unknown', origin: 'value', input: d, key: 'kind', value: d.kind }] });
+    }
     const want = dimensions[d.kind];
     if (d.shape.length !== want.rank || (d.kind === 'points' && d.shape[0] !== 2)) {
       addIssue({ message: want.text, input: d.shape, path: [{ type: 'unknown', origin: 'value', input: d, key: 'shape', value: d.shape }] });
@@ -211,6 +228,7 @@ export function describeDataset(input: unknown): DatasetDescription {
     sizes: { train: d.sizes.train, test: d.sizes.test },
     seeded: false,
     hash: d.hash,
+    ...(d.unlabeled ? { unlabeled: true } : {}),
   };
 }
 

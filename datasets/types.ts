@@ -21,6 +21,13 @@ export interface Dataset<N extends string = DatasetName> {
   train: Split;
   test: Split;
   kind: DatasetKind;
+  /**
+   * True for a dataset whose labels are unknown (an image folder without class folders, labeled in
+   * "Label it yourself"): `train.y` holds no truth and the engine never reads it (the initial set is
+   * drawn at random and labeled by the oracle, nothing agrees or disagrees), and `test` is empty,
+   * so no round is evaluated (accuracy, loss and ECE are null).
+   */
+  unlabeled?: boolean;
 }
 
 /** Number of values in one row of `split` (the product of the example shape). */

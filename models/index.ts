@@ -13,10 +13,11 @@
  * moment estimates, which live in the optimizer, not the model.
  *
  * What each model is (description, input kinds, dropout, learning rate) is plain data in
- * `models/catalog.ts`; this registry adds the factory. Layering: imports tfjs, `src/rng.ts` and
- * the catalog only.
+ * `models/catalog.ts`; this registry adds the factory. Layering: imports tfjs, `src/rng.ts`,
+ * `src/backend/fused-adam.ts` (Adam, one kernel per variable on wasm) and the catalog only.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedAdam } from '../src/backend/fused-adam.ts';
 import type { Rng } from '../src/rng.ts';
 import { isModelName, MODEL_CATALOG, MODEL_NAMES, type InputKind, type ModelDescription, type ModelName, type TrainingDefaults } from './catalog.ts';
 
@@ -101,7 +102,8 @@ function finish(
 ): tf.Sequential {
   model.add(tf.layers.dense({ name: LOGITS_LAYER, units: numClasses, kernelInitializer: kernel(), biasInitializer: 'zeros' }));
   model.add(tf.layers.activation({ name: PROBS_LAYER, activation: 'softmax' }));
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  // tf.train.adam's maths and numbers, one wasm SIMD kernel per variable on wasm (src/backend/fused-adam.ts).
+  model.compile({ optimizer: new FusedAdam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
 

@@ -38,6 +38,13 @@ export interface DataOptions {
   name?: string;
   /** Images decoded at once. */
   concurrency?: number;
+  /**
+   * The class names a person gives a folder without class folders ("Label it yourself" in the
+   * page, `parseClassNames`): with them such a folder is taken as data without labels. Undefined
+   * (the CLI) or null (the page, no names given): such a folder is refused, saying how it is taken.
+   * Ignored, with a warning, for a folder of class folders (its folders name the classes).
+   */
+  classes?: string[] | null;
 }
 
 export interface LoadedUserData {
@@ -47,6 +54,8 @@ export interface LoadedUserData {
 }
 
 interface DecodedFolder {
+  /** False for a folder without class folders taken with the person's class names (labels unknown). */
+  labeled: boolean;
   classNames: string[];
   rows: { x: Uint8Array; y: Uint8Array; n: number };
   files: string[];
@@ -75,9 +84,20 @@ async function decodeFolder(io: DataFiles, folder: string, files: readonly Image
   return { x: kx, y: Uint8Array.from(keep, (i) => files[i]!.label ?? 0), n: keep.length, files: keep.map((i) => `${folder}/${files[i]!.path}`) };
 }
 
-async function readFolder(io: DataFiles, folder: string, size: ImageSize, limits: DataLimits, warnings: DataWarning[], concurrency: number, classesFrom: string[] | null): Promise<DecodedFolder> {
-  const layout = requireLabeled(folderLayout(folder, io.list(folder, warnings, limits), limits));
+async function readFolder(
+  io: DataFiles, folder: string, size: ImageSize, limits: DataLimits, warnings: DataWarning[], concurrency: number, classesFrom: string[] | null, named?: string[] | null,
+): Promise<DecodedFolder> {
+  const found = folderLayout(folder, io.list(folder, warnings, limits), limits);
+  if (!found.labeled && named) {
+    // No class folders, and the person named the classes: every label is theirs to give.
+    warnings.push(...found.warnings);
+    const rows = await decodeFolder(io, folder, found.files, size, warnings, concurrency);
+    if (rows.n === 0) throw new UserDataError({ file: folder }, `none of its ${found.files.length} images could be decoded`);
+    return { labeled: false, classNames: [...named], rows: { x: rows.x, y: rows.y, n: rows.n }, files: rows.files };
+  }
+  const layout = requireLabeled(found, named === undefined ? 'cli' : 'page');
   warnings.push(...layout.warnings);
+  if (named) warnings.push({ place: { file: folder }, message: `the class names given (${named.join(', ')}) are not used: its class folders name the classes (${layout.classNames.join(', ')})` });
   let files = layout.files;
   let classNames = layout.classNames;
   if (classesFrom) {
@@ -89,7 +109,7 @@ async function readFolder(io: DataFiles, folder: string, size: ImageSize, limits
   }
   const rows = await decodeFolder(io, folder, files, size, warnings, concurrency);
   if (rows.n === 0) throw new UserDataError({ file: folder }, `none of its ${files.length} images could be decoded`);
-  return { classNames, rows: { x: rows.x, y: rows.y, n: rows.n }, files: rows.files };
+  return { labeled: true, classNames, rows: { x: rows.x, y: rows.y, n: rows.n }, files: rows.files };
 }
 
 async function readTable(io: DataFiles, file: string, limits: DataLimits, labelColumn: string | null): Promise<ParsedTable> {
@@ -123,11 +143,14 @@ export async function loadUserData(io: DataFiles, opts: DataOptions): Promise<Lo
   const concurrency = opts.concurrency ?? 8;
   if (isDir) {
     const size = opts.imageSize ?? DEFAULT_IMAGE_SIZE;
-    const train = await readFolder(io, opts.data, size, limits, warnings, concurrency, null);
+    const train = await readFolder(io, opts.data, size, limits, warnings, concurrency, null, opts.classes);
+    if (!train.labeled && test !== null) {
+      throw new UserDataError({ file: test }, `a test folder for ${opts.data}, which has no labels: images you label yourself have no test set (accuracy needs labeled test data); give ${opts.data} alone`);
+    }
     const held = test === null ? null : await readFolder(io, test, size, limits, warnings, concurrency, train.classNames);
     const data = userData({
-      name, kind: 'image', shape: [...size], classNames: train.classNames, rows: train.rows, testRows: held?.rows ?? null,
-      source: { data: opts.data, test, testFraction, labelColumn: null }, featureNames: null,
+      name, kind: 'image', shape: [...size], classNames: train.classNames, rows: train.rows, testRows: held?.rows ?? null, labeled: train.labeled,
+      source: { data: opts.data, test, testFraction: train.labeled ? testFraction : null, labelColumn: null }, featureNames: null,
       origin: (i, t) => ({ file: (t ? held!.files : train.files)[i] ?? opts.data }),
     });
     return { data, warnings };
@@ -142,7 +165,7 @@ export async function loadUserData(io: DataFiles, opts: DataOptions): Promise<Lo
   const rows = { x: table.x, y: tableLabels(table, classNames, opts.data), n: table.n };
   const testRows = held ? { x: held.x, y: tableLabels(held, classNames, opts.data), n: held.n } : null;
   const data = userData({
-    name, kind: 'tabular', shape: [table.d], classNames, rows, testRows,
+    name, kind: 'tabular', shape: [table.d], classNames, rows, testRows, labeled: true,
     source: { data: opts.data, test, testFraction, labelColumn: table.columns[table.labelIndex]! }, featureNames: table.featureNames,
     origin: (i, t) => ({ file: t ? test! : opts.data, row: (t ? held! : table).rows[i] ?? 0 }),
   });

@@ -8,6 +8,10 @@
  * each part's rows with their labels). The hold-out split is not part of it: `materialize` splits
  * seeded from the config's seed (stratified, `testFraction`, unless a separate test set was given)
  * and standardizes table features with the training split's mean and std, which the results keep.
+ *
+ * Data without labels (an image folder with no class folders, whose classes the person named for
+ * "Label it yourself"): `labeled` false, every row's `y` is 0 and means nothing, there is no test
+ * split (`sizes.test` 0), and the dataset the engine gets says `unlabeled`, so it never reads them.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -37,8 +41,10 @@ export interface UserData {
   /** [H, W, C] for images, [features] for tables. */
   shape: number[];
   classNames: string[];
-  /** The rows to train on (and hold the test share out of), in canonical order. */
+  /** The rows to train on (and hold the test share out of), in canonical order; `y` all 0 (unknown) when not `labeled`. */
   rows: Split;
+  /** False for images without labels (the person labels them in "Label it yourself"; no test split). */
+  labeled: boolean;
   /** A separate test set, or null. */
   testRows: Split | null;
   source: UserDataSource;
@@ -61,6 +67,8 @@ export interface UserDatasetRecord {
   source: UserDataSource;
   /** Tables: the training split's per-feature mean and std the features were standardized with. */
   standardization: { mean: number[]; std: number[] } | null;
+  /** True for images without labels (labeled by the person, no test split); absent otherwise. */
+  unlabeled?: boolean;
 }
 
 /** The dataset the engine runs on (structurally datasets/types.ts's `Dataset`). */
@@ -72,6 +80,8 @@ export interface UserDataset {
   classNames: string[];
   train: Split;
   test: Split;
+  /** True without labels: `train.y` means nothing and `test` is empty (datasets/types.ts). */
+  unlabeled?: boolean;
 }
 
 /** A dataset name from a folder or file name: its letters, digits, ".", "_" and "-", at most 64. */
@@ -82,9 +92,10 @@ export function datasetNameFrom(path: string): string {
   return clean || 'data';
 }
 
-function hashRows(kind: UserDataKind, shape: readonly number[], classNames: readonly string[], parts: readonly Split[]): string {
+function hashRows(kind: UserDataKind, shape: readonly number[], classNames: readonly string[], parts: readonly Split[], labeled: boolean): string {
   const h = sha256.create();
-  h.update(new TextEncoder().encode(`${JSON.stringify({ format: 'activelab-user-data', version: 1, kind, shape, classNames, parts: parts.map((p) => p.n) })}\n`));
+  // `labels: 'unknown'` only without labels, so that labeled data keeps the hashes it had.
+  h.update(new TextEncoder().encode(`${JSON.stringify({ format: 'activelab-user-data', version: 1, kind, shape, classNames, parts: parts.map((p) => p.n), ...(labeled ? {} : { labels: 'unknown' }) })}\n`));
   for (const p of parts) {
     h.update(p.y);
     h.update(new Uint8Array(p.x.buffer, p.x.byteOffset, p.x.byteLength));
@@ -94,11 +105,12 @@ function hashRows(kind: UserDataKind, shape: readonly number[], classNames: read
 
 /** Rows, their identity and where they came from; see the module comment. */
 export function userData(u: Omit<UserData, 'hash'>): UserData {
-  return { ...u, hash: hashRows(u.kind, u.shape, u.classNames, u.testRows ? [u.rows, u.testRows] : [u.rows]) };
+  return { ...u, hash: hashRows(u.kind, u.shape, u.classNames, u.testRows ? [u.rows, u.testRows] : [u.rows], u.labeled) };
 }
 
-/** Train and test sizes: the stratified hold-out's (`Math.round(n * testFraction)` test rows), or the separate test set's. */
+/** Train and test sizes: the stratified hold-out's (`Math.round(n * testFraction)` test rows), or the separate test set's; no test rows without labels. */
 export function splitSizes(u: UserData): { train: number; test: number } {
+  if (!u.labeled) return { train: u.rows.n, test: 0 };
   if (u.testRows) return { train: u.rows.n, test: u.testRows.n };
   const test = Math.round(u.rows.n * (u.source.testFraction ?? DEFAULT_TEST_FRACTION));
   return { train: u.rows.n - test, test };
@@ -110,18 +122,20 @@ export function splitSizes(u: UserData): { train: number; test: number } {
  */
 export function describeUserData(u: UserData): DatasetDescription {
   const sizes = splitSizes(u);
-  if (sizes.test < 1 || sizes.train < 2) {
+  if (!u.labeled && sizes.train < 2) throw new UserDataError({ file: u.source.data }, `${sizes.train} image: labeling needs at least 2`);
+  if (u.labeled && (sizes.test < 1 || sizes.train < 2)) {
     const what = u.testRows ? `${u.source.test}: ${sizes.test} test rows and ${sizes.train} training rows` : `${u.rows.n} rows leave ${sizes.test} for the test set at --test-fraction ${u.source.testFraction}`;
     throw new UserDataError({ file: u.testRows && sizes.test < 1 ? u.source.test! : u.source.data }, `${what}: it needs at least 2 training rows and 1 test row`);
   }
   return describeDataset({
     name: u.name,
     kind: u.kind,
-    description: `your own ${u.kind === 'image' ? 'images' : 'table'}: ${u.source.data}${u.source.test ? `, tested on ${u.source.test}` : ''}`,
+    description: `your own ${u.kind === 'image' ? 'images' : 'table'}: ${u.source.data}${u.source.test ? `, tested on ${u.source.test}` : ''}${u.labeled ? '' : ' (no labels: you label them in "Label it yourself")'}`,
     shape: u.shape,
     classNames: u.classNames,
     sizes,
     hash: u.hash,
+    ...(u.labeled ? {} : { unlabeled: true }),
   });
 }
 
@@ -150,7 +164,11 @@ function standardized(s: Split, m: { mean: number[]; std: number[] }): Split {
 export function materialize(u: UserData, seed: number): { dataset: UserDataset; record: UserDatasetRecord } {
   const sizes = splitSizes(u);
   let train: Split, test: Split;
-  if (u.testRows) {
+  if (!u.labeled) {
+    // No labels: every row is the pool's, and there is nothing to test against.
+    train = u.rows;
+    test = { x: new Uint8Array(0), y: new Uint8Array(0), n: 0 };
+  } else if (u.testRows) {
     train = u.rows;
     test = u.testRows;
   } else {
@@ -162,9 +180,10 @@ export function materialize(u: UserData, seed: number): { dataset: UserDataset; 
     train = standardized(train, standardization);
     test = standardized(test, standardization);
   }
+  const unlabeled = u.labeled ? {} : { unlabeled: true };
   return {
-    dataset: { name: u.name, kind: u.kind, shape: [...u.shape], numClasses: u.classNames.length, classNames: [...u.classNames], train, test },
-    record: { name: u.name, hash: u.hash, kind: u.kind, shape: [...u.shape], classNames: [...u.classNames], sizes, source: { ...u.source }, standardization },
+    dataset: { name: u.name, kind: u.kind, shape: [...u.shape], numClasses: u.classNames.length, classNames: [...u.classNames], train, test, ...unlabeled },
+    record: { name: u.name, hash: u.hash, kind: u.kind, shape: [...u.shape], classNames: [...u.classNames], sizes, source: { ...u.source }, standardization, ...unlabeled },
   };
 }
 
@@ -174,7 +193,7 @@ export function materialize(u: UserData, seed: number): { dataset: UserDataset; 
  * @throws UserDataError naming the class folder (or the table's label).
  */
 export function checkClassSizes(u: UserData, train: Split, config: { initial: number; balanced: boolean }): void {
-  if (!config.balanced) return;
+  if (!config.balanced || !u.labeled) return;
   const k = u.classNames.length;
   const counts = new Array<number>(k).fill(0);
   for (let i = 0; i < train.n; i++) counts[train.y[i]!]!++;
@@ -197,7 +216,7 @@ export const userDatasetRecordSchema = obj({
   kind: oneOf(['image', 'tabular'] as const),
   shape: list(int(1, MAX_FEATURES), 3, 'the shape of one example'),
   classNames: list(str(100), 256, 'class names'),
-  sizes: obj({ train: int(2, 10_000_000), test: int(1, 10_000_000) }),
+  sizes: obj({ train: int(2, 10_000_000), test: int(0, 10_000_000) }),
   source: obj({
     data: str(4096),
     test: v.nullable(str(4096)),
@@ -205,11 +224,12 @@ export const userDatasetRecordSchema = obj({
     labelColumn: v.nullable(str(1000)),
   }),
   standardization: v.nullable(obj({ mean: list(num(-Infinity, Infinity), MAX_FEATURES, 'means'), std: list(num(0, Infinity), MAX_FEATURES, 'standard deviations') })),
-}, 'a user dataset record (name, hash, kind, shape, classNames, sizes, source, standardization)');
+  unlabeled: v.optional(v.literal(true)),
+}, 'a user dataset record (name, hash, kind, shape, classNames, sizes, source, standardization, unlabeled)');
 
 /** The catalog entry a results file's user dataset record describes. */
 export function describeRecord(r: UserDatasetRecord): DatasetDescription {
-  return describeDataset({ name: r.name, kind: r.kind, description: `your own data: ${r.source.data}`, shape: r.shape, classNames: r.classNames, sizes: r.sizes, hash: r.hash });
+  return describeDataset({ name: r.name, kind: r.kind, description: `your own data: ${r.source.data}`, shape: r.shape, classNames: r.classNames, sizes: r.sizes, hash: r.hash, ...(r.unlabeled ? { unlabeled: true } : {}) });
 }
 
 /** Why a dataset is not the one a results file was made on, or null when it is (same name and hash). */

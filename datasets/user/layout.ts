@@ -4,8 +4,9 @@
  *
  * - labeled: one subfolder per class (`cats/…`, `dogs/…`; deeper folders count for their class
  *   folder); class names are the folder names in sorted order, and files are taken in path order;
- * - unlabeled: images directly in the folder and no class subfolders. Refused for now, with
- *   `requireLabeled` ("Label it yourself" on such a folder is still to be built).
+ * - unlabeled: images directly in the folder and no class subfolders. Taken only by "Label it
+ *   yourself" in the page, where the person names the classes (`unlabeledData`, `parseClassNames`)
+ *   and gives every label; refused everywhere else by `requireLabeled`.
  *
  * Files and folders whose name starts with "." are ignored (.DS_Store, .git). Any other file that
  * is not PNG, JPEG or WebP by its extension is skipped with a warning, and so is an image lying
@@ -91,22 +92,48 @@ export function folderLayout(folder: string, entries: readonly FolderEntry[], li
   return { labeled: true, folder, classNames, files: inClass.map((e) => ({ ...e, label: index.get(e.path.split('/')[0]!)! })), warnings };
 }
 
-/** Whether the folder is unlabeled (images, no class folders): what "Label it yourself" will accept (not built yet). */
+/** Whether the folder is unlabeled (images, no class folders): what only "Label it yourself" takes. */
 export function isUnlabeledFolder(layout: FolderLayout): layout is Extract<FolderLayout, { labeled: false }> {
   return !layout.labeled;
 }
 
+/** The most classes an unlabeled folder may be given: "Label it yourself" answers with the keys 0-9. */
+export const MAX_UNLABELED_CLASSES = 10;
+
+/** Where a refused unlabeled folder was given: the CLI, or the page (where naming its classes takes it). */
+export type UnlabeledContext = 'cli' | 'page';
+
+/** Why an unlabeled folder is refused where it was given (the CLI, or the page without class names). */
+export function unlabeledRefusal(folder: string, images: number, context: UnlabeledContext): string {
+  const how = context === 'page'
+    ? 'name its classes in the Classes field (e.g. "cat, dog") and add it again, then label it in "Label it yourself"'
+    : 'add it in the page, name its classes there and label it in "Label it yourself"';
+  return `an unlabeled folder (${images} images, no class subfolders): unlabeled images are taken only by "Label it yourself" in the page, where you give every label: ${how}; to train on it here, put each class's images in a subfolder named by the class (${folder}/cats/…, ${folder}/dogs/…)`;
+}
+
+/**
+ * The class names a person gives an unlabeled folder, from text such as "cat, dog, bird" (commas or
+ * new lines between them): 2 to 10 distinct names of 1 to 100 characters, in the order given (the
+ * first is key 0). Returns the names, or what is wrong with the text.
+ */
+export function parseClassNames(text: string): string[] | string {
+  const names = text.split(/[,\n]/).map((t) => t.trim()).filter((t) => t !== '');
+  if (names.length < 2) return `${names.length === 0 ? 'no class names' : `one class name (${names[0]})`}: name 2 to ${MAX_UNLABELED_CLASSES} classes, separated by commas (e.g. "cat, dog")`;
+  if (names.length > MAX_UNLABELED_CLASSES) return `${names.length} class names: at most ${MAX_UNLABELED_CLASSES}, as the keys 0-9 label them`;
+  const long = names.find((n) => n.length > 100);
+  if (long !== undefined) return `the class name '${long.slice(0, 40)}…' is longer than 100 characters`;
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) return `the class name '${twice}' is given twice: the classes must differ`;
+  return names;
+}
+
 /**
  * The layout of a labeled folder with at least two classes.
- * @throws UserDataError for an unlabeled folder (not taken yet) or a single class.
+ * @throws UserDataError for an unlabeled folder (taken only by "Label it yourself": the message
+ *   says so, and how, for `context`) or a single class.
  */
-export function requireLabeled(layout: FolderLayout): Extract<FolderLayout, { labeled: true }> {
-  if (!layout.labeled) {
-    throw new UserDataError(
-      { file: layout.folder },
-      `an unlabeled folder (${layout.files.length} images, no class subfolders): unlabeled images are not taken yet (labeling them in "Label it yourself" is still to be built); to train on them, put each class's images in a subfolder named by the class (${layout.folder}/cats/…, ${layout.folder}/dogs/…)`,
-    );
-  }
+export function requireLabeled(layout: FolderLayout, context: UnlabeledContext = 'cli'): Extract<FolderLayout, { labeled: true }> {
+  if (!layout.labeled) throw new UserDataError({ file: layout.folder }, unlabeledRefusal(layout.folder, layout.files.length, context));
   if (layout.classNames.length < 2) {
     throw new UserDataError({ file: layout.folder }, `a single class (${layout.classNames[0]}): at least two class folders are needed`);
   }

@@ -94,9 +94,7 @@ export class LabelController {
       this.pick(c);
     });
     const { catalog } = deps;
-    replace(this.els.dataset, ...[...catalog.datasets.values()]
-      .filter((d) => d.numClasses <= MAX_LABEL_CLASSES)
-      .map((d) => h('option', { attrs: { value: d.name }, text: d.name })));
+    this.renderDatasets();
     replace(this.els.strategy, ...catalog.strategies.map((st) => h('option', { attrs: { value: st.name }, text: st.label })));
     this.els.strategy.value = catalog.strategies.some((st) => st.name === 'entropy') ? 'entropy' : catalog.strategies[0]?.name ?? '';
     this.els.dataset.addEventListener('change', () => deps.setDataset(this.els.dataset.value));
@@ -194,7 +192,9 @@ export class LabelController {
     // Answers of this round that do not fit the batch (another selection) are dropped.
     const kept = new Set(Array.from({ length: this.batch.size }, (_, p) => this.batch!.at(p)));
     this.answers = this.answers.filter((a) => !prior.includes(a) || kept.has(a));
-    this.message = `Round ${q.round}: label the ${q.indices.length} items the model asks about${prior.length ? ` (${prior.length} answered before the reload)` : ''}.`;
+    const what = q.round === 0 ? `the initial set, drawn at random (no labels yet): label its ${q.indices.length} items; the first model trains on them`
+      : `label the ${q.indices.length} items the model asks about`;
+    this.message = `Round ${q.round}: ${what}${prior.length ? ` (${prior.length} answered before the reload)` : ''}.`;
     this.render();
     const inPanel = document.activeElement === document.body || !!document.activeElement?.closest('#panel-label');
     if (inPanel) this.els.batch.focus();
@@ -286,7 +286,8 @@ export class LabelController {
       }, h('kbd', { text: String(c) }), h('span', { text: names[c] ?? String(c) }))));
     }
     this.els.padClasses.querySelectorAll('button').forEach((b, c) => b.setAttribute('aria-pressed', String(this.drawnLabel === c)));
-    const why = !this.batch ? 'a drawing is added while a batch waits for your labels' : !this.pad.pixels ? 'draw a digit first' : this.drawnLabel === null ? 'pick its label first' : '';
+    const why = !this.batch ? 'a drawing is added while a batch waits for your labels'
+      : this.batch.query.round === 0 ? 'a drawing is added with a batch the model chose, from round 1 on' : !this.pad.pixels ? 'draw a digit first' : this.drawnLabel === null ? 'pick its label first' : '';
     const b = this.els.padAddButton;
     b.disabled = why !== '';
     b.title = why;
@@ -300,8 +301,11 @@ export class LabelController {
     this.view.render(this.batch, state.dataset, this.message, run);
     if (this.active) {
       this.view.renderStats(this.answers, this.drawn.length);
-      const yours = run ? run.rounds.map((r) => ({ labeled: r.record.labeled, accuracy: r.record.accuracy })) : [];
-      this.view.renderCurve(yours, this.reference);
+      if (state.dataset?.unlabeled) this.view.renderUnlabeled(state.dataset, this.answers, this.drawn, run);
+      else {
+        const yours = run ? run.rounds.flatMap((r) => (r.record.accuracy === null ? [] : [{ labeled: r.record.labeled, accuracy: r.record.accuracy }])) : [];
+        this.view.renderCurve(yours, this.reference);
+      }
     } else {
       replace(byId('label-stats'));
       replace(byId('label-curve'));
@@ -310,9 +314,19 @@ export class LabelController {
     this.renderPadAdd();
   }
 
+  /** The datasets to label (at most 10 classes), the user's own among them: rebuilt when the catalog changes. */
+  private renderDatasets(): void {
+    const offered = [...this.deps.catalog.datasets.values()].filter((d) => d.numClasses <= MAX_LABEL_CLASSES);
+    const key = offered.map((d) => `${d.name}:${d.hash ?? ''}`).join('|');
+    if (this.els.dataset.dataset.offered === key) return;
+    this.els.dataset.dataset.offered = key;
+    replace(this.els.dataset, ...offered.map((d) => h('option', { attrs: { value: d.name }, text: d.unlabeled ? `${d.name} (no labels: you give them)` : d.name })));
+  }
+
   /** The start controls and the export button (cheap: called with the page's buttons). */
   renderControls(): void {
     const { state } = this.deps;
+    this.renderDatasets();
     this.els.exportLabels.disabled = this.answers.length === 0 && this.drawn.length === 0;
     this.els.start.disabled = state.running || !this.deps.canStart();
     this.els.dataset.disabled = state.running;

@@ -267,6 +267,8 @@ function onFieldChange(key: ConfigKey): void {
     const model = catalog.models[String(config.model)];
     const kind = ds?.kind === 'image' ? 'image' : 'vector';
     if (ds && model && !model.inputKinds.includes(kind)) form.write({ model: 'mlp' });
+    // Images without labels: nothing may be drawn or simulated from labels (engine/config.ts).
+    if (ds?.unlabeled) form.write({ balanced: false, validation: 0, calibrate: false, oracleNoise: 0 });
   }
   if (key === 'backend' && !state.running) {
     const { config } = form.read();
@@ -320,6 +322,11 @@ async function startRun(from: StoredExperiment | null = null, labelStrategy: str
   } else {
     const c = human ? labelConfig(valid, labelStrategy ?? '') : valid;
     if (!c) return;
+    if (!human && catalog.datasets.get(c.dataset)?.unlabeled) {
+      state.error = `Not started: ${c.dataset} has no labels (a folder without class folders), so it is taken only by "Label it yourself", where you give every label: start it there.`;
+      renderAll();
+      return;
+    }
     config = c;
   }
   setStrategyOrder(config.strategies);

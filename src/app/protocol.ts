@@ -27,6 +27,8 @@ export interface DatasetInfo {
   points: { x: Float32Array; y: Uint8Array } | null;
   /** 2-D datasets: the G x G grid the round events' `grid` predictions refer to (row 0 = top). */
   grid: GridSpec | null;
+  /** True for images without labels (labeled in "Label it yourself"; no test set, no accuracy). */
+  unlabeled?: boolean;
 }
 
 export interface GridSpec {
@@ -37,7 +39,13 @@ export interface GridSpec {
   y1: number;
 }
 
-/** The rows a round selected, for display: true labels, and pixels for image datasets. */
+/** `Queried.labels` where no label is known: a skipped row of data without labels, or its rows in a results file opened. */
+export const NO_LABEL = 255;
+
+/**
+ * The rows a round selected, for display: true labels (on data without labels, the person's, and
+ * `NO_LABEL` for a skip), and pixels for image datasets.
+ */
 export interface Queried {
   labels: Uint8Array;
   /** Image datasets: row-major [k, H, W, C] uint8 pixels; null otherwise. */
@@ -186,15 +194,22 @@ export interface UserDataOptions {
   testFraction?: number;
   labelColumn?: string | null;
   imageSize?: [number, number, 1 | 3];
+  /** The separate test folder or table (the CLI's --test): its files are sent with the data's, under this name. */
+  test?: string | null;
+  /** A folder without class folders: the class names the person gives it ("Label it yourself"); null: none given. */
+  classes?: string[] | null;
 }
 
 /** The user's own data as the page shows it before a run: plain data. */
 export interface UserDataSummary {
   /** The catalog entry (`describeDataset`'s input: name, kind, description, shape, classNames, sizes, hash). */
-  description: { name: string; kind: 'image' | 'tabular'; description: string; shape: number[]; classNames: string[]; sizes: { train: number; test: number }; hash: string };
-  /** Rows per class (the training rows and any separate test rows together). */
+  description: { name: string; kind: 'image' | 'tabular'; description: string; shape: number[]; classNames: string[]; sizes: { train: number; test: number }; hash: string; unlabeled?: boolean };
+  /** Rows per class (the training rows and any separate test rows together); all 0 for data without labels. */
   classCounts: number[];
-  /** Image data: up to `SAMPLES_PER_CLASS` rows of each class, [k, H, W, C] uint8, and their classes. */
+  /**
+   * Image data: up to `SAMPLES_PER_CLASS` rows of each class, [k, H, W, C] uint8, and their classes
+   * (without labels: the first `SAMPLES_PER_CLASS` images, their labels `NO_LABEL`).
+   */
   samples: { labels: Uint8Array; pixels: Uint8Array } | null;
   /** A table's feature columns. */
   featureNames: string[] | null;

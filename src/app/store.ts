@@ -154,7 +154,8 @@ const storedLabelSchema = obj({
   id: str(100),
   strategy: str(100),
   repeat: int(0, COUNT),
-  round: int(1, COUNT),
+  // Round 0 too: on data without labels the person labels the initial set.
+  round: int(0, COUNT),
   position: int(0, COUNT),
   row: int(0, COUNT),
   label: int(-1, 255),
@@ -247,6 +248,8 @@ const storedUserDataSchema = obj({
     testFraction: v.optional(num(0, 1)),
     labelColumn: v.optional(v.nullable(str(1000))),
     imageSize: v.optional(v.tuple([int(1, 4096), int(1, 4096), v.picklist([1, 3] as const)])),
+    classes: v.optional(v.nullable(v.array(str(100)))),
+    test: v.optional(v.nullable(str(4096))),
   }),
   files: v.array(obj({ path: str(4096), file: v.instance(Blob, 'a Blob') })),
   summary: obj({

@@ -6,7 +6,8 @@
  * summary, so the dataset is in the page's catalog after a reload; the host decodes them again
  * when a run, a resume or an opened results file needs them (the content hash must match).
  */
-import { BUILTIN_DATASETS, describeDataset, withDataset, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
+import { BUILTIN_DATASETS, DEFAULT_TEST_FRACTION, describeDataset, withDataset, type DatasetCatalog, type DatasetDescription } from '../../datasets/catalog.ts';
+import { MAX_UNLABELED_CLASSES, parseClassNames } from '../../datasets/user/layout.ts';
 import { parseImageSize } from '../../datasets/user/pixels.ts';
 import { h, replace } from './dom.ts';
 import type { FromHost, ToHost, UserDataOptions, UserDataSummary } from './protocol.ts';
@@ -68,6 +69,12 @@ export class UserDataPanel {
   private readonly list: HTMLElement;
   private readonly sizeInput: HTMLInputElement;
   private readonly labelInput: HTMLInputElement;
+  private readonly classesInput: HTMLInputElement;
+  private readonly fractionInput: HTMLInputElement;
+  /** The separate test folder or table picked for the next data added (the CLI's --test), or null: hold a share out. */
+  private testSet: { name: string; files: { path: string; file: Blob }[] } | null = null;
+  private readonly testStatus: HTMLElement;
+  private readonly testClear: HTMLButtonElement;
   private readonly inputs: HTMLInputElement[];
 
   constructor(root: HTMLElement, private readonly deps: UserDataDeps) {
@@ -76,6 +83,12 @@ export class UserDataPanel {
     this.inputs = [folder, table];
     this.sizeInput = h('input', { id: 'data-size', attrs: { type: 'text', value: '28x28x1', size: 8, 'aria-describedby': 'data-help' } });
     this.labelInput = h('input', { id: 'data-label', attrs: { type: 'text', placeholder: 'label, class, target, y, or the last', size: 14 } });
+    this.classesInput = h('input', { id: 'data-classes', attrs: { type: 'text', placeholder: 'cat, dog, bird', size: 18, 'aria-describedby': 'data-classes-help' } });
+    this.fractionInput = h('input', { id: 'data-test-fraction', attrs: { type: 'number', value: String(DEFAULT_TEST_FRACTION), min: 0.01, max: 0.99, step: 0.05, 'aria-describedby': 'data-help' } });
+    const testFolder = h('input', { id: 'data-test-folder', class: 'visually-hidden', attrs: { type: 'file', webkitdirectory: true, multiple: true, 'aria-describedby': 'data-test-status' } });
+    const testTable = h('input', { id: 'data-test-table', class: 'visually-hidden', attrs: { type: 'file', accept: '.csv,.tsv,.tab,.txt,text/csv,text/tab-separated-values', 'aria-describedby': 'data-test-status' } });
+    this.testStatus = h('span', { id: 'data-test-status', class: 'help', attrs: { 'aria-live': 'polite' } });
+    this.testClear = h('button', { id: 'data-test-clear', class: 'link-button', text: 'Clear', attrs: { type: 'button', hidden: true, 'aria-label': 'Clear the test set: hold a share out instead' }, on: { click: () => this.setTest(null) } });
     this.status = h('p', { id: 'data-status', class: 'help', attrs: { 'aria-live': 'polite' } });
     this.summaryEl = h('div', { id: 'data-summary', class: 'data-summary' });
     this.list = h('ul', { id: 'data-list', class: 'data-list' });
@@ -88,8 +101,15 @@ export class UserDataPanel {
       zone,
       h('div', { class: 'data-options' },
         h('label', { attrs: { for: 'data-size' }, text: 'Image size ' }), this.sizeInput, ' ',
-        h('label', { attrs: { for: 'data-label' }, text: 'Label column ' }), this.labelInput),
-      h('p', { id: 'data-help', class: 'help', text: 'Images are resized to H x W x C (1: grayscale as luminance, 3: RGB); 20% of the rows (stratified, seeded) are held out as the test set. Nothing leaves this browser: the files are decoded in the worker and kept in this browser\'s storage.' }),
+        h('label', { attrs: { for: 'data-label' }, text: 'Label column ' }), this.labelInput, ' ',
+        h('label', { attrs: { for: 'data-classes' }, text: 'Classes ' }), this.classesInput),
+      h('div', { class: 'data-options' },
+        h('label', { attrs: { for: 'data-test-fraction' }, text: 'Test fraction ' }), this.fractionInput, ' or a separate test set: ',
+        h('label', { class: 'file-button', text: 'Test folder…' }, testFolder), ' ',
+        h('label', { class: 'file-button', text: 'Test table…' }, testTable), ' ',
+        this.testStatus, ' ', this.testClear),
+      h('p', { id: 'data-classes-help', class: 'help', text: `A folder of images with no class folders has no labels: name its classes here (2 to ${MAX_UNLABELED_CLASSES}, separated by commas; the first is key 0) before adding it, and label it yourself in "Label it yourself". It has no test set, so no accuracy is shown.` }),
+      h('p', { id: 'data-help', class: 'help', text: 'Images are resized to H x W x C (1: grayscale as luminance, 3: RGB); the test fraction of the rows (stratified, seeded; default 0.2) is held out as the test set, unless you pick a separate test folder or table (of the same classes, or the same columns) before adding the data. Nothing leaves this browser: the files are decoded in the worker and kept in this browser\'s storage.' }),
       this.status, this.summaryEl, this.list);
     const picked = (input: HTMLInputElement) => {
       const files = [...(input.files ?? [])].map((f) => ({ path: f.webkitRelativePath || f.name, file: f as Blob }));
@@ -98,6 +118,13 @@ export class UserDataPanel {
     };
     folder.addEventListener('change', () => picked(folder));
     table.addEventListener('change', () => picked(table));
+    const pickedTest = (input: HTMLInputElement) => {
+      const files = [...(input.files ?? [])].map((f) => ({ path: f.webkitRelativePath || f.name, file: f as Blob }));
+      input.value = '';
+      this.setTest(files.length ? { name: files.length === 1 && !files[0]!.path.includes('/') ? files[0]!.path : files[0]!.path.split('/')[0]!, files } : null);
+    };
+    testFolder.addEventListener('change', () => pickedTest(testFolder));
+    testTable.addEventListener('change', () => pickedTest(testTable));
     zone.addEventListener('dragover', (e) => {
       e.preventDefault();
       zone.classList.add('over');
@@ -136,7 +163,7 @@ export class UserDataPanel {
   /** Shows the summary of a kept dataset (the form's choice), or nothing for a built-in one. */
   show(name: string): void {
     const e = this.entries.get(name);
-    if (e) this.renderSummary(e.stored.summary);
+    if (e) this.renderSummary(e.stored.summary, e.stored.options);
     else replace(this.summaryEl);
   }
 
@@ -181,7 +208,17 @@ export class UserDataPanel {
     const size = parseImageSize(this.sizeInput.value.trim() || '28x28x1');
     if (typeof size === 'string') return `Image size: ${size}`;
     const label = this.labelInput.value.trim();
-    return { imageSize: [size[0], size[1], size[2]], ...(label ? { labelColumn: label } : {}) };
+    const named = this.classesInput.value.trim();
+    const classes = named ? parseClassNames(named) : null;
+    if (typeof classes === 'string') return `Classes: ${classes}`;
+    const split: Pick<UserDataOptions, 'test' | 'testFraction'> = {};
+    if (this.testSet) split.test = this.testSet.name;
+    else {
+      const f = Number(this.fractionInput.value.trim() || DEFAULT_TEST_FRACTION);
+      if (!(Number.isFinite(f) && f > 0 && f < 1)) return `Test fraction: a number between 0 and 1 (exclusive), not '${this.fractionInput.value}'`;
+      split.testFraction = f;
+    }
+    return { imageSize: [size[0], size[1], size[2]], ...(label ? { labelColumn: label } : {}), classes, ...split };
   }
 
   /** Sends picked or dropped files to the host; shows the summary, keeps the data, offers it in the form. */
@@ -202,6 +239,14 @@ export class UserDataPanel {
     // A folder's files share its name as the first part of their paths; a table is one file.
     const first = files[0]!.path.split('/')[0]!;
     const data = files.length === 1 && !files[0]!.path.includes('/') ? files[0]!.path : first;
+    if (this.testSet) {
+      if (this.testSet.name === data) {
+        this.say('error', `Could not use ${data}: the test set has the same name (${data}) as the data; rename one of them`);
+        return;
+      }
+      // The test set's files travel with the data's, under their own name (the CLI's --test).
+      files = [...files, ...this.testSet.files];
+    }
     this.say('busy', `Reading ${data} (${files.length} file${files.length === 1 ? '' : 's'})…`);
     replace(this.summaryEl);
     let reply: Extract<FromHost, { type: 'userData' }>;
@@ -228,7 +273,8 @@ export class UserDataPanel {
     const stored: StoredUserData = { name: d.name, hash: d.hash, data, options, files, summary, storedAt: new Date().toISOString() };
     this.entries.set(d.name, { stored, description });
     this.inHost.add(`${d.name}:${d.hash}`);
-    this.renderSummary(summary);
+    if (this.testSet) this.setTest(null); // used: the next data holds its share out unless given one again
+    this.renderSummary(summary, options);
     this.renderList();
     this.deps.changed(d.name);
     try {
@@ -256,6 +302,14 @@ export class UserDataPanel {
     }
   }
 
+  /** The separate test set for the next data added, or null to hold the test fraction out. */
+  private setTest(t: { name: string; files: { path: string; file: Blob }[] } | null): void {
+    this.testSet = t;
+    this.fractionInput.disabled = t !== null;
+    this.testClear.hidden = t === null;
+    this.testStatus.textContent = t ? `Test set: ${t.name} (${t.files.length} file${t.files.length === 1 ? '' : 's'}), used when you add the data.` : '';
+  }
+
   private say(kind: 'busy' | 'ok' | 'error', text: string): void {
     this.status.textContent = text;
     this.status.dataset.state = kind;
@@ -268,13 +322,17 @@ export class UserDataPanel {
     replace(this.list, ...[...this.entries.values()].map((e) => {
       const d = e.description;
       return h('li', { data: { dataset: d.name } },
-        h('span', { text: `${d.name}: ${d.kind === 'image' ? `${d.shape.join('x')} images` : `${d.shape[0]} features`}, ${d.numClasses} classes, ${d.sizes.train + d.sizes.test} rows ` }),
+        h('span', { text: `${d.name}: ${d.kind === 'image' ? `${d.shape.join('x')} images` : `${d.shape[0]} features`}, ${d.numClasses} classes${d.unlabeled ? ' (no labels)' : ''}, ${d.sizes.train + d.sizes.test} rows ` }),
         h('button', { class: 'link-button', text: 'Remove', attrs: { type: 'button', 'aria-label': `Remove ${d.name}` }, on: { click: () => void this.remove(d.name) } }));
     }));
   }
 
-  private renderSummary(s: UserDataSummary): void {
+  private renderSummary(s: UserDataSummary, options: UserDataOptions | null): void {
     const d = s.description;
+    if (d.unlabeled) {
+      this.renderUnlabeledSummary(s);
+      return;
+    }
     const total = s.classCounts.reduce((a, b) => a + b, 0);
     const grid = s.samples
       ? h('div', { class: 'data-samples' }, ...d.classNames.map((name, c) => {
@@ -286,10 +344,28 @@ export class UserDataPanel {
       : h('p', { class: 'help', text: `Features: ${(s.featureNames ?? []).join(', ')}` });
     replace(this.summaryEl,
       h('h3', { text: `${d.name}` }),
-      h('p', { class: 'data-size', text: `${total} ${d.kind === 'image' ? `images of ${d.shape.join('x')}` : `rows of ${d.shape[0]} features`}, ${d.classNames.length} classes; ${d.sizes.train} to train on (the pool), ${d.sizes.test} to test; hash ${d.hash.slice(0, 16)}…` }),
+      h('p', { class: 'data-size', text: `${total} ${d.kind === 'image' ? `images of ${d.shape.join('x')}` : `rows of ${d.shape[0]} features`}, ${d.classNames.length} classes; ${d.sizes.train} to train on (the pool), ${d.sizes.test} to test (${options?.test ? `the test set ${options.test}` : `test fraction ${options?.testFraction ?? DEFAULT_TEST_FRACTION}, held out stratified`}); hash ${d.hash.slice(0, 16)}…` }),
       h('ul', { class: 'data-counts' }, ...d.classNames.map((name, c) => h('li', { text: `${name}: ${s.classCounts[c]}` }))),
       classBars(s.classCounts, d.classNames, '#4c78a8'),
       grid,
+      s.warnings.length
+        ? h('div', { class: 'data-warnings', attrs: { role: 'status' } },
+            h('p', { text: `${s.warnings.length} problem${s.warnings.length === 1 ? '' : 's'} found (the run uses the rest):` }),
+            h('ul', {}, ...s.warnings.map((w) => h('li', { text: w }))))
+        : h('p', { class: 'help', text: 'No problems found.' }));
+  }
+
+  /** Images without labels: how many, the classes named, a few of them, and how they are labeled. */
+  private renderUnlabeledSummary(s: UserDataSummary): void {
+    const d = s.description;
+    const n = d.sizes.train;
+    replace(this.summaryEl,
+      h('h3', { text: `${d.name}` }),
+      h('p', { class: 'data-size', text: `${n} images of ${d.shape.join('x')}, no labels; classes you named: ${d.classNames.map((c, i) => `${c} (key ${i})`).join(', ')}; no test set (accuracy needs labeled test data); hash ${d.hash.slice(0, 16)}…` }),
+      h('p', { class: 'help data-unlabeled', text: 'Taken only by "Label it yourself": choose it there and label the images the model asks about, starting with a random initial set.' }),
+      s.samples ? h('div', { class: 'data-samples' }, h('div', { class: 'data-class', data: { cls: '' } },
+        h('span', { class: 'data-class-name', text: 'first images' }),
+        ...Array.from({ length: s.samples.labels.length }, (_, i) => imageCanvas(s.samples!.pixels, i, d.shape, 28, false)))) : null,
       s.warnings.length
         ? h('div', { class: 'data-warnings', attrs: { role: 'status' } },
             h('p', { text: `${s.warnings.length} problem${s.warnings.length === 1 ? '' : 's'} found (the run uses the rest):` }),

@@ -1,3 +1,4 @@
+import { registerWasmAdam } from './wasm-adam.ts';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-backprop-filter.ts';
 import { registerWasmConv2DBackpropInput } from './wasm-conv2d-backprop-input.ts';
@@ -17,6 +18,7 @@ import { registerWasmSum } from './wasm-sum.ts';
  * - `Identity` (shares the input's buffer, as cpu and webgl do, instead of copying it).
  * - `OneHot` (tfjs-backend-wasm's writes int32 bits into a float32 output).
  * - `Slice` (copies only the slice; tfjs-backend-wasm's copies its whole input first).
+ * - `ActiveLabAdam` (new: one Adam update of one variable in wasm SIMD, for `FusedAdam`).
  */
 export function registerWasmKernels(): void {
   registerWasmConv2DBackpropFilter();
@@ -27,4 +29,5 @@ export function registerWasmKernels(): void {
   registerWasmIdentity();
   registerWasmOneHot();
   registerWasmSlice();
+  registerWasmAdam();
 }

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import type { WebgpuAdapterInfo } from './catalog.ts';
 import { restartBackend } from './webgl-context.ts';
+import { patchIntegerTranspose, type WebgpuBackendLike } from './webgpu-int-transpose.ts';
 
 export type { WebgpuAdapterInfo };
 
@@ -27,7 +28,9 @@ interface DeviceLike {
 /**
  * Re-registers the webgpu factory (if the package registered one) at `WEBGPU_PRIORITY`, so that it
  * says what is missing where the browser has `navigator.gpu` but gives no adapter (no usable GPU;
- * Chromium does that without a GPU unless told to use SwiftShader's), instead of tfjs's TypeError.
+ * Chromium does that without a GPU unless told to use SwiftShader's), instead of tfjs's TypeError,
+ * and so that every backend it makes transposes int32 and bool tensors correctly
+ * (`webgpu-int-transpose.ts`).
  */
 export function registerWebgpu(): boolean {
   const factory = tf.findBackendFactory('webgpu');
@@ -37,7 +40,10 @@ export function registerWebgpu(): boolean {
     if ((await probeAdapter()) === null) {
       throw new Error('the browser has WebGPU but gives no adapter here (no usable GPU; headless Chromium needs --enable-unsafe-webgpu --use-webgpu-adapter=swiftshader)');
     }
-    return factory();
+    const backend = await factory();
+    // tfjs 4.22 compiles no integer transpose on WebGPU, silently (webgpu-int-transpose.ts).
+    patchIntegerTranspose(backend as unknown as WebgpuBackendLike);
+    return backend;
   }, WEBGPU_PRIORITY);
   return true;
 }

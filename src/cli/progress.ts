@@ -2,7 +2,7 @@
  * One progress bar over every cell of a sweep, with what each worker is doing and an ETA: a line
  * redrawn in place on a terminal, one line per completed round when stderr is not a terminal.
  */
-import type { RoundRecord } from '../engine/results.ts';
+import { accuracyText, type RoundRecord } from '../engine/results.ts';
 import type { CellEvent } from './sweep.ts';
 import { cellName, type Cell } from './shard.ts';
 
@@ -61,7 +61,7 @@ export class SweepProgress {
 
   round(worker: number, cell: Cell, record: RoundRecord): void {
     this.done++;
-    this.doing.set(worker, `${cellName(cell)} round ${record.round}: ${record.labeled} labels, accuracy ${(record.accuracy * 100).toFixed(2)}%`);
+    this.doing.set(worker, `${cellName(cell)} round ${record.round}: ${record.labeled} labels, accuracy ${accuracyText(record.accuracy, 2)}`);
     if (!this.tty) this.stream.write(`${this.line(worker)}\n`);
     this.draw(true);
   }

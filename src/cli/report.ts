@@ -21,8 +21,8 @@ export function summaryTable(results: ExperimentResults): string {
   const paired = results.summary.some((s) => s.vsRandom !== null);
   const rows = results.summary.map((s) => [
     s.strategy,
-    `${(s.finalAccuracy.mean * 100).toFixed(2)}% ± ${(s.finalAccuracy.std * 100).toFixed(2)}`,
-    s.alc.toFixed(4),
+    s.finalAccuracy === null ? 'none (no labeled test data)' : `${(s.finalAccuracy.mean * 100).toFixed(2)}% ± ${(s.finalAccuracy.std * 100).toFixed(2)}`,
+    s.alc === null ? '—' : s.alc.toFixed(4),
     s.labelsToTarget.mean === null ? 'not reached' : `${Math.round(s.labelsToTarget.mean)} (${s.labelsToTarget.reached}/${s.repeats})`,
     ...(paired ? [pairedText(s.vsRandom?.alc ?? null, 4), pairedText(s.vsRandom?.labelsToTarget ?? null, 1)] : []),
     ...(advice ? [s.stopping ? stopAdviceText(s.stopping.find((x) => x.criterion === 'stabilizing')!, s.repeats) : '—'] : []),

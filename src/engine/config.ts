@@ -211,6 +211,13 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}, options: 
   }
   int('initial', c.initial, 1, spec.sizes.train);
   if (typeof c.balanced !== 'boolean') throw new ConfigError('balanced', c.balanced, 'true or false');
+  if (spec.unlabeled) {
+    // No label is known before the oracle gives it: nothing may be drawn or simulated from labels.
+    const why = `for ${c.dataset}, whose images have no labels (you label them in "Label it yourself")`;
+    if (c.balanced) throw new ConfigError('balanced', c.balanced, `false ${why}: a balanced initial set needs labels`);
+    if (c.validation !== 0) throw new ConfigError('validation', c.validation, `0 ${why}: validation rows need labels`);
+    if (c.oracleNoise !== 0) throw new ConfigError('oracleNoise', c.oracleNoise, `0 ${why}: the simulated oracle answers from labels`);
+  }
   if (c.balanced && c.initial < spec.numClasses) {
     throw new ConfigError('initial', c.initial, `at least the number of classes (${spec.numClasses}) when balanced is true`);
   }

@@ -79,7 +79,8 @@ export interface RunOptions {
    * Labels each round's query (`engine/oracle.ts`): given the rows, resolves to one label per row,
    * -1 to skip it (the row leaves the pool, is never asked again, never trained on). Default: the
    * simulated oracle (the dataset's labels; with `config.oracleNoise`, the noisy one). The initial
-   * set always takes the dataset's labels. The answer may also add examples that are not dataset
+   * set takes the dataset's labels, except on a dataset without labels (`Dataset.unlabeled`), where
+   * the oracle is asked for them in round 0 too (and is required). The answer may also add examples that are not dataset
    * rows (`{labels, added}`: a drawn digit and its label, image datasets only): they join the labeled
    * set in that round, are recorded in its `RoundRecord.added` and rebuilt on resume. A rejection,
    * a wrong count, a label out of range or a bad added example fails
@@ -98,8 +99,8 @@ export interface FinalModelRun {
   /** The last completed round: the model is the one trained in it. */
   round: number;
   labeled: number;
-  /** Its test accuracy in that round. */
-  accuracy: number;
+  /** Its test accuracy in that round; null on a dataset without labels (nothing to test against). */
+  accuracy: number | null;
 }
 
 /** Thrown when a run fails; `results` holds every round completed before the failure. */
@@ -186,6 +187,9 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
   const learnerFactory =
     options.learner ??
     tfLearner({ model: config.model, epochs: config.epochs, minSteps: config.minSteps, batchSize: config.batchSize, learningRate: config.learningRate, warmStart: config.warmStart, chunkSize: config.chunkSize });
+  if (dataset.unlabeled && !options.oracle) {
+    throw new RangeError(`${dataset.name} has no labels: a run on it needs an oracle that gives them (RunOptions.oracle, e.g. "Label it yourself" in the page); the simulated oracle answers from labels`);
+  }
   if (options.oracle && config.oracleNoise > 0) {
     throw new RangeError(`config.oracleNoise (${config.oracleNoise}) makes the simulated oracle noisy; with RunOptions.oracle it must be 0`);
   }
@@ -229,7 +233,8 @@ export async function runExperiment(config: ExperimentConfig, dataset: Dataset<s
       }
       const run: RunRecord = { strategy: strategyName, repeat, status: 'complete', oracle: oracleKind, rounds: [] };
       ledger.runs.push(run);
-      const pool = new Pool(split, dataset.train.y);
+      // Without labels, the initial set waits for the oracle's answer too (round 0).
+      const pool = new Pool(split, dataset.train.y, !dataset.unlabeled);
       // The learners train on the run's labels: the dataset's, overwritten by the oracle's answers.
       const learnerContext = { dataset: { ...dataset, train: { ...dataset.train, y: pool.labels } }, testIndices, strategy: strategyName, repeat };
       const learner = learnerFactory(learnerContext);

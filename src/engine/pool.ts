@@ -72,7 +72,8 @@ export function splitRepeat(config: ExperimentConfig, dataset: Dataset<string>, 
 
 /**
  * One run's pool: starts from its repeat's split with the initial set labeled in round 0 with the
- * dataset's labels `y`.
+ * dataset's labels `y`; with `initialLabeled` false (a dataset without labels), the initial set
+ * stays in the pool until the oracle's answer labels it (`label(split.initial, 0, answer)`).
  */
 export class Pool {
   private readonly marks: Int32Array;
@@ -81,10 +82,10 @@ export class Pool {
   /** Examples added that are not dataset rows, in the order added, with the round each joined in. */
   private readonly extra: { round: number; example: AddedExample }[] = [];
 
-  constructor(split: RepeatSplit, y: Uint8Array) {
+  constructor(split: RepeatSplit, y: Uint8Array, initialLabeled = true) {
     this.marks = Int32Array.from(split.marks);
     this.labels = Uint8Array.from(y);
-    this.label(split.initial, 0);
+    if (initialLabeled) this.label(split.initial, 0);
   }
 
   /** Rows still in the pool (neither labeled nor held out), ascending. */

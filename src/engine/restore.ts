@@ -74,7 +74,8 @@ export function finishedRun(earlier: RunRecord, config: ExperimentConfig): RunRe
 
 /**
  * Takes over an interrupted run's completed rounds: checks its round 0 against this
- * configuration's initial set and re-applies each later selection to `pool` with the labels the
+ * configuration's initial set (on a dataset without labels, re-applying the labels the oracle gave
+ * it), and re-applies each later selection to `pool` with the labels the
  * oracle gave then (`labels`; the dataset's for results without them), checking it against the
  * pool, and the examples added then (`added`). Returns copies of the rounds, in order.
  */
@@ -86,6 +87,14 @@ export function takeOver(scope: RunScope, pool: Pool, earlier: RunRecord): Round
     throw new ResumeError(`cannot resume ${run}: its round-0 labeled set is not the one this configuration draws (different data or seed?)`);
   }
   const numClasses = scope.dataset.numClasses;
+  if (scope.dataset.unlabeled) {
+    // Without labels the oracle labeled the initial set too: its answers are round 0's labels.
+    const given = r0.labels;
+    if (!given || given.length !== initial.length || given.some((l) => !(Number.isInteger(l) && l >= -1 && l < numClasses))) {
+      throw new ResumeError(`cannot resume ${run}: its round 0 has no labels for the ${initial.length} rows of the initial set, one each (a class 0 to ${numClasses - 1} or -1), and ${scope.dataset.name} has none of its own`);
+    }
+    pool.label(initial, 0, given);
+  }
   for (const rec of earlier.rounds.slice(1)) {
     if (rec.labels && rec.labels.length !== rec.selected.length) {
       throw new ResumeError(`cannot resume ${run}: round ${rec.round} has ${rec.labels.length} labels for ${rec.selected.length} selected rows`);

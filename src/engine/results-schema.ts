@@ -135,6 +135,11 @@ const calibrationSchema = obj({
   validationNll: obj({ before: num(0, Infinity), after: num(0, Infinity) }),
 });
 
+/** A test measure (or its summary): `schema` on a dataset with labels, null on one without (no test set to evaluate on). */
+function measured<S extends v.GenericSchema>(dataset: { unlabeled?: boolean | undefined }, schema: S) {
+  return dataset.unlabeled ? v.custom<null>((x) => x === null, 'null: a dataset without labels has no test set to evaluate on') : schema;
+}
+
 const firstRepeat = (xs: readonly number[]) => xs.findIndex((x, i) => xs.indexOf(x) !== i);
 
 /** The round `before.index` of a run, after the rounds before it (`before`: read as each round is checked). */
@@ -172,9 +177,9 @@ function roundSchema({ config, dataset }: RecordContext, before: RoundsSoFar) {
       })),
       ms: obj({ train: num(0, Infinity, MS), predict: num(0, Infinity, MS), score: num(0, Infinity, MS), select: num(0, Infinity, MS), evaluate: num(0, Infinity, MS) }),
       calibration: v.optional(v.nullable(calibrationSchema)),
-      accuracy: num(0, 1),
-      loss: num(0, Infinity),
-      ece: num(0, 1),
+      accuracy: measured(dataset, num(0, 1)),
+      loss: measured(dataset, num(0, Infinity)),
+      ece: measured(dataset, num(0, 1)),
     }),
     relations(
       (r) => (r.added === undefined || before.index > 0 ? undefined
@@ -311,8 +316,8 @@ function summaryShape({ config, dataset }: RecordContext) {
     obj({
       strategy: oneOf<string>(config.strategies),
       repeats: int(1, config.repeats),
-      finalAccuracy: obj({ mean: num(0, 1), std: num(0, 1) }),
-      alc: num(0, 1),
+      finalAccuracy: measured(dataset, obj({ mean: num(0, 1), std: num(0, 1) })),
+      alc: measured(dataset, num(0, 1)),
       labelsToTarget: obj({
         target: num(Number.MIN_VALUE, 1, 'a number in (0, 1]'),
         mean: v.custom<number | null>((x) => x === null || (typeof x === 'number' && Number.isFinite(x) && x >= 1 && x <= train), `null or a label count from 1 to ${train}`),

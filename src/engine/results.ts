@@ -29,12 +29,12 @@ export interface RoundRecord {
   round: number;
   /** Size of the labeled set the model was trained on (labeled dataset rows and added examples). */
   labeled: number;
-  /** Test accuracy in [0, 1]. */
-  accuracy: number;
-  /** Test cross-entropy H(P, Q) = -mean log q(true class), nats (seed 002's loss, natural log). */
-  loss: number;
-  /** Expected calibration error of this round's model on the test rows (15 equal-width bins). */
-  ece: number;
+  /** Test accuracy in [0, 1]; null on a dataset without labels (`Dataset.unlabeled`: no test set to evaluate on). */
+  accuracy: number | null;
+  /** Test cross-entropy H(P, Q) = -mean log q(true class), nats (seed 002's loss, natural log); null as `accuracy`. */
+  loss: number | null;
+  /** Expected calibration error of this round's model on the test rows (15 equal-width bins); null as `accuracy`. */
+  ece: number | null;
   /** With `calibrate`: the temperature fitted on the validation rows and what it changed. */
   calibration: { temperature: number; ece: number; validationNll: { before: number; after: number } } | null;
   /** Labeled examples per class. */
@@ -102,9 +102,10 @@ export interface StopSummary {
 export interface StrategySummary {
   strategy: string;
   repeats: number;
-  finalAccuracy: { mean: number; std: number };
-  /** Area under the accuracy vs labels curve, normalised to [0, 1] (mean over repeats). */
-  alc: number;
+  /** Mean and std over repeats; null when the runs have no test accuracy (a dataset without labels). */
+  finalAccuracy: { mean: number; std: number } | null;
+  /** Area under the accuracy vs labels curve, normalised to [0, 1] (mean over repeats); null as `finalAccuracy`. */
+  alc: number | null;
   labelsToTarget: LabelsToTarget;
   /** Each stopping criterion's advice; absent when no run recorded the advice. */
   stopping?: StopSummary[];
@@ -246,6 +247,7 @@ const std = (xs: number[]) => {
  */
 export function areaUnderLearningCurve(rounds: readonly Pick<RoundRecord, 'labeled' | 'accuracy'>[]): number {
   if (rounds.length === 0) return Number.NaN;
+  if (!evaluated(rounds)) return Number.NaN;
   if (rounds.length === 1) return rounds[0]!.accuracy;
   let area = 0;
   for (let i = 1; i < rounds.length; i++) {
@@ -256,9 +258,14 @@ export function areaUnderLearningCurve(rounds: readonly Pick<RoundRecord, 'label
   return range > 0 ? area / range : rounds[rounds.length - 1]!.accuracy;
 }
 
+/** Whether every round has a test accuracy (false on a dataset without labels, where none has). */
+export function evaluated<R extends Pick<RoundRecord, 'accuracy'>>(rounds: readonly R[]): rounds is readonly (R & { accuracy: number })[] {
+  return rounds.every((r) => r.accuracy !== null);
+}
+
 /** Labels at the first round whose accuracy reaches `target`, or null. */
 export function labelsToReach(rounds: readonly Pick<RoundRecord, 'labeled' | 'accuracy'>[], target: number): number | null {
-  for (const r of rounds) if (r.accuracy >= target) return r.labeled;
+  for (const r of rounds) if (r.accuracy !== null && r.accuracy >= target) return r.labeled;
   return null;
 }
 
@@ -276,7 +283,9 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
   }
   return order.map((strategy) => {
     const rs = by.get(strategy)!;
-    const finals = rs.map((r) => r.rounds[r.rounds.length - 1]!.accuracy);
+    // Without labels (no test set) there is no accuracy to summarize: only the stopping advice.
+    const tested = rs.every((r) => evaluated(r.rounds));
+    const finals = rs.map((r) => r.rounds[r.rounds.length - 1]!.accuracy ?? Number.NaN);
     const perRepeat = rs.map((r) => labelsToReach(r.rounds, target));
     const reachedValues = perRepeat.filter((v): v is number => v !== null);
     const advised = rs.some((r) => r.rounds.some((x) => x.stopping));
@@ -284,29 +293,36 @@ export function summarize(runs: readonly RunRecord[], target: number): StrategyS
     return {
       strategy,
       repeats: rs.length,
-      finalAccuracy: { mean: mean(finals), std: std(finals) },
-      alc: mean(rs.map((r) => areaUnderLearningCurve(r.rounds))),
+      finalAccuracy: tested ? { mean: mean(finals), std: std(finals) } : null,
+      alc: tested ? mean(rs.map((r) => areaUnderLearningCurve(r.rounds))) : null,
       labelsToTarget: { target, mean: reachedValues.length ? mean(reachedValues) : null, reached: reachedValues.length, perRepeat },
       ...(advised ? { stopping: STOP_CRITERIA.map((c) => stopSummary(c, rs)) } : {}),
-      vsRandom: strategy === 'random' || random === undefined ? null : compareRuns(strategy, rs, 'random', random, target),
+      vsRandom: strategy === 'random' || random === undefined || !tested ? null : compareRuns(strategy, rs, 'random', random, target),
     };
   });
 }
 
 /** Where `criterion` advised stopping in each of `runs`, against where each run ended. */
 export function stopSummary(criterion: StopCriterion, runs: readonly RunRecord[]): StopSummary {
-  const at: { labels: number; saved: number; lost: number }[] = [];
+  const at: { labels: number; saved: number; lost: number | null }[] = [];
   for (const run of runs) {
     const round = stopRound(criterion, run.rounds, run.stopped);
     const r = round === null ? undefined : run.rounds.find((x) => x.round === round);
     const last = run.rounds[run.rounds.length - 1];
-    if (r && last) at.push({ labels: r.labeled, saved: last.labeled - r.labeled, lost: last.accuracy - r.accuracy });
+    if (r && last) at.push({ labels: r.labeled, saved: last.labeled - r.labeled, lost: last.accuracy === null || r.accuracy === null ? null : last.accuracy - r.accuracy });
   }
   const m = (f: (x: (typeof at)[number]) => number) => (at.length ? mean(at.map(f)) : null);
-  return { criterion, reached: at.length, labels: m((x) => x.labels), saved: m((x) => x.saved), accuracyLost: m((x) => x.lost) };
+  const lost = at.every((x) => x.lost !== null) ? m((x) => x.lost!) : null;
+  return { criterion, reached: at.length, labels: m((x) => x.labels), saved: m((x) => x.saved), accuracyLost: lost };
 }
 
-/** One row per (strategy, repeat, round): the learning curves in a spreadsheet-friendly form. */
+/** An accuracy as a percentage with `digits` decimals ("91.5%"); for null (not evaluated: no labeled test data) "no test accuracy". */
+export const accuracyText = (x: number | null, digits = 1): string => (x === null ? 'no test accuracy' : `${(x * 100).toFixed(digits)}%`);
+
+/** `x` with `digits` decimals; empty for null (a round not evaluated: no labels to test against). */
+const fixed = (x: number | null, digits: number) => (x === null ? '' : x.toFixed(digits));
+
+/** One row per (strategy, repeat, round): the learning curves in a spreadsheet-friendly form (accuracy, loss and ECE empty where not evaluated). */
 export function resultsToCsv(results: ExperimentResults): string {
   const header = ['strategy', 'repeat', 'round', 'labeled', 'accuracy', 'loss', 'ece', 'temperature', 'train_ms', 'predict_ms', 'score_ms', 'select_ms', 'evaluate_ms', 'class_counts', 'selected'];
   const lines = [header.join(',')];
@@ -314,7 +330,7 @@ export function resultsToCsv(results: ExperimentResults): string {
     for (const r of run.rounds) {
       lines.push(
         [
-          run.strategy, run.repeat, r.round, r.labeled, r.accuracy.toFixed(6), r.loss.toFixed(6), r.ece.toFixed(6), r.calibration ? r.calibration.temperature.toFixed(4) : '',
+          run.strategy, run.repeat, r.round, r.labeled, fixed(r.accuracy, 6), fixed(r.loss, 6), fixed(r.ece, 6), r.calibration ? r.calibration.temperature.toFixed(4) : '',
           r.ms.train.toFixed(1), r.ms.predict.toFixed(1), r.ms.score.toFixed(1), r.ms.select.toFixed(1), r.ms.evaluate.toFixed(1),
           `"${r.classCounts.join(' ')}"`, `"${r.selected.join(' ')}"`,
         ].join(','),
@@ -339,6 +355,7 @@ export function learningCurves(runs: readonly RunRecord[]): CurvePoint[] {
     const m = acc.get(run.strategy) ?? new Map<number, number[]>();
     acc.set(run.strategy, m);
     for (const r of run.rounds) {
+      if (r.accuracy === null) continue; // not evaluated: no point on the curve
       const list = m.get(r.labeled) ?? [];
       list.push(r.accuracy);
       m.set(r.labeled, list);
@@ -356,7 +373,8 @@ export function learningCurves(runs: readonly RunRecord[]): CurvePoint[] {
 
 /** How the summary shows one criterion's advice: labels at it (repeats that reached it), labels saved and accuracy given up. */
 export function stopAdviceText(s: StopSummary, repeats: number): string {
-  if (s.labels === null || s.saved === null || s.accuracyLost === null) return 'not yet';
+  if (s.labels === null || s.saved === null) return 'not yet';
+  if (s.accuracyLost === null) return `${Math.round(s.labels)}${repeats > 1 ? ` (${s.reached}/${repeats})` : ''}: saves ${Math.round(s.saved)}`;
   const lost = s.accuracyLost * 100;
   return `${Math.round(s.labels)}${repeats > 1 ? ` (${s.reached}/${repeats})` : ''}: saves ${Math.round(s.saved)}, ${lost >= 0 ? '−' : '+'}${Math.abs(lost).toFixed(1)} pts`;
 }

@@ -12,7 +12,7 @@ import type { Where } from './events.ts';
 import { disposeInputs, gatherInputs } from './inputs.ts';
 import type { Learner } from './learner.ts';
 import { addedRecord, takesAdded } from './added.ts';
-import { askOracle, type AddedExample, type Oracle } from './oracle.ts';
+import { askOracle, OracleError, type AddedExample, type Oracle } from './oracle.ts';
 import { largestUncertainty, stopSetSummary } from './stop-set.ts';
 import { cohenKappa, STOPPING, type StopRecord } from './stopping.ts';
 import type { Pool, RepeatSplit } from './pool.ts';
@@ -85,6 +85,8 @@ export interface Previous {
 export async function playRound(scope: RunScope, pool: Pool, round: number, previous: Previous): Promise<RoundOutcome | { stop: StopRecord } | null> {
   let { temperature } = previous;
   let query: Query | null = null;
+  const unlabeled = scope.dataset.unlabeled === true;
+  if (round === 0 && unlabeled) query = await labelInitial(scope, pool);
   if (round > 0) {
     query = await queryRound(scope, pool, round, temperature);
     if (!query) return null;
@@ -115,8 +117,9 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, prev
     temperature = fit.temperature;
     calibration = { temperature: fit.temperature, ece: Number.NaN, validationNll: { before: fit.nllBefore, after: fit.nllAfter } };
   }
-  const ev = await learner.evaluate(temperature ?? undefined);
-  if (calibration) calibration.ece = ev.calibratedEce ?? Number.NaN;
+  // Without labels there is no test set: nothing to evaluate against.
+  const ev = unlabeled ? null : await learner.evaluate(temperature ?? undefined);
+  if (calibration) calibration.ece = ev?.calibratedEce ?? Number.NaN;
   const evaluateMs = performance.now() - te;
   const grid = scope.grid ? await gridPredictions(learner, scope.grid, scope.dataset.shape) : null;
   const stop = scope.split.stopRows.length > 0 ? await stopSetPredictions(learner, scope.split.stopRows) : null;
@@ -130,15 +133,16 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, prev
   const record: RoundRecord = {
     round,
     labeled: labeled.length + added.length,
-    accuracy: ev.accuracy,
-    loss: ev.loss,
-    ece: ev.ece,
+    accuracy: ev?.accuracy ?? null,
+    loss: ev?.loss ?? null,
+    ece: ev?.ece ?? null,
     calibration,
     classCounts,
     selected: Array.from(selected),
     selectedScores: query?.selectedScores ?? null,
     labels: Array.from(given),
-    agreed: Array.from(given, (v, j) => (v < 0 ? null : v === scope.dataset.train.y[selected[j]!])),
+    // Agreement with the dataset's labels, where it has them.
+    ...(unlabeled ? {} : { agreed: Array.from(given, (v, j) => (v < 0 ? null : v === scope.dataset.train.y[selected[j]!])) }),
     ...(query?.added?.length ? { added: query.added.map(addedRecord) } : {}),
     ...(stop ? {
       stopping: {
@@ -149,7 +153,22 @@ export async function playRound(scope: RunScope, pool: Pool, round: number, prev
     } : {}),
     ms: { train: trainMs, ...acq, evaluate: evaluateMs },
   };
-  return { record, temperature, stopPredictions: stop?.predicted ?? null, scores: query?.scores ?? null, confusion: Array.from(ev.confusion), grid };
+  return { record, temperature, stopPredictions: stop?.predicted ?? null, scores: query?.scores ?? null, confusion: ev ? Array.from(ev.confusion) : [], grid };
+}
+
+/**
+ * Round 0 on a dataset without labels: the oracle labels the initial set (drawn at random) like any
+ * batch; its skips leave the pool. A query without scores, for the round's record.
+ * @throws OracleError when every row of the initial set was skipped (nothing to train on).
+ */
+async function labelInitial(scope: RunScope, pool: Pool): Promise<Query> {
+  const selected = scope.split.initial;
+  const answer = await askOracle(scope.oracle, { strategy: scope.strategyName, repeat: scope.repeat, round: 0, indices: Int32Array.from(selected) }, scope.dataset.numClasses, null);
+  if (answer.labels.every((l) => l < 0)) {
+    throw new OracleError(`the oracle skipped all ${selected.length} rows of the initial set (${scope.strategyName}, repeat ${scope.repeat}, round 0): the first model needs at least one label`);
+  }
+  pool.label(selected, 0, answer.labels);
+  return { selected, labels: answer.labels, added: [], selectedScores: null, scores: null, maxConfidence: null, ms: { predict: 0, score: 0, select: 0 } };
 }
 
 /**

@@ -83,7 +83,7 @@ export interface StopAdvice {
   criterion: StopCriterion;
   /** The round to stop at (its model is kept); null if the criterion never held. */
   round: number | null;
-  /** Labels at that round, its test accuracy; null with `round`. */
+  /** Labels at that round, its test accuracy; null with `round` (accuracy also where the round was not evaluated). */
   labeled: number | null;
   accuracy: number | null;
 }
@@ -91,7 +91,8 @@ export interface StopAdvice {
 interface AdviceRound {
   round: number;
   labeled: number;
-  accuracy: number;
+  /** Null where the round was not evaluated (a dataset without labels). */
+  accuracy: number | null;
   stopping?: StoppingRecord | null;
 }
 

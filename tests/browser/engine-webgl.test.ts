@@ -41,7 +41,7 @@ describe('runExperiment on webgl', () => {
     // The initial set and every seed are the same; only float rounding differs between backends.
     expect(picks(g).map((r) => r[0])).toEqual(picks(w).map((r) => r[0]));
     for (let s = 0; s < g.runs.length; s++) {
-      expect(Math.abs(g.runs[s]!.rounds[0]!.accuracy - w.runs[s]!.rounds[0]!.accuracy)).toBeLessThanOrEqual(0.02);
+      expect(Math.abs(g.runs[s]!.rounds[0]!.accuracy! - w.runs[s]!.rounds[0]!.accuracy!)).toBeLessThanOrEqual(0.02);
     }
   });
 });

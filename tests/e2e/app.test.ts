@@ -66,10 +66,10 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     // The summary table shows the exported numbers.
     for (const s of results.summary) {
       const cell = `#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`;
-      expect(Number(await page.getAttribute(cell, 'data-value'))).toBe(s.finalAccuracy.mean);
-      expect((await page.textContent(cell))?.trim()).toBe(`${(s.finalAccuracy.mean * 100).toFixed(1)}%`);
+      expect(Number(await page.getAttribute(cell, 'data-value'))).toBe(s.finalAccuracy!.mean);
+      expect((await page.textContent(cell))?.trim()).toBe(`${(s.finalAccuracy!.mean * 100).toFixed(1)}%`);
       const alc = `#summary-table tr[data-strategy="${s.strategy}"] td[data-col="alc"]`;
-      expect((await page.textContent(alc))?.trim()).toBe(s.alc.toFixed(3));
+      expect((await page.textContent(alc))?.trim()).toBe(s.alc!.toFixed(3));
     }
 
     // The curves: one point per evaluated round and strategy, at that round's labels and accuracy.
@@ -80,7 +80,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
         const match = points.find((p) => p.includes(`strategy: ${run.strategy}`) && p.includes(`labeled examples: ${r.labeled};`));
         expect(match, `${run.strategy} at ${r.labeled} labels`).toBeDefined();
         const acc = Number(/accuracy \(mean\): ([\d.]+)/.exec(match!)?.[1]);
-        expect(acc).toBeCloseTo(r.accuracy, 4);
+        expect(acc).toBeCloseTo(r.accuracy!, 4);
       }
     }
 
@@ -89,7 +89,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
       const last = run.rounds[run.rounds.length - 1]!;
       const col = `article.strategy-col[data-strategy="${run.strategy}"]`;
       expect(await page.$$eval(`${col} figure.query canvas.digit`, (c) => c.length)).toBe(last.selected.length);
-      expect((await page.textContent(`${col} .round-line`))?.replace(/\s+/g, ' ')).toContain(`Round 3 · ${last.labeled} labels · accuracy ${(last.accuracy * 100).toFixed(1)}%`);
+      expect((await page.textContent(`${col} .round-line`))?.replace(/\s+/g, ' ')).toContain(`Round 3 · ${last.labeled} labels · accuracy ${(last.accuracy! * 100).toFixed(1)}%`);
       const shown = await page.$$eval(`${col} figure.query .score`, (els) => els.map((e) => Number(e.textContent)));
       expect(shown.length).toBe(last.selectedScores!.length);
       shown.forEach((v, i) => expect(v).toBeCloseTo(last.selectedScores![i]!, 2));
@@ -170,7 +170,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     expect(await done()).toBe(completed);
     expect((await chartPoints(page)).length).toBe(completed);
     for (const s of results.summary) {
-      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy.mean);
+      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy!.mean);
     }
 
     // The worker reported tf.memory().numTensors before the run and after the stop: equal.
@@ -330,7 +330,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     expect(await status(page)).toBe('complete');
     expect(await page.textContent('#status-text')).toBe(`Opened activelab-run.json: a finished run of 4 rounds, started ${results.startedAt}.`);
     for (const s of results.summary) {
-      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy.mean);
+      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy!.mean);
     }
     await page.waitForFunction(() => document.querySelectorAll('#curves svg').length === 1, undefined, { timeout: 30_000 });
     const points = await chartPoints(page);
@@ -338,7 +338,7 @@ describe('ActiveLab app (vite dev server, Chromium WebGL)', { timeout: 240_000 }
     for (const run of results.runs) {
       for (const r of run.rounds) {
         const match = points.find((p) => p.includes(`strategy: ${run.strategy}`) && p.includes(`labeled examples: ${r.labeled};`));
-        expect(Number(/accuracy \(mean\): ([\d.]+)/.exec(match!)?.[1])).toBeCloseTo(r.accuracy, 4);
+        expect(Number(/accuracy \(mean\): ([\d.]+)/.exec(match!)?.[1])).toBeCloseTo(r.accuracy!, 4);
       }
       // The last round's queried images, drawn from the dataset's pixels, with their scores.
       const last = run.rounds[run.rounds.length - 1]!;

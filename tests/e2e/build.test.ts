@@ -68,7 +68,7 @@ describe('the static build under vite preview', { timeout: 240_000 }, () => {
     expect(results.environment.backend).toBe('webgl');
     expect(results.runs.map((r) => [r.strategy, r.rounds.length])).toEqual([['margin', 2], ['random', 2]]);
     for (const s of results.summary) {
-      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy.mean);
+      expect(Number(await page.getAttribute(`#summary-table tr[data-strategy="${s.strategy}"] td[data-col="final-accuracy"]`, 'data-value'))).toBe(s.finalAccuracy!.mean);
     }
     expect(await page.$$eval('#curves svg', (s) => s.length)).toBe(1);
     expect(await page.$$eval('canvas.digit', (c) => c.length)).toBe(20);

@@ -60,7 +60,7 @@ describe('model export from the page', { timeout: 240_000 }, () => {
     disposeModel(model);
     let right = 0;
     predicted.forEach((c, i) => void (c === ds.test.y[i] && right++));
-    expect(right / ds.test.n).toBeCloseTo(run.rounds.at(-1)!.accuracy, 12);
+    expect(right / ds.test.n).toBeCloseTo(run.rounds.at(-1)!.accuracy!, 12);
 
     expect(await page.evaluate(() => '_tfengine' in globalThis)).toBe(false); // the page never loaded tfjs
     expect(errors).toEqual([]);

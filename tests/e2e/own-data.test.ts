@@ -4,10 +4,12 @@
  * worker; its summary (class counts, samples, the skipped file); rounds run on it; the page
  * reloaded mid-run resumes it from IndexedDB (the kept files decoded again); the results exported
  * and opened again; a CSV table trains in the page; removed, its results file and a link to it
- * say which data is missing. A single-class folder is refused with its message. Wasm and
- * logistic regression, tiny.
+ * say which data is missing. A single-class folder is refused with its message. A folder without
+ * class folders (2 shapes x 10 PNGs) is refused until its classes are named, refused by Run, and
+ * labeled in "Label it yourself" by keyboard from round 0 (a reload mid-batch resumes), with no
+ * accuracy shown. Wasm and logistic regression, tiny.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -21,6 +23,7 @@ const CLASSES = ['circle', 'cross', 'square'];
 const PER_CLASS = 8;
 let dir = '';
 let folder = '';
+let loose = '';
 
 /** A 28x28 grayscale PNG: class c's shape at a position that varies with i. */
 function png(c: number, i: number): Buffer {
@@ -54,6 +57,15 @@ beforeAll(async () => {
     for (let i = 0; i < PER_CLASS; i++) await writeFile(join(folder, name, `${String(i).padStart(3, '0')}.png`), png(c, i));
   }
   await writeFile(join(folder, 'square', 'broken.png'), 'not a png');
+  // Images without labels: 2 shapes x 10, no class folders.
+  loose = join(dir, 'loose');
+  await mkdir(loose, { recursive: true });
+  for (let i = 0; i < 20; i++) await writeFile(join(loose, `${String(i).padStart(3, '0')}.png`), png(i % 2, i));
+  // A separate test folder of the same classes, 2 images each.
+  for (const [c, name] of CLASSES.entries()) {
+    await mkdir(join(dir, 'held', name), { recursive: true });
+    for (let i = 0; i < 2; i++) await writeFile(join(dir, 'held', name, `t${i}.png`), png(c, i + 5));
+  }
   await mkdir(join(dir, 'solo', 'only'), { recursive: true });
   for (let i = 0; i < 3; i++) await writeFile(join(dir, 'solo', 'only', `${i}.png`), png(0, i));
 });
@@ -159,6 +171,101 @@ describe('your own data in the page (Chromium, wasm)', { timeout: 180_000 }, () 
     await page.waitForSelector('#config-form');
     expect(await page.textContent('#err-dataset')).toContain(`From the link: 'points' (hash ${hash.slice(0, 16)}…) is someone's own data, which this browser does not have: add that folder or table under "Your own data"`);
 
+    expect(errors).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('the split in the page: a test fraction, then a separate test folder (the summary shows the sizes)', async () => {
+    const page = await app.browser.newPage();
+    const errors = collectErrors(page);
+    await page.goto(`${app.url}${appQuery(CONFIG)}`);
+    await waitForReady(page);
+    const size = () => page.textContent('#data-summary .data-size');
+    await page.fill('#data-test-fraction', '0.5');
+    await page.setInputFiles('#data-folder', folder);
+    await page.waitForSelector('#data-summary h3', { timeout: 30_000 });
+    expect(await size()).toContain('24 images of 28x28x1, 3 classes; 12 to train on (the pool), 12 to test (test fraction 0.5, held out stratified)');
+    await page.setInputFiles('#data-test-folder', join(dir, 'held'));
+    expect(await page.textContent('#data-test-status')).toBe('Test set: held (6 files), used when you add the data.');
+    await page.setInputFiles('#data-folder', folder);
+    await page.waitForFunction(() => (document.querySelector('#data-summary .data-size')?.textContent ?? '').includes('the test set held'), undefined, { timeout: 30_000 });
+    expect(await size()).toContain('30 images of 28x28x1, 3 classes; 24 to train on (the pool), 6 to test (the test set held)');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a folder without class folders: classes named, refused by Run, labeled in "Label it yourself" by keyboard, resumed mid-batch, no accuracy', async () => {
+    const LOOSE = { model: 'logreg', strategies: 'entropy', initial: 4, balanced: false, query: 2, rounds: 2, repeats: 1, epochs: 2, stopSet: 10, poolSubset: null, testSubset: null, seed: 3, backend: 'wasm' };
+    const page = await app.browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const errors = collectErrors(page);
+    await recordCspViolations(page);
+    await page.goto(`${app.url}${appQuery(LOOSE)}`);
+    await waitForReady(page);
+    // Without class names it is refused, saying how it is taken.
+    await page.setInputFiles('#data-folder', loose);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#data-status')?.dataset.state === 'error', undefined, { timeout: 30_000 });
+    expect(await page.textContent('#data-status')).toMatch(/^Could not use loose: loose: an unlabeled folder \(20 images, no class subfolders\): unlabeled images are taken only by "Label it yourself" in the page, where you give every label: name its classes in the Classes field/);
+    await page.fill('#data-classes', 'circle, cross');
+    await page.setInputFiles('#data-folder', loose);
+    await page.waitForFunction(() => document.querySelector('#data-summary h3')?.textContent === 'loose', undefined, { timeout: 30_000 });
+    expect(await page.textContent('#data-summary')).toContain('20 images of 28x28x1, no labels; classes you named: circle (key 0), cross (key 1); no test set (accuracy needs labeled test data)');
+    expect(await page.inputValue('#f-dataset')).toBe('loose');
+    // A simulated run is refused, saying where it is taken.
+    await page.click('#run-btn');
+    await page.waitForSelector('#messages .message.error');
+    expect(await page.textContent('#messages .message.error')).toContain('loose has no labels (a folder without class folders), so it is taken only by "Label it yourself"');
+
+    /** Waits for round `round`'s batch; returns its rows. */
+    const batch = async (round: number) => {
+      await page.waitForFunction((r) => (document.querySelector('#label-note')?.textContent ?? '').startsWith(`Round ${r}:`) && document.querySelectorAll('#label-batch .label-tile').length > 0, round, { timeout: 60_000, polling: 100 });
+      return page.$$eval('#label-batch .label-tile', (ts) => ts.map((t) => Number((t as HTMLElement).dataset.row)));
+    };
+    const keys = async (...ks: string[]) => {
+      for (const k of ks) await page.keyboard.press(k);
+    };
+    expect(await page.inputValue('#label-dataset')).toBe('loose');
+    await page.focus('#label-start');
+    await keys('Enter');
+    // Round 0: the random initial set, labeled like any batch (no model yet: no guesses).
+    const rows0 = await batch(0);
+    expect(rows0).toHaveLength(4);
+    expect(await page.$$eval('#label-batch .label-guesses li', (li) => li.length)).toBe(0);
+    await page.focus('#label-batch');
+    await keys('0', '1', ' ', '1', 'Enter');
+    // Round 1: one answer, then a reload mid-batch; resumed at the next item.
+    const rows1 = await batch(1);
+    await keys('1');
+    await page.waitForFunction(() => document.querySelector('#label-batch .label-tile')?.getAttribute('data-answer') === '1');
+    await page.waitForTimeout(300); // the answer's IndexedDB write
+    await page.reload();
+    await waitForReady(page);
+    await page.waitForSelector('#resume-run', { timeout: 30_000 });
+    await page.click('#resume-run');
+    expect(await batch(1)).toEqual(rows1);
+    expect(await page.$$eval('#label-batch .label-tile', (ts) => ts.map((t) => (t as HTMLElement).dataset.answer ?? ''))).toEqual(['1', '']);
+    await page.focus('#label-batch');
+    await keys('0', 'Enter');
+    const rows2 = await batch(2);
+    await keys('0', '0', 'Enter');
+    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 60_000)).toBe('complete');
+
+    // What can be shown: labels per class, the stopping advice, and that accuracy needs labeled test data.
+    expect(await page.textContent('#label-curve')).toContain('accuracy needs labeled test data');
+    expect(await page.$$eval('#label-curve .label-class-counts li', (li) => li.map((l) => (l as HTMLElement).dataset.count))).toEqual(['4', '3']);
+    expect(await page.textContent('#label-curve .label-advice')).toMatch(/^Predictions (stable since round \d|not stable yet: Cohen's kappa between the last two models on the stop set)/);
+    const typed = [[rows0, [0, 1, -1, 1]], [rows1, [1, 0]], [rows2, [0, 0]]] as const;
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-labels')]);
+    const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
+    expect(csv.slice(1).map((l) => l.split(',').filter((_, k) => k !== 4).join(','))).toEqual(
+      typed.flatMap(([rows, labels], r) => rows.map((row, p) => `${row},${labels[p]},${r},entropy,`)));
+    const res = (await results(page))!;
+    const run = res.runs[0]!;
+    expect(run.oracle).toBe('human');
+    expect(run.rounds.map((r) => [r.selected, r.labels, r.accuracy])).toEqual(typed.map(([rows, labels]) => [rows, labels, null]));
+    expect(run.rounds.map((r) => r.labeled)).toEqual([3, 5, 7]);
+    expect(res.summary[0]!.finalAccuracy).toBeNull();
+    expect(res.dataset).toMatchObject({ name: 'loose', unlabeled: true, sizes: { train: 20, test: 0 }, classNames: ['circle', 'cross'] });
     expect(errors).toEqual([]);
     expect(await cspViolations(page)).toEqual([]);
     await page.close();

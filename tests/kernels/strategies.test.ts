@@ -78,9 +78,7 @@ describe.each(TEST_BACKENDS)('strategies on %s', (backend) => {
     inp.dispose();
   });
 
-  // Not on SwiftShader's WebGPU adapter: its committee measures read back zeros there, as the
-  // committee suite's do (vite.config.ts, WEBGPU_KERNEL_SUITES); every other backend runs it.
-  it.skipIf(backend === 'webgpu').each(['voteEntropy', 'consensusEntropy', 'maxDisagreement'] as StrategyName[])('%s asks first where the committee disagrees; identical members score least', async (name) => {
+  it.each(['voteEntropy', 'consensusEntropy', 'maxDisagreement'] as StrategyName[])('%s asks first where the committee disagrees; identical members score least', async (name) => {
     const inp = inputs();
     const { indices, scores } = await acquire(STRATEGIES[name], inp, 4);
     expect(indices[0]).toBe(3);

@@ -98,10 +98,13 @@ describe('the open dataset catalog', () => {
     [{ ...IRIS, classNames: ['one'] }, 'dataset.classNames = an array of 1 is not allowed: at least two class names'],
     [{ ...IRIS, classNames: ['a', 'a'] }, 'dataset.classNames = an array of 2 is not allowed: class names that differ from one another'],
     [{ ...IRIS, classNames: Array.from({ length: 300 }, (_, i) => `c${i}`) }, 'dataset.classNames = an array of 300 is not allowed: an array of at most 256 class names'],
-    [{ ...IRIS, sizes: { train: 120 } }, 'dataset.sizes.test is missing: an integer from 1 to 10000000'],
+    [{ ...IRIS, sizes: { train: 120 } }, 'dataset.sizes.test is missing: an integer from 0 to 10000000'],
+    [{ ...IRIS, sizes: { train: 120, test: 0 } }, 'dataset.sizes.test = 0 is not allowed: at least 1 test row'],
+    [{ ...IRIS, kind: 'image', shape: [2, 2, 1], sizes: { train: 120, test: 1 }, unlabeled: true }, 'dataset.sizes.test = 1 is not allowed: 0 test rows for unlabeled data (no labels to test against)'],
+    [{ ...IRIS, sizes: { train: 120, test: 0 }, unlabeled: true }, "dataset.kind = 'tabular' is not allowed: 'image': only image folders come without labels"],
     [{ ...IRIS, hash: 'abc' }, "dataset.hash = 'abc' is not allowed: a content hash: 16 to 128 lowercase hexadecimal digits"],
     [(({ hash: _h, ...rest }) => rest)(IRIS), 'dataset.hash is missing: a string'],
-    [[IRIS], 'dataset = an array of 1 is not allowed: a dataset description (name, kind, shape, classNames, sizes, hash)'],
+    [[IRIS], 'dataset = an array of 1 is not allowed: a dataset description (name, kind, shape, classNames, sizes, hash, unlabeled)'],
   ])('refuses %j: %s', (input, message) => {
     const err = refusal(() => describeDataset(input));
     expect(err).toBeInstanceOf(DatasetDescriptionError);

@@ -49,7 +49,7 @@ async function expectModelsOf(out: string, models: string): Promise<void> {
     disposeModel(model);
     let right = 0;
     predicted.forEach((c, i) => void (c === ds.test.y[i] && right++));
-    expect(right / ds.test.n).toBeCloseTo(run.rounds.at(-1)!.accuracy, 12);
+    expect(right / ds.test.n).toBeCloseTo(run.rounds.at(-1)!.accuracy!, 12);
     const meta = (JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8')) as tf.io.ModelJSON).userDefinedMetadata!['activelab'];
     expect(meta).toMatchObject({ dataset: 'moons', strategy: run.strategy, repeat: run.repeat, round: 2, labeled: 20, model: 'logreg', seed: 3 });
   }

@@ -20,7 +20,7 @@ describe('runExperiment on classification with logreg (wasm)', () => {
     const res = await runExperiment(config, ds);
     expect(res.status).toBe('complete');
     for (const s of res.summary) {
-      expect(s.finalAccuracy.mean).toBeGreaterThan(0.7);
+      expect(s.finalAccuracy!.mean).toBeGreaterThan(0.7);
       expect(s.alc).toBeGreaterThan(0.6);
     }
     // Round 0 is the same model on the same initial set for every strategy.

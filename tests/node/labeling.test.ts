@@ -112,8 +112,10 @@ describe('what the store reads back of a labeling run (store.ts)', () => {
 
   it('keeps the saved answers that pass the check, without their experiment key', () => {
     const good = { id: 'e1', strategy: 'entropy', repeat: 0, round: 1, position: 0, row: 40, label: -1, seconds: 1.5, truth: 3 };
-    expect(storedLabels([good, { ...good, label: -2 }, { ...good, round: 0 }, { ...good, seconds: -1 }, { ...good, truth: undefined }, 'junk'])).toEqual([
+    // Round 0 is kept too: on data without labels the person labels the initial set (no truth).
+    expect(storedLabels([good, { ...good, label: -2 }, { ...good, round: 0, truth: null }, { ...good, round: -1 }, { ...good, seconds: -1 }, { ...good, truth: undefined }, 'junk'])).toEqual([
       { strategy: 'entropy', repeat: 0, round: 1, position: 0, row: 40, label: -1, seconds: 1.5, truth: 3 },
+      { strategy: 'entropy', repeat: 0, round: 0, position: 0, row: 40, label: -1, seconds: 1.5, truth: null },
     ]);
   });
 

@@ -75,7 +75,7 @@ describe('a run\'s final model, exported and loaded back (wasm)', () => {
       // The accuracy the run recorded is the loaded model's accuracy on the same rows.
       let right = 0;
       for (let i = 0; i < ds.test.n; i++) if ((probs[2 * i + 1]! > probs[2 * i]! ? 1 : 0) === ds.test.y[i]) right++;
-      expect(right / ds.test.n).toBeCloseTo(last.accuracy, 10);
+      expect(right / ds.test.n).toBeCloseTo(last.accuracy!, 10);
       disposeModel(model);
     }
     expect(tf.memory().numTensors).toBe(before);

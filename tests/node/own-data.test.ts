@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_DATASETS, withDataset } from '../../datasets/catalog.ts';
 import { describeRecord, describeUserData, materialize, userData, type UserDatasetRecord } from '../../datasets/user/data.ts';
-import { refuseWarnings, UserDataError } from '../../datasets/user/errors.ts';
-import { folderLayout, isUnlabeledFolder, requireLabeled } from '../../datasets/user/layout.ts';
+import { refuseWarnings, UserDataError, warningText } from '../../datasets/user/errors.ts';
+import { folderLayout, isUnlabeledFolder, parseClassNames, requireLabeled } from '../../datasets/user/layout.ts';
 import { loadUserDataNode } from '../../datasets/user/node.ts';
 import { parseImageSize, storePixels } from '../../datasets/user/pixels.ts';
 import { classesOf, parseTable, sortLabels, tableLabels } from '../../datasets/user/table.ts';
@@ -143,18 +143,49 @@ describe('bad input: exit code 2 and a message naming the file (and row and colu
     expect(() => refuseWarnings([loaded.warnings[1]!])).toThrow(/broken\.png: cannot be decoded .*; refused with --strict$/);
   });
 
-  it('an empty folder, an unlabeled folder (not taken yet), a single class', async () => {
+  it('an empty folder, an unlabeled folder (taken only by "Label it yourself"), a single class', async () => {
     mkdirSync(join(dir, 'empty', 'cats'), { recursive: true });
     writeFile(join(dir, 'empty', 'readme.md'), '# nothing');
     await fails(['--data', join(dir, 'empty')], /error: .*\/empty: an empty folder: it holds no PNG, JPEG or WebP images \(1 other file\)/);
     const loose = join(dir, 'loose');
     for (let i = 0; i < 3; i++) writeFile(join(loose, `${i}.png`), pngBytes(classPicture(0, new Rng(i))));
-    await fails(['--data', loose], /error: .*\/loose: an unlabeled folder \(3 images, no class subfolders\): unlabeled images are not taken yet \(labeling them in "Label it yourself" is still to be built\)/);
+    await fails(['--data', loose], /error: .*\/loose: an unlabeled folder \(3 images, no class subfolders\): unlabeled images are taken only by "Label it yourself" in the page, where you give every label: add it in the page, name its classes there and label it in "Label it yourself"; to train on it here, put each class's images in a subfolder named by the class/);
     const layout = folderLayout('loose', [{ path: '0.png', size: 1 }]);
     expect(isUnlabeledFolder(layout)).toBe(true);
     expect(() => requireLabeled(layout)).toThrow(UserDataError);
+    // In the page, without class names, the message says where to name them.
+    expect(() => requireLabeled(layout, 'page')).toThrow(/taken only by "Label it yourself" in the page, where you give every label: name its classes in the Classes field \(e\.g\. "cat, dog"\) and add it again/);
     writeClassFolder(join(dir, 'single'), ['cats'], 4);
     await fails(['--data', join(dir, 'single')], /error: .*\/single: a single class \(cats\): at least two class folders are needed/);
+  });
+
+  it('an unlabeled folder with the classes a person names: data without labels, no test set, its own hash', async () => {
+    const loose = join(dir, 'loose2');
+    for (let i = 0; i < 4; i++) writeFile(join(loose, `${i}.png`), pngBytes(classPicture(i % 2, new Rng(i))));
+    const { data: u, warnings } = await loadUserDataNode({ data: loose, classes: ['cat', 'dog'] });
+    expect(warnings).toEqual([]);
+    expect([u.labeled, u.classNames, u.rows.n, u.testRows, u.source.testFraction]).toEqual([false, ['cat', 'dog'], 4, null, null]);
+    const d = describeUserData(u);
+    expect([d.sizes, d.unlabeled, d.numClasses]).toEqual([{ train: 4, test: 0 }, true, 2]);
+    const m = materialize(u, 1);
+    expect([m.dataset.unlabeled, m.dataset.train.n, m.dataset.test.n, m.record.unlabeled, m.record.sizes]).toEqual([true, 4, 0, true, { train: 4, test: 0 }]);
+    const other = await loadUserDataNode({ data: loose, classes: ['dog', 'cat'] });
+    expect(other.data.hash).not.toBe(u.hash);
+    // A test folder for data without labels, and class names for a folder of class folders.
+    await expect(loadUserDataNode({ data: loose, classes: ['cat', 'dog'], test: join(dir, 'pets') })).rejects.toThrow(/pets: a test folder for .*loose2, which has no labels: .*accuracy needs labeled test data/);
+    const named = await loadUserDataNode({ data: pets, classes: ['a', 'b'] });
+    expect(named.data.labeled).toBe(true);
+    expect(named.warnings.map(warningText)).toContain(`${pets}: the class names given (a, b) are not used: its class folders name the classes (cats, dogs, owls)`);
+  });
+
+  it('class names for an unlabeled folder: 2 to 10, distinct, comma-separated', () => {
+    expect(parseClassNames(' cat, dog ,bird ')).toEqual(['cat', 'dog', 'bird']);
+    expect(parseClassNames('cat\ndog')).toEqual(['cat', 'dog']);
+    expect(parseClassNames('cat')).toMatch(/^one class name \(cat\): name 2 to 10 classes/);
+    expect(parseClassNames(' , ')).toMatch(/^no class names/);
+    expect(parseClassNames(Array.from({ length: 11 }, (_, i) => `c${i}`).join(','))).toMatch(/^11 class names: at most 10, as the keys 0-9 label them/);
+    expect(parseClassNames('cat, cat')).toMatch(/the class name 'cat' is given twice/);
+    expect(parseClassNames(`cat, ${'x'.repeat(101)}`)).toMatch(/longer than 100 characters/);
   });
 
   it('a class with fewer training images than the balanced initial set takes', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { userData, type UserData } from '../../datasets/user/data.ts';
 import { parseLink } from '../../src/app/fields.ts';
 import { summarizeUserData } from '../../src/app/host/user-summary.ts';
-import { SAMPLES_PER_CLASS } from '../../src/app/protocol.ts';
+import { NO_LABEL, SAMPLES_PER_CLASS } from '../../src/app/protocol.ts';
 import { checkStoredUserData, type StoredUserData } from '../../src/app/store.ts';
 
 /** `counts[c]` images of 2x2x1 per class c, each pixel its row index. */
@@ -15,7 +15,7 @@ function images(counts: number[]): UserData {
   const y = Uint8Array.from(counts.flatMap((n, c) => new Array<number>(n).fill(c)));
   const x = Uint8Array.from({ length: y.length * 4 }, (_, i) => Math.floor(i / 4));
   return userData({
-    name: 'pets', kind: 'image', shape: [2, 2, 1], classNames: counts.map((_, c) => `c${c}`), rows: { x, y, n: y.length }, testRows: null,
+    name: 'pets', kind: 'image', shape: [2, 2, 1], classNames: counts.map((_, c) => `c${c}`), rows: { x, y, n: y.length }, testRows: null, labeled: true,
     source: { data: 'pets', test: null, testFraction: 0.2, labelColumn: null }, featureNames: null, origin: (i) => ({ file: `pets/${i}.png` }),
   });
 }
@@ -32,6 +32,20 @@ describe('the summary of the user\'s data', () => {
     expect(Array.from(s.samples!.pixels.subarray((SAMPLES_PER_CLASS + 3) * 4, (SAMPLES_PER_CLASS + 4) * 4))).toEqual([15, 15, 15, 15]);
     expect(s.description).toMatchObject({ name: 'pets', kind: 'image', shape: [2, 2, 1], hash: u.hash, sizes: { train: 19, test: 5 } });
     expect(s.warnings).toEqual(['pets/c1/x.txt: not an image: skipped']);
+  });
+
+  it('of images without labels: no class counted, the first images as samples, no test rows; kept and read back', () => {
+    const u = { ...images([12]), labeled: false, classNames: ['cat', 'dog'], source: { data: 'pets', test: null, testFraction: null, labelColumn: null } };
+    const un = userData(u);
+    const s = summarizeUserData(un, []);
+    expect(s.classCounts).toEqual([0, 0]);
+    expect(Array.from(s.samples!.labels)).toEqual(new Array<number>(SAMPLES_PER_CLASS).fill(NO_LABEL));
+    expect(Array.from(s.samples!.pixels.subarray(4, 8))).toEqual([1, 1, 1, 1]);
+    expect(s.description).toMatchObject({ sizes: { train: 12, test: 0 }, unlabeled: true, classNames: ['cat', 'dog'] });
+    const kept: StoredUserData = { name: 'pets', hash: un.hash, data: 'pets', options: { imageSize: [2, 2, 1], classes: ['cat', 'dog'] }, files: [{ path: 'pets/a.png', file: new Blob(['x']) }], summary: s, storedAt: '2026-12-01T00:00:00Z' };
+    expect(checkStoredUserData(kept)?.description).toMatchObject({ unlabeled: true, sizes: { train: 12, test: 0 }, numClasses: 2 });
+    // A labeled description with no test rows is not valid.
+    expect(checkStoredUserData({ ...kept, summary: { ...s, description: { ...s.description, unlabeled: false } } })).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@
  * and fails (never falls back) if it is not the active backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, expect, inject } from 'vitest';
+import { afterEach, beforeAll, expect, inject } from 'vitest';
 import { useBackend, type BackendName } from '../../src/backend/index.ts';
 
 declare module 'vitest' {
@@ -27,10 +27,44 @@ export const TOLERANCE: Record<BackendName, number> = { cpu: 1e-5, wasm: 1e-5, w
 /** The GPU backends, where SwiftShader emulates the GPU here: property tests draw fewer cases there. */
 export const isGpuBackend = (b: BackendName): boolean => b === 'webgl' || b === 'webgpu';
 
-/** In a describe block: switch to `name` before its tests and assert it is really active. */
+interface ErrorDevice {
+  addEventListener(type: 'uncapturederror', listener: (e: Event & { error?: { message?: string } }) => void): void;
+  queue: { onSubmittedWorkDone(): Promise<void> };
+}
+
+/** The active webgpu backend's device (null off webgpu). */
+function webgpuDevice(): ErrorDevice | null {
+  return tf.getBackend() === 'webgpu' ? ((tf.backend() as unknown as { device?: ErrorDevice }).device ?? null) : null;
+}
+
+/** WebGPU errors reported since the last check, per device listened to. */
+const webgpuErrors: string[] = [];
+const listened = new WeakSet<object>();
+
+function listenForWebgpuErrors(): void {
+  const device = webgpuDevice();
+  if (!device || listened.has(device)) return;
+  listened.add(device);
+  device.addEventListener('uncapturederror', (e) => void webgpuErrors.push(e.error?.message ?? String(e)));
+}
+
+/**
+ * In a describe block: switch to `name` before its tests and assert it is really active. On
+ * webgpu, also fail any test during which the device reported an uncaptured error (a shader that
+ * did not compile, an invalid dispatch): WebGPU drops the whole command buffer then, so the
+ * results read back as zeros or stale values instead of throwing.
+ */
 export function onBackend(name: BackendName): void {
   beforeAll(async () => {
     await useBackend(name);
     expect(tf.getBackend()).toBe(name);
+    if (name === 'webgpu') listenForWebgpuErrors();
+  });
+  if (name !== 'webgpu') return;
+  afterEach(async () => {
+    listenForWebgpuErrors(); // a test may have replaced the device (a fresh backend after a loss)
+    await webgpuDevice()?.queue.onSubmittedWorkDone();
+    const errors = webgpuErrors.splice(0);
+    expect(errors, 'WebGPU reported errors during this test').toEqual([]);
   });
 }

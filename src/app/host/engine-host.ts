@@ -19,7 +19,7 @@ import type { ExperimentEvent } from '../../engine/events.ts';
 import { tfLearner } from '../../engine/learner.ts';
 import { ExperimentError, runExperiment, type RunOptions } from '../../engine/loop.ts';
 import type { ExperimentResults } from '../../engine/results.ts';
-import type { DatasetInfo, FieldError, FromHost, GridSpec, Queried, ToHost } from '../protocol.ts';
+import { NO_LABEL, type DatasetInfo, type FieldError, type FromHost, type GridSpec, type Queried, type ToHost } from '../protocol.ts';
 import { summarizeUserData } from './user-summary.ts';
 import { describeModel } from './model-summary.ts';
 import { chooseBackend, indexedDbCache, type Workload } from './calibrate.ts';
@@ -70,12 +70,17 @@ export function gridOver(x: Float32Array, size: number): { spec: GridSpec; point
   return { spec: { size, x0, x1, y0, y1 }, points };
 }
 
-/** The labels (and pixels, for images) of the rows a round selected. */
-function queriedRows(ds: Dataset<string>, selected: readonly number[]): Queried {
+/**
+ * The labels (and pixels, for images) of the rows a round selected: the dataset's; on data without
+ * labels, those the oracle `given` (NO_LABEL for a skip, or for all without `given`).
+ */
+function queriedRows(ds: Dataset<string>, selected: readonly number[], given?: readonly number[]): Queried {
   for (const i of selected) {
     if (!Number.isInteger(i) || i < 0 || i >= ds.train.n) throw new RangeError(`row ${i} is not a row of ${ds.name}'s train split (0 to ${ds.train.n - 1})`);
   }
-  const labels = Uint8Array.from(selected, (i) => ds.train.y[i]!);
+  const labels = ds.unlabeled
+    ? Uint8Array.from(selected, (_, j) => (given && given[j]! >= 0 ? given[j]! : NO_LABEL))
+    : Uint8Array.from(selected, (i) => ds.train.y[i]!);
   if (ds.kind !== 'image' || !(ds.train.x instanceof Uint8Array)) return { labels, pixels: null };
   const d = ds.shape.reduce((a, b) => a * b, 1);
   const pixels = new Uint8Array(selected.length * d);
@@ -199,7 +204,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
     return runExperiment(config, ds, {
       signal,
       onEvent: (e) => {
-        if (e.type === 'round') post({ type: 'reference', strategy: e.strategy, repeat: e.repeat, round: e.record.round, labeled: e.record.labeled, accuracy: e.record.accuracy });
+        if (e.type === 'round' && e.record.accuracy !== null) post({ type: 'reference', strategy: e.strategy, repeat: e.repeat, round: e.record.round, labeled: e.record.labeled, accuracy: e.record.accuracy });
       },
     }).then(
       () => undefined,
@@ -220,6 +225,9 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       config = resolveConfig(partial as Partial<ExperimentConfig>, { datasets: catalog });
       if (resume) resume = { config: resolveConfig(resume.config, { datasets: catalog }), runs: resume.runs };
       const user = userSets.get(config.dataset);
+      if (user && !user.labeled && !labeling) {
+        throw new ConfigError('dataset', config.dataset, `a dataset with labels: ${config.dataset} has none (a folder without class folders), so it is taken only by "Label it yourself", where you give every label`);
+      }
       if (user) checkClassSizes(user, userSplit(user, config.seed).dataset.train, config);
     } catch (err) {
       post({ type: 'rejected', error: fieldError(err) });
@@ -264,7 +272,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
       }
       const info: DatasetInfo = {
         name: ds.name, kind: ds.kind, shape: [...ds.shape], numClasses: ds.numClasses, classNames: [...ds.classNames],
-        trainSize: ds.train.n, testSize: ds.test.n, points, grid: grid?.spec ?? null,
+        trainSize: ds.train.n, testSize: ds.test.n, points, grid: grid?.spec ?? null, ...(ds.unlabeled ? { unlabeled: true } : {}),
       };
       post({ type: 'dataset', info }, points ? [points.x.buffer, points.y.buffer] : []);
       // Built and disposed before the tensor count the diagnostics compare against the run's end.
@@ -282,7 +290,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         const refCtrl = new AbortController();
         signal.addEventListener('abort', () => refCtrl.abort(), { once: true });
         stopReference = () => refCtrl.abort();
-        reference = referenceRun(config, ds, refCtrl.signal);
+        // The simulated oracle answers from the dataset's labels: none without them.
+        if (!ds.unlabeled) reference = referenceRun(config, ds, refCtrl.signal);
       }
       const onEvent = (e: ExperimentEvent) => {
         if (e.type !== 'round') {
@@ -292,7 +301,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         // Copies, so transferring them never detaches an array the engine still holds.
         const scores = e.scores ? e.scores.slice() : null;
         const g = e.grid ? { predicted: e.grid.predicted.slice(), confidence: e.grid.confidence.slice() } : null;
-        const queried = queriedRows(ds, e.record.selected);
+        const queried = queriedRows(ds, e.record.selected, e.record.labels);
         const transfer: Transferable[] = [queried.labels.buffer];
         if (queried.pixels) transfer.push(queried.pixels.buffer);
         if (scores) transfer.push(scores.buffer);

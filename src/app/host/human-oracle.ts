@@ -22,6 +22,8 @@ export class HumanOracle {
   private learner: Learner | null = null;
   private pending: { id: number; resolve: (answer: Answer) => void; reject: (err: unknown) => void } | null = null;
   private seq = 0;
+  /** The round of the batch waiting for labels (null when none waits). */
+  private pendingRound: number | null = null;
 
   constructor(
     private readonly post: (msg: FromHost, transfer?: Transferable[]) => void,
@@ -51,7 +53,8 @@ export class HumanOracle {
     const learner = this.learner;
     if (!learner) throw new Error('the labeling run has no model to show guesses from');
     const rows = asDatasetRows(Int32Array.from(q.indices));
-    const top = await topGuesses(learner, rows);
+    // Round 0 of data without labels asks before any model is trained: no guesses yet.
+    const top = q.round === 0 ? { classes: new Int32Array(0), probs: new Float32Array(0), k: 0 } : await topGuesses(learner, rows);
     const { ds } = this;
     const d = ds.shape.reduce((a, b) => a * b, 1);
     let pixels: Uint8Array | null = null;
@@ -65,12 +68,15 @@ export class HumanOracle {
       points = new Float32Array(rows.length * 2);
       rows.forEach((r, k) => points!.set(x.subarray(r * 2, r * 2 + 2), k * 2));
     }
-    const truth = Uint8Array.from(rows, (r) => ds.train.y[r]!);
+    // The dataset's labels, for agreement; none on data without labels (never read there).
+    const truth = ds.unlabeled ? null : Uint8Array.from(rows, (r) => ds.train.y[r]!);
     if (this.signal.aborted) throw new DOMException('the labeling run was stopped', 'AbortError');
     const id = ++this.seq;
     const query: LabelQuery = { id, strategy: q.strategy, repeat: q.repeat, round: q.round, indices: rows, truth, pixels, points, top };
     const answer = new Promise<Answer>((resolve, reject) => (this.pending = { id, resolve, reject }));
-    const transfer: Transferable[] = [rows.buffer, truth.buffer, top.classes.buffer, top.probs.buffer];
+    this.pendingRound = q.round;
+    const transfer: Transferable[] = [rows.buffer, top.classes.buffer, top.probs.buffer];
+    if (truth) transfer.push(truth.buffer);
     if (pixels) transfer.push(pixels.buffer);
     if (points) transfer.push(points.buffer);
     this.post({ type: 'query', query }, transfer);
@@ -78,6 +84,7 @@ export class HumanOracle {
       return await answer;
     } finally {
       this.pending = null;
+      this.pendingRound = null;
     }
   };
 
@@ -90,6 +97,7 @@ export class HumanOracle {
   async predict(id: number, pixels: Uint8Array): Promise<void> {
     try {
       if (!this.pending || !this.learner) throw new Error('the model is training: the pad answers while a batch waits for labels');
+      if (this.pendingRound === 0) throw new Error('no model yet: the first one trains on the initial set you are labeling');
       const probs = await exampleProbs(this.learner, pixels, this.ds.shape);
       this.post({ type: 'digit', id, probs, error: null });
     } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { strategyColor } from '../colors.ts';
 import { h, replace, s } from '../dom.ts';
-import type { DatasetInfo, StrategyMeta } from '../protocol.ts';
+import { NO_LABEL, type DatasetInfo, type StrategyMeta } from '../protocol.ts';
 import type { RoundData, RunData } from '../state.ts';
 
 /** Draws one image of a [k, H, W, C] uint8 block as dark ink on white (C = 1; `ink` false: as stored, luminance) or RGB (C = 3). */
@@ -48,12 +48,13 @@ function gallery(data: RoundData, ds: DatasetInfo, size: number): HTMLElement {
   const items: HTMLElement[] = [];
   for (let k = 0; k < labels.length; k++) {
     const cls = labels[k]!;
-    const name = ds.classNames[cls] ?? String(cls);
+    // Data without labels shows the person's label (NO_LABEL: skipped, or not at hand).
+    const name = cls === NO_LABEL && ds.unlabeled ? 'no label' : ds.classNames[cls] ?? String(cls);
     const score = scores?.[k];
     const caption = h('figcaption', {},
       h('span', { class: 'true-label', text: name }),
       score === undefined ? null : h('span', { class: 'score', text: formatScore(score) }));
-    const what = `true label ${name}${score === undefined ? '' : `, score ${formatScore(score)}`}`;
+    const what = `${ds.unlabeled ? 'your label' : 'true label'} ${name}${score === undefined ? '' : `, score ${formatScore(score)}`}`;
     items.push(h('figure', { class: 'query', attrs: { role: 'listitem', 'aria-label': what }, title: what },
       pixels ? imageCanvas(pixels, k, ds.shape, size) : h('span', { class: 'point-chip', text: name }), caption));
   }
@@ -150,7 +151,7 @@ export function renderAsked(container: HTMLElement, runs: RunData[], ds: Dataset
       const rec = shown.record;
       body.push(h('p', { class: 'round-line' },
         h('strong', { text: rec.round === 0 ? 'Initial set' : `Round ${rec.round}` }),
-        ` · ${rec.labeled} labels · accuracy `, h('strong', { text: `${(rec.accuracy * 100).toFixed(1)}%` })));
+        ` · ${rec.labeled} labels · accuracy `, h('strong', { text: rec.accuracy === null ? '– (no labeled test data)' : `${(rec.accuracy * 100).toFixed(1)}%` })));
       if (rec.round > 0) {
         body.push(h('h4', { text: `Asked for (${rec.selected.length})` }), gallery(shown, ds, ds.kind === 'image' ? 44 : 0));
         if (shown.scores) {

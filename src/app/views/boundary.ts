@@ -7,6 +7,7 @@ import { strategyColor } from '../colors.ts';
 import { h, replace } from '../dom.ts';
 import type { DatasetInfo, StrategyMeta } from '../protocol.ts';
 import type { RunData } from '../state.ts';
+import { accuracyText } from '../../engine/results.ts';
 
 export const CLASS_COLORS = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
 
@@ -79,7 +80,7 @@ export function boundaryCanvas(run: RunData, round: number, ds: DatasetInfo, css
     }
   }
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `Decision regions of ${run.strategy} at round ${round}: ${labeledAt.size} labeled points, ${round > 0 ? data.record.selected.length : 0} queried this round (ringed); accuracy ${(data.record.accuracy * 100).toFixed(1)}%`);
+  canvas.setAttribute('aria-label', `Decision regions of ${run.strategy} at round ${round}: ${labeledAt.size} labeled points, ${round > 0 ? data.record.selected.length : 0} queried this round (ringed); accuracy ${accuracyText(data.record.accuracy)}`);
   return canvas;
 }
 
@@ -94,7 +95,7 @@ export function renderBoundaries(container: HTMLElement, runs: RunData[], ds: Da
     items.push(h('figure', { class: 'boundary-fig', data: { strategy: run.strategy } }, canvas,
       h('figcaption', {},
         h('span', { class: 'swatch', style: { background: strategyColor(run.strategy) }, attrs: { 'aria-hidden': 'true' } }),
-        `${label} · ${data.record.labeled} labels · ${(data.record.accuracy * 100).toFixed(1)}%`)));
+        `${label} · ${data.record.labeled} labels · ${accuracyText(data.record.accuracy)}`)));
   }
   if (items.length === 0) {
     replace(container, h('p', { class: 'empty', text: 'Decision-boundary maps appear here for 2-D datasets (moons, blobs) after the first round.' }));

@@ -3,6 +3,7 @@ import { strategyColor } from '../colors.ts';
 import { h, replace } from '../dom.ts';
 import type { DatasetInfo, StrategyMeta } from '../protocol.ts';
 import type { RunData } from '../state.ts';
+import { accuracyText } from '../../engine/results.ts';
 
 function rgba(hex: string, alpha: number): string {
   const n = Number.parseInt(hex.slice(1), 16);
@@ -44,7 +45,7 @@ export function renderConfusion(container: HTMLElement, runs: RunData[], ds: Dat
     const color = strategyColor(run.strategy);
     items.push(h('figure', { class: 'confusion-fig', data: { strategy: run.strategy } },
       confusionTable(data.confusion, ds.classNames, color, label,
-        `round ${data.record.round} · ${data.record.labeled} labels · ${(data.record.accuracy * 100).toFixed(1)}%`)));
+        `round ${data.record.round} · ${data.record.labeled} labels · ${accuracyText(data.record.accuracy)}`)));
   }
   const fromFile = runs.some((r) => r.rounds.length > 0) && runs.every((r) => r.rounds.every((x) => x.confusion.length === 0));
   if (items.length === 0) {

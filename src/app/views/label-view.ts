@@ -6,7 +6,8 @@
  * batch answered throughout (labeling.ts); every key is also a button.
  */
 import { h, replace, s } from '../dom.ts';
-import { labelStats, SKIP, type LabelAnswer, type LabelBatch } from '../labeling.ts';
+import { stopRound, STOPPING } from '../../engine/stopping.ts';
+import { labelStats, SKIP, type DrawnExample, type LabelAnswer, type LabelBatch } from '../labeling.ts';
 import type { DatasetInfo } from '../protocol.ts';
 import type { RunData } from '../state.ts';
 import { boundaryCanvas, CLASS_COLORS } from './boundary.ts';
@@ -81,7 +82,7 @@ export class LabelView {
       tiles.push(h('figure', {
         class: `label-tile${p === current ? ' current' : ''}${a === null ? '' : a.label === SKIP ? ' skipped' : ' answered'}`,
         data: { position: p, row: q.indices[p]!, answer: a === null ? '' : a.label },
-        attrs: { role: 'listitem', 'aria-current': p === current ? 'true' : null, 'aria-label': `Item ${p + 1} of ${batch.size}, dataset row ${q.indices[p]}${where}: ${answer}. The model guesses ${guesses.map((g) => `${names[g.c] ?? g.c} ${pct(g.p)}`).join(', ')}.` },
+        attrs: { role: 'listitem', 'aria-current': p === current ? 'true' : null, 'aria-label': `Item ${p + 1} of ${batch.size}, dataset row ${q.indices[p]}${where}: ${answer}. ${guesses.length ? `The model guesses ${guesses.map((g) => `${names[g.c] ?? g.c} ${pct(g.p)}`).join(', ')}.` : 'No model yet: it trains on this first batch.'}` },
       },
       picture,
       h('figcaption', {},
@@ -122,8 +123,38 @@ export class LabelView {
       h('span', { text: st.secondsPerLabel === null ? 'seconds per label: –' : `${st.secondsPerLabel.toFixed(1)} s per label` }));
   }
 
+  /**
+   * Data without labels: no test accuracy, so in place of the curve the labels given so far per
+   * class (drawn digits included), the stopping advice from the stop set (stabilizing predictions
+   * needs no labels), and a plain note that accuracy needs labeled test data.
+   */
+  renderUnlabeled(ds: DatasetInfo, answers: readonly LabelAnswer[], drawn: readonly DrawnExample[], run: RunData | null): void {
+    const counts = new Array<number>(ds.numClasses).fill(0);
+    for (const a of answers) if (a.label !== SKIP && a.label < counts.length) counts[a.label]!++;
+    for (const d of drawn) if (d.label < counts.length) counts[d.label]!++;
+    const records = run ? run.rounds.map((r) => r.record) : [];
+    const last = records.at(-1);
+    const st = last?.stopping;
+    const stable = stopRound('stabilizing', records);
+    const calm = stopRound('overall-uncertainty', records);
+    const advice = !st
+      ? 'Advice on when to stop appears after the first round (it needs a stop set: the form\'s "Stop set" above 0).'
+      : [
+          stable !== null ? `Predictions stable since round ${stable}: you could stop here.`
+            : `Predictions not stable yet: Cohen's kappa between the last two models on the stop set ${st.kappa === null ? '– (after round 1)' : st.kappa.toFixed(3)}; stable when the mean of the last ${STOPPING.window} reaches ${STOPPING.kappa}.`,
+          calm !== null ? `Overall uncertainty under ${STOPPING.overallUncertainty} since round ${calm}.` : `Overall uncertainty on the stop set ${st.overallUncertainty.toFixed(3)} (under ${STOPPING.overallUncertainty} advises stopping).`,
+        ].join(' ');
+    this.els.curve.dataset.unlabeled = 'true';
+    replace(this.els.curve,
+      h('p', { class: 'help unlabeled-note', text: 'No accuracy here: accuracy needs labeled test data, and these images have no labels but yours. Shown: the labels you gave per class, and the advice on when to stop, which needs no labels.' }),
+      h('ul', { class: 'label-class-counts', attrs: { 'aria-label': 'Labels given per class' } },
+        ...ds.classNames.map((name, c) => h('li', { data: { cls: name, count: counts[c]! }, text: `${name} (key ${c}): ${counts[c]}` }))),
+      h('p', { class: 'label-advice', attrs: { 'aria-live': 'polite' }, data: { stable: stable === null ? '' : String(stable) }, text: advice }));
+  }
+
   /** Test accuracy against labels: yours, and the simulated oracle's for the same strategy and seed. */
   renderCurve(yours: readonly CurvePoint[], simulated: readonly CurvePoint[]): void {
+    delete this.els.curve.dataset.unlabeled;
     const all = [...yours, ...simulated];
     if (all.length === 0) {
       replace(this.els.curve, h('p', { class: 'empty', text: 'Your curve grows a point per round, beside the simulated oracle\'s.' }));

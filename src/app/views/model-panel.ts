@@ -17,6 +17,7 @@ import { h, replace } from '../dom.ts';
 import type { DatasetInfo, ModelSummary, StrategyMeta } from '../protocol.ts';
 import type { RunData } from '../state.ts';
 import { release } from './vega-embed-csp.ts';
+import { accuracyText } from '../../engine/results.ts';
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -196,7 +197,7 @@ export class ModelPanel {
         this.bars.set(run.strategy, fig);
       }
       const label = strategies.find((s) => s.name === run.strategy)?.label ?? run.strategy;
-      fig.querySelector('figcaption')!.textContent = `${label} · round ${data.record.round} · ${(data.record.accuracy * 100).toFixed(1)}% overall`;
+      fig.querySelector('figcaption')!.textContent = `${label} · round ${data.record.round} · ${accuracyText(data.record.accuracy)} overall`;
       // The class names are the bars' (ordinal) index: Vega draws them as SVG text, never as HTML.
       await barchart(fig.querySelector<HTMLElement>('.vis-chart')!, bars as unknown as { index: number; value: number }[],
         { xLabel: 'class', yLabel: 'test accuracy', width, height: 150, fontSize: 11, color: strategyColor(run.strategy) });

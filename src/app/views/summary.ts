@@ -47,15 +47,18 @@ export function renderSummary(
     const mine = runs.filter((r) => r.strategy === s.strategy);
     const done = mine.reduce((a, r) => a + Math.max(0, r.rounds.length - 1), 0);
     const planned = rounds * s.repeats;
-    const delta = random && s.strategy !== 'random' ? s.alc - random.alc : null;
+    const delta = random && s.strategy !== 'random' && s.alc !== null && random.alc !== null ? s.alc - random.alc : null;
+    const fin = s.finalAccuracy;
     const ltt = s.labelsToTarget;
     return h('tr', { data: { strategy: s.strategy } },
       h('th', { attrs: { scope: 'row' } },
         h('span', { class: 'swatch', style: { background: strategyColor(s.strategy) }, attrs: { 'aria-hidden': 'true' } }),
         label(s.strategy)),
-      h('td', { class: 'num', data: { col: 'final-accuracy', value: s.finalAccuracy.mean, std: s.finalAccuracy.std } },
-        pct(s.finalAccuracy.mean), s.repeats > 1 ? h('span', { class: 'pm', text: ` ± ${(s.finalAccuracy.std * 100).toFixed(1)}` }) : null),
-      h('td', { class: 'num', data: { col: 'alc', value: s.alc }, text: s.alc.toFixed(3) }),
+      fin === null
+        ? h('td', { class: 'num', data: { col: 'final-accuracy', value: '' }, text: '—', title: 'No test accuracy: accuracy needs labeled test data' })
+        : h('td', { class: 'num', data: { col: 'final-accuracy', value: fin.mean, std: fin.std } },
+            pct(fin.mean), s.repeats > 1 ? h('span', { class: 'pm', text: ` ± ${(fin.std * 100).toFixed(1)}` }) : null),
+      h('td', { class: 'num', data: { col: 'alc', value: s.alc ?? '' }, text: s.alc === null ? '—' : s.alc.toFixed(3) }),
       random ? h('td', {
         class: `num ${delta === null ? '' : delta > 0 ? 'better' : delta < 0 ? 'worse' : ''}`, data: { col: 'alc-delta' },
         text: s.vsRandom ? pairedCell(s.vsRandom.alc, 3) : delta === null ? '—' : signed(delta, 3),
