@@ -110,6 +110,23 @@ describe('flags', () => {
     expect(opts.preset).toBe('gal2017');
   });
 
+  it.each(Object.keys(PRESETS) as (keyof typeof PRESETS)[])('preset %s resolves to a valid configuration', (name) => {
+    expect(() => resolveConfig(PRESETS[name].config)).not.toThrow();
+    expect(resolveConfig(parseArgs(['--preset', name]).config)).toEqual(resolveConfig(PRESETS[name].config));
+  });
+
+  it('kirsch2019 is the BatchBALD paper\'s MNIST setup, as far as 2 cores allow (README, "--preset kirsch2019")', () => {
+    const c = resolveConfig(parseArgs(['--preset', 'kirsch2019']).config);
+    // As the paper: MNIST, 2 initial images per class, acquisition size 10, their CNN, 1,024 validation rows, BatchBALD vs BALD vs random.
+    expect(c).toMatchObject({ dataset: 'mnist', model: 'kirschCnn', initial: 20, balanced: true, query: 10, validation: 1024, batchSize: 64, target: 0.9, testSubset: null });
+    expect(c.strategies).toEqual(['batchBald', 'bald', 'random']);
+    // The deviations the README lists: 300 labels at most (28 rounds, as the paper's 300-label cap), T = 20 (not 100), a 1,000-row pool subset.
+    expect(c.initial + c.rounds * c.query).toBe(300);
+    expect(c.mcSamples).toBe(20);
+    expect(c.poolSubset).toBe(1000);
+    expect(parseArgs(['--preset', 'kirsch2019', '--mc-samples', '100']).config.mcSamples).toBe(100);
+  });
+
   it('--resume goes with --backend and --out only', () => {
     expect(parseArgs(['--resume', 'a.json', '--backend', 'cpu', '--out', 'b.json'])).toMatchObject({ resume: 'a.json', out: 'b.json', config: { backend: 'cpu' } });
   });
@@ -132,7 +149,7 @@ describe('flags', () => {
     [['--out'], '--out needs a value: results JSON path'],
     [['--out', '--help'], '--out needs a value: results JSON path'],
     [['--dataset'], `--dataset needs a value: ${CONFIG_FLAGS.dataset.help}`],
-    [['--preset', 'gal2018'], "unknown preset 'gal2018'; known presets: gal2017"],
+    [['--preset', 'gal2018'], "unknown preset 'gal2018'; known presets: gal2017, kirsch2019"],
     [['--resume', 'a.json', '--seed', '6'], '--resume takes the configuration from a.json; --seed cannot be given with it (only --backend, --jobs, --out and --save-models)'],
     [['--resume', 'a.json', '--preset', 'gal2017', '--pool-subset', '5'], '--resume takes the configuration from a.json; --preset, --pool-subset cannot be given with it'],
   ])('%j is refused: %s', (argv, message) => {
