@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIG_FLAGS, FLAGS, flagHelpLines, flagName, helpText, parseArgs, DATA_FLAGS, RUN_FLAGS, UsageError } from '../../src/cli/args.ts';
 import { PRESETS } from '../../src/cli/presets.ts';
-import { DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../../src/engine/config.ts';
+import { DEFAULT_CONFIG, resolveConfig, trainingEpochs, type ExperimentConfig } from '../../src/engine/config.ts';
 
 const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof ExperimentConfig)[];
 
@@ -120,10 +120,13 @@ describe('flags', () => {
     // As the paper: MNIST, 2 initial images per class, acquisition size 10, their CNN, 1,024 validation rows, BatchBALD vs BALD vs random.
     expect(c).toMatchObject({ dataset: 'mnist', model: 'kirschCnn', initial: 20, balanced: true, query: 10, validation: 1024, batchSize: 64, target: 0.9, testSubset: null });
     expect(c.strategies).toEqual(['batchBald', 'bald', 'random']);
-    // The deviations the README lists: 300 labels at most (28 rounds, as the paper's 300-label cap), T = 20 (not 100), a 1,000-row pool subset.
-    expect(c.initial + c.rounds * c.query).toBe(300);
+    // Up to 290 labels, the last evaluation of their runs (they stop once 300 are acquired).
+    expect(c.initial + c.rounds * c.query).toBe(290);
+    // The deviations the README lists: T = 20 passes (not 100), a 500-row pool subset, and about 100 steps
+    // of 64 a round in place of their early-stopped epochs of 5,056 samples.
     expect(c.mcSamples).toBe(20);
-    expect(c.poolSubset).toBe(1000);
+    expect(c.poolSubset).toBe(500);
+    expect([20, 100, 290].map((labeled) => trainingEpochs(labeled, c) * Math.ceil(labeled / c.batchSize))).toEqual([100, 100, 100]);
     expect(parseArgs(['--preset', 'kirsch2019', '--mc-samples', '100']).config.mcSamples).toBe(100);
   });
 
