@@ -142,17 +142,25 @@ const mlp: ModelSpec<MlpOptions> = {
   },
 };
 
+/**
+ * The start of an image model's factory: its learning rate (the option, else the spec's), the
+ * checks of the common options and of an [H, W, C] input of at least `minSize` pixels a side, the
+ * seeded kernel initialisers and the empty Sequential named `name`.
+ */
+function imageModel(name: string, spec: ModelDescription, o: BaseModelOptions, minSize: number) {
+  const lr = o.learningRate ?? spec.defaults.learningRate;
+  checkCommon(name, o, lr);
+  check(o.inputShape.length === 3, name, `inputShape must be [H, W, C], got ${JSON.stringify(o.inputShape)}`);
+  const [h, w] = o.inputShape as [number, number, number];
+  check(h >= minSize && w >= minSize, name, `images must be at least ${minSize}x${minSize}, got ${h}x${w}`);
+  return { lr, kernel: seededInit(o.rng), model: tf.sequential({ name }) };
+}
+
 const cnn: ModelSpec = {
   ...MODEL_CATALOG.cnn,
   create(o) {
-    const lr = o.learningRate ?? cnn.defaults.learningRate;
-    checkCommon('cnn', o, lr);
-    check(o.inputShape.length === 3, 'cnn', `inputShape must be [H, W, C], got ${JSON.stringify(o.inputShape)}`);
-    const [h, w] = o.inputShape as [number, number, number];
     // Two valid 4x4 convolutions take 6 pixels off each side, then a 2x2 pool needs >= 2.
-    check(h >= 8 && w >= 8, 'cnn', `images must be at least 8x8, got ${h}x${w}`);
-    const kernel = seededInit(o.rng);
-    const model = tf.sequential({ name: 'cnn' });
+    const { lr, kernel, model } = imageModel('cnn', cnn, o, 8);
     const conv = (name: string, extra: { inputShape?: number[] }) =>
       tf.layers.conv2d({
         name, filters: 32, kernelSize: 4, padding: 'valid', activation: 'relu',
@@ -181,14 +189,8 @@ const cnn: ModelSpec = {
 const kirschCnn: ModelSpec = {
   ...MODEL_CATALOG.kirschCnn,
   create(o) {
-    const lr = o.learningRate ?? kirschCnn.defaults.learningRate;
-    checkCommon('kirschCnn', o, lr);
-    check(o.inputShape.length === 3, 'kirschCnn', `inputShape must be [H, W, C], got ${JSON.stringify(o.inputShape)}`);
-    const [h, w] = o.inputShape as [number, number, number];
     // conv 5x5 (-4), pool /2, conv 5x5 (-4), pool /2: 16x16 is the smallest image that leaves 1x1.
-    check(h >= 16 && w >= 16, 'kirschCnn', `images must be at least 16x16, got ${h}x${w}`);
-    const kernel = seededInit(o.rng);
-    const model = tf.sequential({ name: 'kirschCnn' });
+    const { lr, kernel, model } = imageModel('kirschCnn', kirschCnn, o, 16);
     const [rate1, rate2, rate3] = kirschCnn.dropout as [number, number, number];
     const block = (n: number, filters: number, rate: number, extra: { inputShape?: number[] }) => {
       model.add(tf.layers.conv2d({
