@@ -121,17 +121,17 @@ describe('models registry', () => {
     tf.dispose([x, h, plain]);
     disposeModel(m);
     let dropped = 0;
+    let worst = 0; // the largest |kept - 2 x live| over the kept channels
     for (let n = 0; n < 4; n++) {
+      const rows = values[n]!.flat(), live = before[n]!.flat();
       for (let c = 0; c < 32; c++) {
-        const pixels = values[n]!.flat().map((p) => p[c]!);
-        const live = before[n]!.flat().map((p) => p[c]!);
-        if (live.every((v) => v === 0)) continue; // a dead relu channel says nothing
-        const zero = pixels.filter((v) => v === 0).length;
+        if (live.every((p) => p[c] === 0)) continue; // a dead relu channel says nothing
         // Either the whole channel is dropped, or it is kept and scaled by 1 / (1 - 0.5).
-        if (zero === pixels.length) dropped++;
-        else pixels.forEach((v, i) => expect(v).toBeCloseTo(live[i]! * 2, 4));
+        if (rows.every((p) => p[c] === 0)) dropped++;
+        else rows.forEach((p, i) => { worst = Math.max(worst, Math.abs(p[c]! - 2 * live[i]![c]!)); });
       }
     }
+    expect(worst).toBeLessThan(1e-4);
     expect(dropped).toBeGreaterThan(10); // about half of 4 x 32
     expect(dropped).toBeLessThan(118);
   });
