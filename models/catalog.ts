@@ -54,6 +54,15 @@ export const MODEL_CATALOG = {
     inputKinds: ['image'],
     dropout: [0.25, 0.5],
   }),
+  kirschCnn: model({
+    description:
+      'Kirsch, van Amersfoort & Gal (2019) BatchBALD MNIST CNN: conv 32@5x5 relu, channel dropout 0.5, maxpool 2x2, ' +
+      'conv 64@5x5 relu, channel dropout 0.5, maxpool 2x2, dense 128 relu, dropout 0.5, dense softmax.',
+    // Adam at PyTorch's default rate 1e-3, as the authors' code (optim.Adam(model.parameters())).
+    defaults: { learningRate: 1e-3 },
+    inputKinds: ['image'],
+    dropout: [0.5, 0.5, 0.5],
+  }),
 } as const satisfies Record<string, ModelDescription>;
 
 export type ModelName = keyof typeof MODEL_CATALOG;

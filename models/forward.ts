@@ -62,9 +62,12 @@ export function outputWidth(layer: Layer): number {
 /**
  * Run `layers[from..to)` on `h`. With `dropoutRng`, every Dropout layer applies a fresh mask
  * seeded by `dropoutRng.tfSeed()` (one draw per dropout layer, in order); without it dropout is
- * the identity. Call inside `tf.tidy` (or a gradient scope): intermediates are not disposed here.
+ * the identity. With `sharedMask`, each mask has batch size 1: every row drops the same units.
+ * Call inside `tf.tidy` (or a gradient scope): intermediates are not disposed here.
  */
-export function runLayers(layers: readonly Layer[], h: tf.Tensor, from: number, to: number, dropoutRng: Rng | null): tf.Tensor {
+export function runLayers(
+  layers: readonly Layer[], h: tf.Tensor, from: number, to: number, dropoutRng: Rng | null, options: { sharedMask?: boolean } = {},
+): tf.Tensor {
   let out = h;
   for (let i = from; i < to; i++) {
     const layer = layers[i]!;
@@ -73,7 +76,8 @@ export function runLayers(layers: readonly Layer[], h: tf.Tensor, from: number, 
       const cfg = layer.getConfig() as { rate: number; noiseShape?: (number | null)[] | null };
       const seed = dropoutRng.tfSeed(); // drawn even for rate 0, so the stream does not depend on rates
       if (cfg.rate <= 0) continue;
-      const noiseShape = cfg.noiseShape ? cfg.noiseShape.map((d, k) => d ?? out.shape[k]!) : undefined;
+      let noiseShape = cfg.noiseShape ? cfg.noiseShape.map((d, k) => d ?? out.shape[k]!) : undefined;
+      if (options.sharedMask) noiseShape = [1, ...(noiseShape ?? out.shape).slice(1)];
       out = tf.dropout(out, cfg.rate, noiseShape, seed);
     } else {
       const y = layer.apply(out);

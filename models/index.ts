@@ -144,17 +144,25 @@ const mlp: ModelSpec<MlpOptions> = {
   },
 };
 
+/**
+ * The start of an image model's factory: its learning rate (the option, else the spec's), the
+ * checks of the common options and of an [H, W, C] input of at least `minSize` pixels a side, the
+ * seeded kernel initialisers and the empty Sequential named `name`.
+ */
+function imageModel(name: string, spec: ModelDescription, o: BaseModelOptions, minSize: number) {
+  const lr = o.learningRate ?? spec.defaults.learningRate;
+  checkCommon(name, o, lr);
+  check(o.inputShape.length === 3, name, `inputShape must be [H, W, C], got ${JSON.stringify(o.inputShape)}`);
+  const [h, w] = o.inputShape as [number, number, number];
+  check(h >= minSize && w >= minSize, name, `images must be at least ${minSize}x${minSize}, got ${h}x${w}`);
+  return { lr, kernel: seededInit(o.rng), model: tf.sequential({ name }) };
+}
+
 const cnn: ModelSpec = {
   ...MODEL_CATALOG.cnn,
   create(o) {
-    const lr = o.learningRate ?? cnn.defaults.learningRate;
-    checkCommon('cnn', o, lr);
-    check(o.inputShape.length === 3, 'cnn', `inputShape must be [H, W, C], got ${JSON.stringify(o.inputShape)}`);
-    const [h, w] = o.inputShape as [number, number, number];
     // Two valid 4x4 convolutions take 6 pixels off each side, then a 2x2 pool needs >= 2.
-    check(h >= 8 && w >= 8, 'cnn', `images must be at least 8x8, got ${h}x${w}`);
-    const kernel = seededInit(o.rng);
-    const model = tf.sequential({ name: 'cnn' });
+    const { lr, kernel, model } = imageModel('cnn', cnn, o, 8);
     const conv = (name: string, extra: { inputShape?: number[] }) =>
       tf.layers.conv2d({
         name, filters: 32, kernelSize: 4, padding: 'valid', activation: 'relu',
@@ -172,8 +180,40 @@ const cnn: ModelSpec = {
   },
 };
 
+/**
+ * The BatchBALD paper's MNIST model (the authors' `mnist_model.BayesianNet`): each convolution is
+ * followed by MC dropout of whole channels (PyTorch's Dropout2d: one draw per image and channel,
+ * here `noiseShape` [batch, 1, 1, channels]), a 2x2 max-pool and a relu. The relu is the
+ * convolution's own activation here, before the dropout and the pool: both only scale by
+ * non-negative numbers or take maxima, so relu commutes with them and the function is the same.
+ * Likewise dense 128 relu then dropout equals their dense, dropout, relu.
+ */
+const kirschCnn: ModelSpec = {
+  ...MODEL_CATALOG.kirschCnn,
+  create(o) {
+    // conv 5x5 (-4), pool /2, conv 5x5 (-4), pool /2: 16x16 is the smallest image that leaves 1x1.
+    const { lr, kernel, model } = imageModel('kirschCnn', kirschCnn, o, 16);
+    const [rate1, rate2, rate3] = kirschCnn.dropout as [number, number, number];
+    const block = (n: number, filters: number, rate: number, extra: { inputShape?: number[] }) => {
+      model.add(tf.layers.conv2d({
+        name: `conv${n}`, filters, kernelSize: 5, padding: 'valid', activation: 'relu',
+        kernelInitializer: kernel(), biasInitializer: 'zeros', ...extra,
+      }));
+      // null: the batch axis, filled in per call (forward.ts); 1, 1: one draw per channel.
+      model.add(tf.layers.dropout({ name: `dropout${n}`, rate, noiseShape: [null as unknown as number, 1, 1, filters] }));
+      model.add(tf.layers.maxPooling2d({ name: `pool${n}`, poolSize: 2 }));
+    };
+    block(1, 32, rate1, { inputShape: [...o.inputShape] });
+    block(2, 64, rate2, {});
+    model.add(tf.layers.flatten({ name: 'flatten' }));
+    model.add(tf.layers.dense({ name: EMBEDDING_LAYER, units: 128, activation: 'relu', kernelInitializer: kernel(), biasInitializer: 'zeros' }));
+    model.add(tf.layers.dropout({ name: 'dropout3', rate: rate3 }));
+    return finish(model, o.numClasses, kernel, lr);
+  },
+};
+
 /** All registered models, by name: one factory per catalog entry. */
-export const MODELS = { logreg, mlp, cnn } satisfies Record<ModelName, ModelSpec>;
+export const MODELS = { logreg, mlp, cnn, kirschCnn } satisfies Record<ModelName, ModelSpec>;
 
 /** The options `createModel(name, ...)` accepts for that model. */
 export type ModelOptions<N extends ModelName> = Parameters<(typeof MODELS)[N]['create']>[0];

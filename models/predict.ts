@@ -14,7 +14,7 @@
  * which these functions dispose.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../src/rng.ts';
+import { Rng } from '../src/rng.ts';
 import { EMBEDDING_LAYER, LOGITS_LAYER, PROBS_LAYER } from './index.ts';
 import { isDropout, layerIndex, ModelStructureError, outputWidth, runLayers, sequentialLayers } from './forward.ts';
 
@@ -40,6 +40,16 @@ export interface McDropoutOptions extends ChunkOptions {
    * float16 textures cannot hold as probabilities (a class below ~6e-5 rounds to 0). @default false
    */
   logits?: boolean;
+  /**
+   * One weight sample per pass for all rows: pass t drops the same units (the same channels) of
+   * every row, in every chunk, so the T passes are T sampled networks ω_1..ω_T applied to the
+   * whole pool, as the BatchBALD authors' consistent MC dropout does. Joint predictions of several
+   * rows (BatchBALD's p(y_1, ..., y_n) = mean_t Π_i p(y_i | ω_t)) need this; with a fresh mask per
+   * row (the default, as Keras' MC dropout in Gal et al.), rows share no ω and their joint
+   * predictions tend to the product of the marginals. Per-row scores (BALD, entropy, ...) have the
+   * same expectation either way. @default false
+   */
+  consistent?: boolean;
 }
 
 export interface Evaluation {
@@ -128,10 +138,15 @@ export function predictMcDropout(model: tf.LayersModel, batch: InputBatch, indic
     if (end !== layers.length - 1) throw new ModelStructureError(`predictMcDropout: logits need the softmax layer '${PROBS_LAYER}' last`);
   }
   const prefix = Math.min(split, end);
+  // Consistent: each pass's masks come from its own seed, replayed in every chunk (with a mask of
+  // batch size 1, broadcast over the rows).
+  const passSeeds = opts.consistent === true ? Array.from({ length: T }, () => rng.uint32()) : null;
   return mapChunks('predictMcDropout', indices, batch, chunkSize, [T, width], 1, (x, rows) => {
     const shared = runLayers(layers, x, 0, prefix, null); // deterministic prefix, once per chunk
     const passes: tf.Tensor[] = [];
-    for (let t = 0; t < T; t++) passes.push(runLayers(layers, shared, prefix, end, rng)); // [chunk, C]
+    for (let t = 0; t < T; t++) {
+      passes.push(passSeeds ? runLayers(layers, shared, prefix, end, new Rng(passSeeds[t]!), { sharedMask: true }) : runLayers(layers, shared, prefix, end, rng)); // [chunk, C]
+    }
     const stacked = tf.stack(passes); // T x [chunk, C] -> [T, chunk, C]
     return rows < chunkSize ? tf.slice(stacked, [0, 0, 0], [T, rows, width]) : stacked;
   }) as tf.Tensor3D;

@@ -8,8 +8,11 @@
 /**
  * What a strategy needs the loop to compute over the candidate rows. 'committee': the [M, N, C]
  * probabilities of `config.committee` members, each trained on the labeled set from its own seed.
+ * 'jointMcSamples' (with 'mcSamples'): the MC-dropout passes are consistent, pass t one weight
+ * sample ω_t for every row (one dropout mask shared by the rows), as joint predictions of several
+ * rows need; otherwise each row draws its own masks.
  */
-export type Need = 'probs' | 'mcSamples' | 'embeddings' | 'inputs' | 'labeledEmbeddings' | 'committee';
+export type Need = 'probs' | 'mcSamples' | 'jointMcSamples' | 'embeddings' | 'inputs' | 'labeledEmbeddings' | 'committee';
 
 /** `'score'`: scores each row, the selector takes the top k. `'set'`: chooses a batch as a set. */
 export type StrategyKind = 'score' | 'set';
@@ -71,7 +74,7 @@ export const STRATEGY_CATALOG = {
   marginDiverse: entry('set', 'marginDiverse', 'Margin + diversity', marginDiverseFormula(MARGIN_DIVERSE_BETA),
     'Shortlists the most uncertain rows by margin, then asks one representative per cluster of them, so the batch has no near-duplicates.', ['probs', 'embeddings']),
   batchBald: entry('set', 'batchBald', 'BatchBALD (MC dropout)', 'greedy argmax_b I[y_1..y_n, y_b; w], n = 0..k-1',
-    'Picks the batch whose joint labels say most about the model: BALD that counts what earlier picks of the batch already tell.', ['mcSamples']),
+    'Picks the batch whose joint labels say most about the model: BALD that counts what earlier picks of the batch already tell.', ['mcSamples', 'jointMcSamples']),
 } as const satisfies Record<string, StrategyDescription>;
 
 export type StrategyName = keyof typeof STRATEGY_CATALOG;

@@ -1,6 +1,8 @@
 /** What the runner prints and draws from results: the summary table and the SVG learning curves. */
 import { learningCurveSpec } from '../charts/learning-curve.ts';
-import { learningCurves, stopAdviceText, stopMarkers, type ExperimentResults, type PairedStat } from '../engine/results.ts';
+import {
+  areaUnderLearningCurve, learningCurves, std, stopAdviceText, stopMarkers, type ExperimentResults, type PairedStat, type StrategySummary,
+} from '../engine/results.ts';
 
 /** "+0.0123 [-0.0040, +0.0290] p=0.250/0.250": the mean difference, its 95% interval, Wilcoxon p / permutation p. */
 export function pairedText(p: PairedStat | null, digits: number): string {
@@ -22,13 +24,13 @@ export function summaryTable(results: ExperimentResults): string {
   const rows = results.summary.map((s) => [
     s.strategy,
     s.finalAccuracy === null ? 'none (no labeled test data)' : `${(s.finalAccuracy.mean * 100).toFixed(2)}% ± ${(s.finalAccuracy.std * 100).toFixed(2)}`,
-    s.alc === null ? '—' : s.alc.toFixed(4),
-    s.labelsToTarget.mean === null ? 'not reached' : `${Math.round(s.labelsToTarget.mean)} (${s.labelsToTarget.reached}/${s.repeats})`,
+    s.alc === null ? '—' : alcText(s.alc, s, results),
+    labelsText(s),
     ...(paired ? [pairedText(s.vsRandom?.alc ?? null, 4), pairedText(s.vsRandom?.labelsToTarget ?? null, 1)] : []),
     ...(advice ? [s.stopping ? stopAdviceText(s.stopping.find((x) => x.criterion === 'stabilizing')!, s.repeats) : '—'] : []),
   ]);
   const head = [
-    'strategy', 'final accuracy (mean ± std)', 'ALC', `labels to ${(results.config.target * 100).toFixed(0)}%`,
+    'strategy', 'final accuracy (mean ± std)', 'ALC', `labels to ${(results.config.target * 100).toFixed(0)}% (mean ± std, reached)`,
     ...(paired ? ['ALC - random', 'labels - random'] : []),
     ...(advice ? ['predictions stable at'] : []),
   ];
@@ -38,6 +40,20 @@ export function summaryTable(results: ExperimentResults): string {
     ? ['', 'vs random, paired by repeat: mean difference [95% seeded bootstrap interval] p = exact Wilcoxon signed-rank / exact sign-flip permutation (two-sided); labels over the repeats where both reached the target.']
     : [];
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt), ...note].join('\n');
+}
+
+/** The strategy's mean ALC, with ± the std over its repeats when the runs are at hand and there are 2 or more. */
+function alcText(alc: number, s: StrategySummary, results: ExperimentResults): string {
+  const alcs = (results.runs ?? []).filter((r) => r.strategy === s.strategy && r.rounds.length > 0).map((r) => areaUnderLearningCurve(r.rounds));
+  return alcs.length >= 2 ? `${alc.toFixed(4)} ± ${std(alcs).toFixed(4)}` : alc.toFixed(4);
+}
+
+/** "180 ± 22 (5/5)": the mean and std of the labels to the target over the repeats that reached it, and how many did. */
+function labelsText(s: StrategySummary): string {
+  const t = s.labelsToTarget;
+  if (t.mean === null) return `not reached (0/${s.repeats})`;
+  const reached = t.perRepeat.filter((v): v is number => v !== null);
+  return `${Math.round(t.mean)}${reached.length >= 2 ? ` ± ${Math.round(std(reached))}` : ''} (${t.reached}/${s.repeats})`;
 }
 
 export async function renderChartSvg(results: ExperimentResults): Promise<string> {

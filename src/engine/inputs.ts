@@ -51,7 +51,7 @@ export async function gatherInputs(needs: readonly Need[], req: InputsRequest): 
       await validateProbabilities(inputs.probs, { name: `round ${round} predictions` });
     }
     if (needs.includes('mcSamples')) {
-      const raw = learner.predictMcLogits(candidates, req.mcSamples, req.mcRng());
+      const raw = learner.predictMcLogits(candidates, req.mcSamples, req.mcRng(), { consistent: needs.includes('jointMcSamples') });
       inputs.mcLogits = raw;
       if (temperature !== null) {
         inputs.mcLogits = tf.tidy(() => tf.div(raw, temperature) as tf.Tensor3D); // softmax(z / T) per pass

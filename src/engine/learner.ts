@@ -38,9 +38,11 @@ export interface Learner {
   predictLogits(indices: DatasetRows): tf.Tensor2D;
   /**
    * [T, N, C] MC-dropout logits (pre-softmax), a fresh mask per pass: the strategies and the
-   * temperature work from them, as the single-pass path does from `predictLogits`.
+   * temperature work from them, as the single-pass path does from `predictLogits`. With
+   * `consistent`, pass t uses one dropout mask for every row (one weight sample ω_t for the pool;
+   * `predictMcDropout`'s option), as joint predictions need.
    */
-  predictMcLogits(indices: DatasetRows, samples: number, rng: Rng): tf.Tensor3D;
+  predictMcLogits(indices: DatasetRows, samples: number, rng: Rng, options?: { consistent?: boolean }): tf.Tensor3D;
   /** [N, D] penultimate activations of these rows, then (N + A rows) of the `added` examples (those of the labeled set that are not dataset rows). */
   embed(indices: DatasetRows, added?: readonly AddedExample[]): tf.Tensor2D;
   /** [N, D] flattened raw inputs, for model-free strategies. */
@@ -137,7 +139,7 @@ export function tfLearner(options: TfLearnerOptions): LearnerFactory {
       },
       predictProbs: (idx) => predictProbs(current(), trainX, idx, chunk),
       predictLogits: (idx) => predictLogits(current(), trainX, idx, chunk),
-      predictMcLogits: (idx, samples, rng) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng, logits: true }),
+      predictMcLogits: (idx, samples, rng, mc) => predictMcDropout(current(), trainX, idx, { ...chunk, samples, rng, logits: true, consistent: mc?.consistent === true }),
       embed: (idx, added) => {
         if (!added?.length) return embed(current(), trainX, idx, chunk);
         const set = withAdded(dataset.train, idx, added);

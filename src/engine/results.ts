@@ -235,7 +235,7 @@ export interface WorkerReport {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Sample standard deviation (n - 1); 0 for a single repeat. */
-const std = (xs: number[]) => {
+export const std = (xs: number[]): number => {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));

@@ -22,6 +22,7 @@ describe('strategy registry', () => {
     expect(STRATEGIES.random.needs).toEqual([]);
     expect(STRATEGIES.entropy.needs).toEqual(['probs']);
     expect(STRATEGIES.bald.needs).toEqual(['mcSamples']);
+    expect(STRATEGIES.batchBald.needs).toEqual(['mcSamples', 'jointMcSamples']); // consistent passes: joint predictions need one ω per pass
   });
 
   it('an unknown name lists the known ones', () => {

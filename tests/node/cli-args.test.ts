@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIG_FLAGS, FLAGS, flagHelpLines, flagName, helpText, parseArgs, DATA_FLAGS, RUN_FLAGS, UsageError } from '../../src/cli/args.ts';
 import { PRESETS } from '../../src/cli/presets.ts';
-import { DEFAULT_CONFIG, resolveConfig, type ExperimentConfig } from '../../src/engine/config.ts';
+import { DEFAULT_CONFIG, resolveConfig, trainingEpochs, type ExperimentConfig } from '../../src/engine/config.ts';
 
 const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof ExperimentConfig)[];
 
@@ -110,6 +110,26 @@ describe('flags', () => {
     expect(opts.preset).toBe('gal2017');
   });
 
+  it.each(Object.keys(PRESETS) as (keyof typeof PRESETS)[])('preset %s resolves to a valid configuration', (name) => {
+    expect(() => resolveConfig(PRESETS[name].config)).not.toThrow();
+    expect(resolveConfig(parseArgs(['--preset', name]).config)).toEqual(resolveConfig(PRESETS[name].config));
+  });
+
+  it('kirsch2019 is the BatchBALD paper\'s MNIST setup, as far as 2 cores allow (README, "--preset kirsch2019")', () => {
+    const c = resolveConfig(parseArgs(['--preset', 'kirsch2019']).config);
+    // As the paper: MNIST, 2 initial images per class, acquisition size 10, their CNN, 1,024 validation rows, BatchBALD vs BALD vs random.
+    expect(c).toMatchObject({ dataset: 'mnist', model: 'kirschCnn', initial: 20, balanced: true, query: 10, validation: 1024, batchSize: 64, target: 0.9, testSubset: null });
+    expect(c.strategies).toEqual(['batchBald', 'bald', 'random']);
+    // Up to 290 labels, the last evaluation of their runs (they stop once 300 are acquired).
+    expect(c.initial + c.rounds * c.query).toBe(290);
+    // The deviations the README lists: T = 20 passes (not 100), a 500-row pool subset, and about 100 steps
+    // of 64 a round in place of their early-stopped epochs of 5,056 samples.
+    expect(c.mcSamples).toBe(20);
+    expect(c.poolSubset).toBe(500);
+    expect([20, 100, 290].map((labeled) => trainingEpochs(labeled, c) * Math.ceil(labeled / c.batchSize))).toEqual([100, 100, 100]);
+    expect(parseArgs(['--preset', 'kirsch2019', '--mc-samples', '100']).config.mcSamples).toBe(100);
+  });
+
   it('--resume goes with --backend and --out only', () => {
     expect(parseArgs(['--resume', 'a.json', '--backend', 'cpu', '--out', 'b.json'])).toMatchObject({ resume: 'a.json', out: 'b.json', config: { backend: 'cpu' } });
   });
@@ -132,7 +152,7 @@ describe('flags', () => {
     [['--out'], '--out needs a value: results JSON path'],
     [['--out', '--help'], '--out needs a value: results JSON path'],
     [['--dataset'], `--dataset needs a value: ${CONFIG_FLAGS.dataset.help}`],
-    [['--preset', 'gal2018'], "unknown preset 'gal2018'; known presets: gal2017"],
+    [['--preset', 'gal2018'], "unknown preset 'gal2018'; known presets: gal2017, kirsch2019"],
     [['--resume', 'a.json', '--seed', '6'], '--resume takes the configuration from a.json; --seed cannot be given with it (only --backend, --jobs, --out and --save-models)'],
     [['--resume', 'a.json', '--preset', 'gal2017', '--pool-subset', '5'], '--resume takes the configuration from a.json; --preset, --pool-subset cannot be given with it'],
   ])('%j is refused: %s', (argv, message) => {

@@ -93,7 +93,7 @@ describe('main: user errors', () => {
     [['--oracle-noise', '-0.1'], "error: config.oracleNoise = -0.1 is not allowed: a number in [0, 1)"],
     [['--stop-when', 'soon'], "error: config.stopWhen = 'soon' is not allowed: one of never, stabilizing, overall-uncertainty, max-confidence"],
     [['--stop-when', 'stabilizing', '--stop-set', '0'], "error: config.stopWhen = 'stabilizing' is not allowed: 'never' when stopSet is 0"],
-    [['--preset', 'gal2018'], "error: unknown preset 'gal2018'; known presets: gal2017"],
+    [['--preset', 'gal2018'], "error: unknown preset 'gal2018'; known presets: gal2017, kirsch2019"],
     [['--backend', 'webgl'], 'error: --backend webgl exists only in the browser'],
     [['--backend', 'webgpu'], 'error: --backend webgpu exists only in the browser'],
     [['--resume', '<dir>/stopped.json', '--seed', '6'], 'error: --resume takes the configuration from <dir>/stopped.json; --seed cannot be given with it'],

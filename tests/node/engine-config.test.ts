@@ -16,7 +16,7 @@ describe('resolveConfig', () => {
 
   it.each([
     [{ dataset: 'cifar' }, "config.dataset = 'cifar' is not allowed: one of mnist, fashion-mnist, moons, blobs, classification"],
-    [{ model: 'resnet' }, "config.model = 'resnet' is not allowed: one of logreg, mlp, cnn"],
+    [{ model: 'resnet' }, "config.model = 'resnet' is not allowed: one of logreg, mlp, cnn, kirschCnn"],
     [{ strategies: [] }, 'config.strategies = [] is not allowed: a non-empty list of random, entropy'],
     [{ strategies: ['entropy', 'entropy'] }, "config.strategies = ['entropy', 'entropy'] is not allowed: each strategy at most once"],
     [{ strategies: ['bald'], model: 'logreg' }, "config.strategies = ['bald'] is not allowed: MC-dropout strategies need a model with dropout; 'logreg' has none (use mlp or cnn)"],

@@ -82,6 +82,19 @@ beforeAll(async () => {
 });
 
 describe('runExperiment with a mock learner', () => {
+  it('asks consistent MC-dropout passes (one ω per pass for every row) for batchBald, per-row masks for bald', async () => {
+    const asked: Record<string, (boolean | undefined)[]> = { bald: [], batchBald: [] };
+    for (const strategy of ['bald', 'batchBald'] as const) {
+      const factory = mockLearner(probTable(), { fits: [], predicted: [] });
+      const recording: LearnerFactory = (ctx) => {
+        const l = factory(ctx);
+        return { ...l, predictMcLogits: (idx, t, rng, mc) => { asked[strategy]!.push(mc?.consistent); return l.predictMcLogits(idx, t, rng); } };
+      };
+      await runExperiment(resolveConfig({ ...base, strategies: [strategy], rounds: 2, mcSamples: 3 }), tinyDataset(), { learner: recording });
+    }
+    expect(asked).toEqual({ bald: [false, false], batchBald: [true, true] });
+  });
+
   it('asks exactly the top-k of the strategy among the unlabeled rows, round after round', async () => {
     const table = probTable();
     for (const [strategy, measure, higherFirst] of [['entropy', entropyRef, true], ['margin', marginRef, false]] as const) {

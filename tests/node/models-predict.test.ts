@@ -217,6 +217,37 @@ describe.each(TEST_BACKENDS)('predict on %s', (backend) => {
       seq.dispose();
     });
 
+    it('consistent: pass t drops the same units of every row, in every chunk (one ω per pass); passes differ; the default draws per row', async () => {
+      const seq = tf.sequential({ layers: [tf.layers.dropout({ rate: 0.5, inputShape: [64], name: 'drop' })] });
+      const ones: InputBatch = (idx) => tf.ones([idx.length, 64]);
+      // 11 rows in chunks of 4: three chunks, the last one padded.
+      const mc = predictMcDropout(seq, ones, range(11), { samples: 3, rng: new Rng(1), chunkSize: 4, consistent: true });
+      const v = await mc.array() as number[][][];
+      for (let t = 0; t < 3; t++) for (let i = 1; i < 11; i++) expect(v[t]![i]).toEqual(v[t]![0]);
+      expect(v[0]![0]).not.toEqual(v[1]![0]);
+      const dropped = v[0]![0]!.filter((x) => x === 0).length;
+      expect(dropped).toBeGreaterThan(16);
+      expect(dropped).toBeLessThan(48);
+      const perRow = predictMcDropout(seq, ones, range(11), { samples: 3, rng: new Rng(1), chunkSize: 4 });
+      const w = await perRow.array() as number[][][];
+      expect(w[0]![1]).not.toEqual(w[0]![0]);
+      // Channel dropout (noiseShape [batch, 1, 1, channels], as kirschCnn's) stays per channel, and shared by the rows.
+      const channels = tf.sequential({
+        layers: [tf.layers.dropout({ rate: 0.5, inputShape: [3, 3, 8], noiseShape: [null as unknown as number, 1, 1, 8], name: 'drop2d' }), tf.layers.flatten({ name: 'flat' })],
+      });
+      const img: InputBatch = (idx) => tf.ones([idx.length, 3, 3, 8]);
+      const c = predictMcDropout(channels, img, range(5), { samples: 2, rng: new Rng(4), chunkSize: 2, consistent: true });
+      const cv = await c.array() as number[][][];
+      for (let t = 0; t < 2; t++) {
+        for (let i = 1; i < 5; i++) expect(cv[t]![i]).toEqual(cv[t]![0]);
+        const px = cv[t]![0]!; // 9 pixels x 8 channels, channels last
+        for (let ch = 0; ch < 8; ch++) for (let q = 1; q < 9; q++) expect(px[q * 8 + ch]).toBe(px[ch]);
+      }
+      tf.dispose([mc, perRow, c]);
+      seq.dispose();
+      channels.dispose();
+    });
+
     it('logits: true gives the same passes before the softmax (same masks): softmax of each equals the default output', async () => {
       const m = createModel('mlp', { inputShape: [6], numClasses: C, hidden: 16, rng: new Rng(1) });
       const p = pool(9, [6], 8);
@@ -306,6 +337,7 @@ describe.each(TEST_BACKENDS)('predict on %s', (backend) => {
     expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 3, rng, chunkSize: 5 }))).toBe(0);
     expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 2, rng, chunkSize: 32 }))).toBe(0); // one chunk
     expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 3, rng, chunkSize: 5, logits: true }))).toBe(0);
+    expect(await leaked(() => predictMcDropout(cnn, p.batch, idx, { samples: 3, rng, chunkSize: 5, logits: true, consistent: true }))).toBe(0);
     expect(await leaked(() => evaluate(cnn, p.batch, idx, labels, { chunkSize: 5 }))).toBe(0);
     expect(await leaked(() => predictProbs(cnn, p.batch, new Int32Array(0)))).toBe(0);
     disposeModel(cnn);

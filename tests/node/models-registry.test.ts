@@ -4,6 +4,7 @@ import {
   createModel, disposeModel, EMBEDDING_LAYER, isModelName, LOGITS_LAYER, MODEL_CATALOG, MODEL_NAMES, ModelOptionsError, MODELS,
   PROBS_LAYER, UnknownModelError, type ModelName,
 } from '../../models/index.ts';
+import { runLayers, sequentialLayers } from '../../models/forward.ts';
 import { Rng } from '../../src/rng.ts';
 import { onBackend, TEST_BACKENDS } from '../support/backends.ts';
 
@@ -15,8 +16,8 @@ async function weightValues(model: tf.LayersModel): Promise<number[][]> {
 describe('models registry', () => {
   onBackend('cpu');
 
-  it('lists logreg, mlp and cnn, each with its catalog entry (plain data) and a factory', () => {
-    expect(Object.keys(MODELS)).toEqual(['logreg', 'mlp', 'cnn']);
+  it('lists logreg, mlp, cnn and kirschCnn, each with its catalog entry (plain data) and a factory', () => {
+    expect(Object.keys(MODELS)).toEqual(['logreg', 'mlp', 'cnn', 'kirschCnn']);
     expect(MODEL_NAMES).toEqual(Object.keys(MODELS));
     for (const name of MODEL_NAMES) {
       const { create, ...plain } = MODELS[name];
@@ -34,7 +35,7 @@ describe('models registry', () => {
   });
 
   it.each(MODEL_NAMES)('%s: the catalog states the dropout rates of the layers the factory builds', (name) => {
-    const model = createModel(name, { inputShape: MODEL_CATALOG[name].inputKinds.includes('image') ? [12, 12, 1] : [4], numClasses: 3, rng: new Rng(1) });
+    const model = createModel(name, { inputShape: MODEL_CATALOG[name].inputKinds.includes('image') ? [16, 16, 1] : [4], numClasses: 3, rng: new Rng(1) });
     const rates = model.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => (l.getConfig() as { rate: number }).rate);
     disposeModel(model);
     expect(rates).toEqual(MODEL_CATALOG[name].dropout);
@@ -47,7 +48,7 @@ describe('models registry', () => {
     expect(isModelName('toString')).toBe(false);
     const make = () => createModel('resnet' as never, { inputShape: [4], numClasses: 2, rng: new Rng(1) } as never);
     expect(make).toThrow(UnknownModelError);
-    expect(make).toThrow("unknown model 'resnet'; known: logreg, mlp, cnn");
+    expect(make).toThrow("unknown model 'resnet'; known: logreg, mlp, cnn, kirschCnn");
   });
 
   it('rejects options the architecture cannot take', () => {
@@ -83,6 +84,56 @@ describe('models registry', () => {
     expect(m.optimizer.getClassName()).toBe('Adam');
     expect((m.optimizer.getConfig() as { learningRate: number }).learningRate).toBe(1e-3);
     disposeModel(m);
+  });
+
+  it('builds the Kirsch et al. 2019 BatchBALD CNN layer by layer, with channel dropout after each convolution', () => {
+    const m = createModel('kirschCnn', { inputShape: [28, 28, 1], numClasses: 10, rng: new Rng(1) });
+    const summary = m.layers.map((l) => [l.name, l.getClassName(), (l.outputShape as number[]).slice(1)]);
+    expect(summary).toEqual([
+      ['conv1', 'Conv2D', [24, 24, 32]],
+      ['dropout1', 'Dropout', [24, 24, 32]],
+      ['pool1', 'MaxPooling2D', [12, 12, 32]],
+      ['conv2', 'Conv2D', [8, 8, 64]],
+      ['dropout2', 'Dropout', [8, 8, 64]],
+      ['pool2', 'MaxPooling2D', [4, 4, 64]],
+      ['flatten', 'Flatten', [1024]],
+      [EMBEDDING_LAYER, 'Dense', [128]],
+      ['dropout3', 'Dropout', [128]],
+      [LOGITS_LAYER, 'Dense', [10]],
+      [PROBS_LAYER, 'Activation', [10]],
+    ]);
+    // The authors' BayesianNet: 5x5 kernels, fc 1024 -> 128 -> 10, dropout 0.5 throughout.
+    expect(m.countParams()).toBe(25 * 32 + 32 + 25 * 32 * 64 + 64 + 1024 * 128 + 128 + 128 * 10 + 10);
+    expect((m.getLayer('dropout1').getConfig() as { noiseShape: unknown }).noiseShape).toEqual([null, 1, 1, 32]);
+    expect((m.getLayer('dropout2').getConfig() as { noiseShape: unknown }).noiseShape).toEqual([null, 1, 1, 64]);
+    expect(() => createModel('kirschCnn', { inputShape: [15, 28, 1], numClasses: 10, rng: new Rng(1) })).toThrow(/kirschCnn: images must be at least 16x16, got 15x28/);
+    disposeModel(m);
+  });
+
+  it('kirschCnn drops whole channels: a dropped channel is zero at every pixel of that image', async () => {
+    const m = createModel('kirschCnn', { inputShape: [16, 16, 1], numClasses: 3, rng: new Rng(2) });
+    const layers = sequentialLayers(m, 'test');
+    const x = tf.randomUniform([4, 16, 16, 1], 0, 1, 'float32', 5);
+    const h = tf.tidy(() => runLayers(layers, x, 0, 2, new Rng(9))); // conv1 + its dropout: [4, 12, 12, 32]
+    const values = await h.array() as number[][][][];
+    const plain = tf.tidy(() => runLayers(layers, x, 0, 1, null));
+    const before = await plain.array() as number[][][][];
+    tf.dispose([x, h, plain]);
+    disposeModel(m);
+    let dropped = 0;
+    let worst = 0; // the largest |kept - 2 x live| over the kept channels
+    for (let n = 0; n < 4; n++) {
+      const rows = values[n]!.flat(), live = before[n]!.flat();
+      for (let c = 0; c < 32; c++) {
+        if (live.every((p) => p[c] === 0)) continue; // a dead relu channel says nothing
+        // Either the whole channel is dropped, or it is kept and scaled by 1 / (1 - 0.5).
+        if (rows.every((p) => p[c] === 0)) dropped++;
+        else rows.forEach((p, i) => { worst = Math.max(worst, Math.abs(p[c]! - 2 * live[i]![c]!)); });
+      }
+    }
+    expect(worst).toBeLessThan(1e-4);
+    expect(dropped).toBeGreaterThan(10); // about half of 4 x 32
+    expect(dropped).toBeLessThan(118);
   });
 
   it('mlp hidden width and dropout are configurable', () => {
@@ -125,6 +176,7 @@ describe.each(TEST_BACKENDS)('model outputs and seeded init on %s', (backend) =>
     ['mlp', [8, 8, 1]],
     ['cnn', [8, 8, 1]],
     ['cnn', [12, 10, 3]],
+    ['kirschCnn', [16, 16, 1]],
   ];
 
   it.each(cases)('%s on %j gives [N, C] softmax rows', async (name, inputShape) => {

@@ -64,4 +64,22 @@ describe('summary: each strategy against random, paired by repeat', () => {
     const single = { config: DEFAULT_CONFIG, summary: summarize(runs.filter((r) => r.repeat === 0), 0.8) } as ExperimentResults;
     expect(summaryTable(single)).not.toContain('ALC - random');
   });
+
+  it('the CLI table gives ALC and labels to the target as mean ± std over the repeats', () => {
+    const results = { config: { ...DEFAULT_CONFIG, target: 0.8 }, summary: summarize(runs, 0.8), runs } as ExperimentResults;
+    const lines = summaryTable(results).split('\n');
+    expect(lines[0]).toContain('labels to 80% (mean ± std, reached)');
+    // bald's ALCs by hand: 0.75, 0.775, 0.7125, 0.69, 0.7625 (mean 0.738, sample std 0.0356);
+    // its labels to 80%: 20, 20, 30, 30, 20 (mean 24, std 5.48); random's: 30, 20, 30 in 3 of 5.
+    const bald = lines.find((l) => l.startsWith('bald'))!;
+    const random = lines.find((l) => l.startsWith('random'))!;
+    expect(bald).toContain('0.7380 ± 0.0356');
+    expect(bald).toContain('24 ± 5 (5/5)');
+    expect(random).toContain('27 ± 6 (3/5)'); // 30, 20, 30: mean 26.7, std 5.77
+    // One repeat: no ± at all.
+    const one = runs.filter((r) => r.repeat === 0);
+    const oneBald = summaryTable({ config: results.config, summary: summarize(one, 0.8), runs: one } as ExperimentResults).split('\n').find((l) => l.startsWith('bald'))!;
+    expect(oneBald).toMatch(/ 0\.7500 +20 \(1\/1\)/);
+    expect(summaryTable({ config: { ...DEFAULT_CONFIG, target: 0.99 }, summary: summarize(runs, 0.99), runs } as ExperimentResults)).toContain('not reached (0/5)');
+  });
 });
