@@ -28,7 +28,8 @@ describe('the page validates by itself', { timeout: 240_000 }, () => {
     const held: Route[] = [];
     await page.route(/\/src\/app\/host\/(worker|engine-host)\.ts/, (route) => void held.push(route));
 
-    await page.goto(`${app.url}?initial=0&rounds=3`);
+    // backend=wasm: released, the worker would otherwise time each backend for the CNN first (auto).
+    await page.goto(`${app.url}?initial=0&rounds=3&backend=wasm`);
     await page.waitForSelector('#config-form');
     // The link's refused value is replaced by the default, with resolveConfig's message beside it.
     expect(await page.textContent('#err-initial')).toBe('From the link: config.initial = 0 is not allowed: an integer from 1 to 60000. Using 20 instead.');
