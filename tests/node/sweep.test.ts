@@ -265,10 +265,8 @@ describe('npm run experiment -- --shard, npm run merge', () => {
 
 describe('main() in this process', () => {
   it('runs a sweep in worker processes from a test runner too', async () => {
-    let stdout = '';
-    const io: CliIo = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: () => true }, fs: nodeFs, env: {} };
     const out = join(dir, 'in-process.json');
-    const code = await main(['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--rounds', '1', '--epochs', '2', '--initial', '6', '--query', '4', '--jobs', '2', '--out', out], io);
+    const { code, stdout } = await inProcess(main, ['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--rounds', '1', '--epochs', '2', '--initial', '6', '--query', '4', '--jobs', '2', '--out', out]);
     expect(code, stdout).toBe(0);
     expect(read(out).workers).toHaveLength(2);
     expect(read(out).workers!.reduce((a, w) => a + w.cells.length, 0)).toBe(2);
