@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/index.ts';
 import { main, type CliIo } from '../../src/cli/main.ts';
+import { mergeMain } from '../../src/cli/merge.ts';
 import { Journal } from '../../src/cli/journal.ts';
 import { nodeFs } from '../../src/cli/outputs.ts';
 
@@ -33,6 +34,17 @@ async function node(script: string, args: string[], env: Record<string, string> 
 }
 const cli = (args: string[], env?: Record<string, string>) => node('src/cli/experiment.ts', args, env);
 const merge = (args: string[]) => node('src/cli/merge-cli.ts', args);
+/**
+ * `main` or `mergeMain` in this process, for the cases whose claim is not about a separate process
+ * (each CLI process costs about 2 CPU-s to start): the exit code and what was written.
+ */
+async function inProcess(entry: typeof main, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: (t: string) => ((stderr += t), true) }, fs: nodeFs, env: {} };
+  const code = await entry(args, io);
+  return { code, stdout, stderr };
+}
 
 /** A CLI process to signal: `until` resolves when its stderr matches. */
 function started(args: string[]) {
@@ -90,7 +102,9 @@ let full: ExperimentResults;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'activelab-sweep-'));
-  const r = await cli([...ARGS, '--jobs', '1', '--out', join(dir, 'full.json')]);
+  // In this process: the reference is what any run of ARGS writes (the --jobs 2, shard and resumed
+  // runs below, in child processes, must match it).
+  const r = await inProcess(main, [...ARGS, '--jobs', '1', '--out', join(dir, 'full.json')]);
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toContain('4 cells, 4 to run in this process');
   full = read(join(dir, 'full.json'));
@@ -174,7 +188,7 @@ describe('npm run experiment -- --jobs', () => {
     // ... then resumed and killed after 2 more rounds of random #0: those are in the journal only.
     Journal.create(join(dir, 'again.journal.jsonl'), { config: full.config, shard: null, startedAt: full.startedAt },
       [stopped.runs[0]!, { ...stopped.runs[1]!, rounds: full.runs[1]!.rounds.slice(0, 4) }]).close();
-    const r = await cli(['--resume', out]);
+    const r = await inProcess(main, ['--resume', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`the journal ${join(dir, 'again.journal.jsonl')} holds 2 completed rounds more than ${out}: they are kept too`);
     expect(r.stderr).toContain('random #0, continuing after round 3');
@@ -230,7 +244,8 @@ describe('npm run experiment -- --shard, npm run merge', () => {
     expect(readFileSync(join(dir, 'merged.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + ROUNDS);
 
     const half = join(dir, 'half.json');
-    const missing = await merge([a, '--out', half]);
+    // The merge that succeeds runs as `npm run merge` does, a process; the refusals in this one.
+    const missing = await inProcess(mergeMain, [a, '--out', half]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('error: missing cells: random #0, random #1');
     expect(read(half).absent).toEqual([{ strategy: 'random', repeat: 0 }, { strategy: 'random', repeat: 1 }]);
@@ -238,10 +253,10 @@ describe('npm run experiment -- --shard, npm run merge', () => {
 
     const other = join(dir, 'other-seed.json');
     writeFileSync(other, JSON.stringify({ ...read(b), config: { ...read(b).config, seed: 4 } }));
-    const refused = await merge([a, other, '--out', join(dir, 'no.json')]);
+    const refused = await inProcess(mergeMain, [a, other, '--out', join(dir, 'no.json')]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`error: ${a} and ${other} have different configurations: config.seed is 3 in ${a} and 4 in ${other}`);
-    const overlap = await merge([a, join(dir, 'full.json'), '--out', join(dir, 'no.json')]);
+    const overlap = await inProcess(mergeMain, [a, join(dir, 'full.json'), '--out', join(dir, 'no.json')]);
     expect(overlap.code).toBe(2);
     expect(overlap.stderr).toContain(`error: entropy #0 is in both ${a} and ${join(dir, 'full.json')}`);
     expect(existsSync(join(dir, 'no.json'))).toBe(false);
@@ -250,10 +265,8 @@ describe('npm run experiment -- --shard, npm run merge', () => {
 
 describe('main() in this process', () => {
   it('runs a sweep in worker processes from a test runner too', async () => {
-    let stdout = '';
-    const io: CliIo = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: () => true }, fs: nodeFs, env: {} };
     const out = join(dir, 'in-process.json');
-    const code = await main(['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--rounds', '1', '--epochs', '2', '--initial', '6', '--query', '4', '--jobs', '2', '--out', out], io);
+    const { code, stdout } = await inProcess(main, ['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--rounds', '1', '--epochs', '2', '--initial', '6', '--query', '4', '--jobs', '2', '--out', out]);
     expect(code, stdout).toBe(0);
     expect(read(out).workers).toHaveLength(2);
     expect(read(out).workers!.reduce((a, w) => a + w.cells.length, 0)).toBe(2);
