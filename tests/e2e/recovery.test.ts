@@ -148,8 +148,8 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   });
 
   it('worker crashed mid-run: the rounds stay on screen, a fresh worker starts, the page offers to continue, and the run ends complete with the kept rounds', async () => {
-    // On wasm: a crash of the worker does not depend on the backend (the lost WebGL context cases above do).
-    const { page } = await openApp(appQuery({ ...TINY_WASM, strategies: 'entropy', rounds: 4 }));
+    // On WebGL, whose rounds here are slow enough that Pause lands mid-run (on wasm a tiny run can end first).
+    const { page } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'entropy', rounds: 4 }));
     // Crashed while paused after two evaluations: the run is still going, however fast the rounds are.
     await runAndPauseAt(page, 2);
     await page.evaluate(() => window.activelab!.crashWorker());
@@ -163,8 +163,8 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     expect((await chartPoints(page)).length).toBe(kept.length);
     await page.waitForSelector('#resume-run', { timeout: 60_000 });
     expect(await page.textContent('.resume-offer')).toMatch(/This run stopped after \d+ of 5 evaluations\. Continue it from its last completed round\?/);
-    // A fresh worker comes up, on the run's backend.
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'wasm', undefined, { timeout: 60_000 });
+    // A fresh worker comes up on WebGL.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'webgl', undefined, { timeout: 60_000 });
     expect(await status(page)).toBe('failed');
     await page.click('#resume-run');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
@@ -176,7 +176,8 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   });
 
   it('a worker that crashes on every start is restarted 3 times, each later, then the page stops with the rounds kept and offers Continue', async () => {
-    const { page, errors } = await openApp(appQuery({ ...TINY_WASM, strategies: 'entropy', rounds: 4 }));
+    // On WebGL, whose rounds here are slow enough that Pause lands mid-run (on wasm a tiny run can end first).
+    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'entropy', rounds: 4 }));
     const starts: number[] = [];
     page.on('worker', (w) => {
       if (!w.url().startsWith('blob:')) starts.push(Date.now()); // engine workers, not wasm pthreads
@@ -287,10 +288,10 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   });
 
   it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
-    // On wasm (storage does not depend on the backend), paused after three evaluations so that the
-    // reload lands while the run is going however fast its rounds are.
-    const { page, errors } = await openApp(appQuery({ ...TINY_WASM, rounds: 4 }));
-    await runAndPauseAt(page, 3);
+    // On WebGL, whose rounds here are slow enough that the reload lands while the run is going.
+    const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
+    await page.click('#run-btn');
+    await waitForDone(page, 3);
     const before = (await results(page))!;
     const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
 
@@ -298,7 +299,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     await waitForReady(page);
     await page.waitForSelector('#resume-run', { timeout: 30_000 });
     const offerText = await page.textContent('.resume-offer');
-    expect(offerText).toMatch(new RegExp(`A run started .* \\(mnist · logreg · entropy, random\\) stopped after ${kept.length} of 10 evaluations`));
+    expect(offerText).toMatch(new RegExp(`A run started .* \\(mnist · mlp · entropy, random\\) stopped after ${kept.length} of 10 evaluations`));
 
     // Showing it draws the stored rounds without running anything.
     await page.click('#show-stored');
