@@ -113,7 +113,10 @@ describe('FusedAdam on wasm', () => {
     const s = tf.scalar(0.9);
     const attrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7, learningRate: 0.001 };
     expect(() => tf.engine().runKernel(ADAM_KERNEL, { value, m: value, v: value, gradient: bad, accBeta1: s, accBeta2: s }, attrs)).toThrow(/gradient has shape \[4\], the variable \[2,2\]/);
-    tf.dispose([value, bad, s]);
+    const ints = tf.zeros([2, 2], 'int32');
+    expect(() => tf.engine().runKernel(ADAM_KERNEL, { value, m: value, v: value, gradient: ints, accBeta1: s, accBeta2: s }, attrs)).toThrow(/ActiveLabAdam: gradient must be float32, got int32/);
+    expect(() => tf.engine().runKernel(ADAM_KERNEL, { value, m: value, v: value, accBeta1: s, accBeta2: s }, attrs)).toThrow(/ActiveLabAdam: needs value, m, v, gradient, accBeta1 and accBeta2/);
+    tf.dispose([value, bad, s, ints]);
   });
 });
 

@@ -176,6 +176,14 @@ describe('bad input: exit code 2 and a message naming the file (and row and colu
     const named = await loadUserDataNode({ data: pets, classes: ['a', 'b'] });
     expect(named.data.labeled).toBe(true);
     expect(named.warnings.map(warningText)).toContain(`${pets}: the class names given (a, b) are not used: its class folders name the classes (cats, dogs, owls)`);
+    // Nothing decodable, and a single image: each refused by name.
+    const broken = join(dir, 'loose-broken');
+    for (let i = 0; i < 2; i++) writeFile(join(broken, `${i}.png`), Buffer.from('not a png'));
+    await expect(loadUserDataNode({ data: broken, classes: ['cat', 'dog'] })).rejects.toThrow(/loose-broken: none of its 2 images could be decoded/);
+    const single = join(dir, 'loose-single');
+    writeFile(join(single, '0.png'), pngBytes(classPicture(0, new Rng(9))));
+    const one = await loadUserDataNode({ data: single, classes: ['cat', 'dog'] });
+    expect(() => describeUserData(one.data)).toThrow(/loose-single: 1 image: labeling needs at least 2/);
   });
 
   it('class names for an unlabeled folder: 2 to 10, distinct, comma-separated', () => {
