@@ -448,7 +448,9 @@ function onMessage(msg: FromHost): void {
       if (e.type === 'epoch') modelPanel.epoch(e);
       if (e.type === 'round') {
         const data = state.runs.find((r) => r.strategy === e.strategy && r.repeat === e.repeat)?.rounds.at(-1);
-        if (data) recorder.write((store, id) => store.addRound(id, e.strategy, e.repeat, data, { done: state.done, total: state.total, runs: runInfos() }));
+        // The progress as of this round, taken now: the write may run after later rounds are in.
+        const progress = { done: state.done, total: state.total, runs: runInfos() };
+        if (data) recorder.write((store, id) => store.addRound(id, e.strategy, e.repeat, data, progress));
       } else if (e.type === 'run') {
         recorder.update({ runs: runInfos() });
       } else if (e.type === 'end') {
@@ -1021,6 +1023,8 @@ declare global {
       /** Diagnostics: the delays before the automatic restarts (default 1 s, 5 s, 25 s). */
       setRestartDelays: (ms: number[]) => void;
       loseContext: () => void;
+      /** Resolves once the completed rounds received so far are in storage (IndexedDB). */
+      saved: () => Promise<void>;
     };
   }
 }
@@ -1034,6 +1038,7 @@ window.activelab = {
   },
   setRestartDelays: (ms) => client.restarts.setDelays(ms),
   loseContext: () => client.send({ type: 'lose-context' }),
+  saved: () => recorder.saved(),
 };
 
 void boot();

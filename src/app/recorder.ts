@@ -67,6 +67,11 @@ export class RunRecorder {
     });
   }
 
+  /** Resolves once every write queued so far is done (or skipped after a storage failure). */
+  saved(): Promise<void> {
+    return this.queue;
+  }
+
   /** The run ended (finished, stopped, failed or crashed): another tab may now offer it. */
   ended(): void {
     this.releaseLock?.();
