@@ -64,30 +64,41 @@ const same = ({ ms: _ms, ...rest }: RoundRecord) => rest;
 const backend = (page: Page) => page.getAttribute('#backend-pill', 'data-backend');
 
 describe('ActiveLab under faults (the built site under vite preview, Chromium WebGL and wasm)', { timeout: 300_000 }, () => {
-  it('WebGL context lost mid-run: reports it, keeps every completed round, continues on a fresh WebGL context', async () => {
-    // Enough short rounds that the run is still going when the context is lost.
+  it('WebGL context lost mid-run, three times: each loss reported, every completed round kept, continued on a fresh WebGL context, and after the third loss on wasm, saying so', async () => {
+    // Enough short rounds (2 strategies x 7 evaluations) that the run is still going after each loss.
     const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, rounds: 6 }));
     expect(await backend(page)).toBe('webgl');
     await page.click('#run-btn');
     await waitForDone(page, 2);
-    const before = (await results(page))!;
-    const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
-    expect(kept.length).toBeGreaterThanOrEqual(2);
-
-    await page.evaluate(() => window.activelab!.loseContext());
-    await page.waitForFunction(() => /WebGL context was lost/.test(document.querySelector('#messages')?.textContent ?? ''), undefined, { timeout: 60_000 });
-    expect(await page.textContent('#messages')).toMatch(/The \d+ completed rounds? (is|are) kept; continuing from the last completed round on a fresh WebGL context\./);
-
+    /** The rounds completed before each loss: exactly these must be in the final results. */
+    const kept: { strategy: string; round: RoundRecord }[] = [];
+    for (let loss = 1; loss <= 3; loss++) {
+      const before = (await results(page))!;
+      kept.push(...before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x }))));
+      await page.evaluate(() => window.activelab!.loseContext());
+      // The third notice is the fallback's, which names the loss too.
+      await page.waitForFunction((n) => (document.querySelector('#messages')?.textContent?.match(/WebGL context was lost/g)?.length ?? 0) >= n, loss, { timeout: 60_000 });
+      if (loss === 3) break;
+      const notice = (await page.textContent('#messages'))!.match(/The (\d+) completed rounds? (?:is|are) kept; continuing from the last completed round on a fresh WebGL context\./g);
+      expect(notice).toHaveLength(loss);
+      const keptNow = Number(/The (\d+)/.exec(notice!.at(-1)!)![1]);
+      expect(keptNow).toBeGreaterThanOrEqual(before.runs.reduce((a, r) => a + r.rounds.length, 0));
+      // A round completes on the fresh context, and it is WebGL.
+      await waitForDone(page, keptNow + 1);
+      expect(await backend(page)).toBe('webgl');
+    }
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
-    expect(await backend(page)).toBe('webgl');
+    expect(await page.textContent('#messages')).toMatch(/continuing from the last completed round on the wasm backend \(CPU\), because the WebGL context was lost 3 times in this run/);
+    expect(await backend(page)).toBe('wasm');
+    // The build's threaded wasm backend: its pthread workers started and did not crash.
+    expect(await page.textContent('#backend-pill')).toBe('wasm · SIMD on, threads on');
+    expect(await page.textContent('#messages')).not.toMatch(/crashed/);
     const after = (await results(page))!;
     expect(after.status).toBe('complete');
-    expect(after.config.backend).toBe('webgl');
     for (const run of after.runs) {
       expect(run.status).toBe('complete');
       expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     }
-    // The rounds completed before the loss are exactly the ones in the final results.
     for (const k of kept) {
       const final = after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!;
       expect(same(final)).toEqual(same(k.round));
@@ -127,29 +138,9 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     }
   });
 
-  it('loses the context again and again: after the third loss it continues on wasm and says so', async () => {
-    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'margin', rounds: 6 }));
-    await page.click('#run-btn');
-    for (let loss = 1; loss <= 3; loss++) {
-      await waitForDone(page, loss);
-      await page.evaluate(() => window.activelab!.loseContext());
-      await page.waitForFunction((n) => (document.querySelector('#messages')?.textContent?.match(/WebGL context was lost/g)?.length ?? 0) >= Math.min(n, 5), loss, { timeout: 60_000 });
-    }
-    expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
-    expect(await page.textContent('#messages')).toMatch(/continuing from the last completed round on the wasm backend \(CPU\), because the WebGL context was lost 3 times in this run/);
-    expect(await backend(page)).toBe('wasm');
-    // The build's threaded wasm backend: its pthread workers started and did not crash.
-    expect(await page.textContent('#backend-pill')).toBe('wasm · SIMD on, threads on');
-    expect(await page.textContent('#messages')).not.toMatch(/crashed/);
-    const after = (await results(page))!;
-    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([...Array(7).keys()]);
-    expect(errors).toEqual([]);
-    await page.close();
-  });
-
   it('worker crashed mid-run: the rounds stay on screen, a fresh worker starts, the page offers to continue, and the run ends complete with the kept rounds', async () => {
-    // On WebGL, whose rounds here are slow enough that Pause lands mid-run (on wasm a tiny run can end first).
-    const { page } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'entropy', rounds: 4 }));
+    // On wasm, with rounds enough (41 evaluations) that the run is still going when Pause lands.
+    const { page } = await openApp(appQuery({ ...TINY_WASM, strategies: 'entropy', rounds: 40 }));
     // Crashed while paused after two evaluations: the run is still going, however fast the rounds are.
     await runAndPauseAt(page, 2);
     await page.evaluate(() => window.activelab!.crashWorker());
@@ -162,22 +153,22 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     await page.waitForFunction(() => document.querySelectorAll('#curves svg').length === 1, undefined, { timeout: 30_000 });
     expect((await chartPoints(page)).length).toBe(kept.length);
     await page.waitForSelector('#resume-run', { timeout: 60_000 });
-    expect(await page.textContent('.resume-offer')).toMatch(/This run stopped after \d+ of 5 evaluations\. Continue it from its last completed round\?/);
-    // A fresh worker comes up on WebGL.
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'webgl', undefined, { timeout: 60_000 });
+    expect(await page.textContent('.resume-offer')).toMatch(/This run stopped after \d+ of 41 evaluations\. Continue it from its last completed round\?/);
+    // A fresh worker comes up on the run's backend.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#backend-pill')?.dataset.backend === 'wasm', undefined, { timeout: 60_000 });
     expect(await status(page)).toBe('failed');
     await page.click('#resume-run');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     const after = (await results(page))!;
-    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
+    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([...Array(41).keys()]);
     for (const r of kept) expect(same(after.runs[0]!.rounds[r.round]!)).toEqual(same(r));
     await page.close();
   });
 
   it('a worker that crashes on every start is restarted 3 times, each later, then the page stops with the rounds kept and offers Continue', async () => {
-    // On WebGL, whose rounds here are slow enough that Pause lands mid-run (on wasm a tiny run can end first).
-    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'entropy', rounds: 4 }));
+    // On wasm, with rounds enough (41 evaluations) that the run is still going when Pause lands.
+    const { page, errors } = await openApp(appQuery({ ...TINY_WASM, strategies: 'entropy', rounds: 40 }));
     const starts: number[] = [];
     page.on('worker', (w) => {
       if (!w.url().startsWith('blob:')) starts.push(Date.now()); // engine workers, not wasm pthreads
@@ -207,7 +198,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     );
     expect(await page.getAttribute('#backend-pill', 'data-backend')).toBe('');
     await page.waitForSelector('#resume-run', { timeout: 30_000 });
-    expect(await page.textContent('.resume-offer')).toMatch(new RegExp(`This run stopped after ${kept.length} of 5 evaluations\\. Continue it from its last completed round\\?`));
+    expect(await page.textContent('.resume-offer')).toMatch(new RegExp(`This run stopped after ${kept.length} of 41 evaluations\\. Continue it from its last completed round\\?`));
 
     // Continue (with the fault gone) starts a new worker and completes the run from the kept rounds.
     await page.evaluate(() => window.activelab!.crashEveryStart(false));
@@ -216,7 +207,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     expect(starts).toHaveLength(4);
     const after = (await results(page))!;
-    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
+    expect(after.runs[0]!.rounds.map((r) => r.round)).toEqual([...Array(41).keys()]);
     for (const r of kept) expect(same(after.runs[0]!.rounds[r.round]!)).toEqual(same(r));
     expect(await page.textContent('#messages')).not.toMatch(/crashed/);
     // The only errors are the simulated crashes (the page handles them; nothing else went wrong).
@@ -288,36 +279,59 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
   });
 
   it('page reloaded mid-run: finds the completed rounds in IndexedDB, shows them, and resumes from the last one', async () => {
-    // On WebGL, whose rounds here are slow enough that the reload lands while the run is going.
-    const { page, errors } = await openApp(appQuery({ ...SMALL, rounds: 4 }));
+    // On wasm, whose rounds here take milliseconds: the page itself reloads the moment 3 evaluations
+    // are done and in storage (rounds completed meanwhile may be stored too), so the reload lands
+    // mid-run however fast the rounds are. What it saw then survives the reload in sessionStorage.
+    const { page, errors } = await openApp(appQuery({ ...SMALL_WASM, rounds: 40 }));
+    await page.evaluate(() => {
+      const progress = document.querySelector<HTMLElement>('#progress')!;
+      const observer = new MutationObserver(() => {
+        if (Number(progress.dataset.done) < 3) return;
+        observer.disconnect();
+        const seen = { status: window.activelab!.status(), results: window.activelab!.results() };
+        void window.activelab!.saved().then(() => {
+          sessionStorage.setItem('before-reload', JSON.stringify(seen));
+          location.reload();
+        });
+      });
+      observer.observe(progress, { attributes: true, attributeFilter: ['data-done'] });
+    });
+    const reloaded = page.waitForEvent('framenavigated', { timeout: 120_000 });
     await page.click('#run-btn');
-    await waitForDone(page, 3);
-    const before = (await results(page))!;
-    const kept = before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
-
-    await page.reload();
+    await reloaded;
     await waitForReady(page);
+    const seen = JSON.parse((await page.evaluate(() => sessionStorage.getItem('before-reload')))!) as { status: string; results: ExperimentResults };
+    expect(seen.status).toBe('running');
+    const kept = seen.results.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })));
+    expect(kept.length).toBeGreaterThanOrEqual(3);
     await page.waitForSelector('#resume-run', { timeout: 30_000 });
-    const offerText = await page.textContent('.resume-offer');
-    expect(offerText).toMatch(new RegExp(`A run started .* \\(mnist · mlp · entropy, random\\) stopped after ${kept.length} of 10 evaluations`));
+    const offerText = (await page.textContent('.resume-offer'))!;
+    const offered = new RegExp('A run started .* \\(mnist · mlp · entropy, random\\) stopped after (\\d+) of 82 evaluations').exec(offerText);
+    expect(offered, offerText).not.toBeNull();
+    const stored = Number(offered![1]);
+    expect(stored).toBeGreaterThanOrEqual(kept.length);
+    expect(stored).toBeLessThan(82);
 
     // Showing it draws the stored rounds without running anything.
     await page.click('#show-stored');
-    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) === n, kept.length, { timeout: 10_000 });
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#progress')?.dataset.done) === n, stored, { timeout: 10_000 });
     expect(await status(page)).toBe('aborted');
     const shown = (await results(page))!;
-    expect(shown.runs.flatMap((r) => r.rounds).map(same)).toEqual(kept.map((k) => same(k.round)));
+    expect(shown.runs.reduce((a, r) => a + r.rounds.length, 0)).toBe(stored);
+    for (const k of kept) expect(same(shown.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!)).toEqual(same(k.round));
 
     await page.click('#resume-run');
     await waitForStatus(page, /^(starting|running)$/, 30_000);
     expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 120_000)).toBe('complete');
     const after = (await results(page))!;
-    for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4]);
-    for (const k of kept) {
+    for (const run of after.runs) expect(run.rounds.map((r) => r.round)).toEqual([...Array(41).keys()]);
+    // Every stored round is the final one (those shown include the kept ones).
+    for (const k of shown.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x })))) {
       expect(same(after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!)).toEqual(same(k.round));
     }
     expect(await page.textContent('#messages')).toMatch(/completed rounds are kept/);
-    // Finished: nothing is offered after another reload.
+    // Finished, and its end in storage: nothing is offered after another reload.
+    await page.evaluate(() => window.activelab!.saved());
     await page.reload();
     await waitForReady(page);
     await page.waitForTimeout(1_000);
