@@ -147,8 +147,20 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
-          include: ['tests/kernels/**/*.test.ts', 'tests/browser/**/*.test.ts'],
-          // WebGPU's own browser files need the webgpu project's Chromium flags.
+          include: ['tests/kernels/**/*.test.ts'],
+          // The shared kernel suites in one page: tfjs, its backends and WebGL's compiled shader
+          // programs are made once, not once per file (SwiftShader compiles every program on the CPU).
+          isolate: false,
+          ...inChromium(CHROMIUM_ARGS),
+        },
+      },
+      {
+        // The browser's own files, each in a fresh page: some change tfjs flags for the whole page
+        // (mc-logits-f16.test.ts forces float16 textures). WebGPU's need the webgpu project's flags.
+        extends: true,
+        test: {
+          name: 'browser-files',
+          include: ['tests/browser/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'tests/browser/**/*webgpu*.test.ts'],
           ...inChromium(CHROMIUM_ARGS),
         },
