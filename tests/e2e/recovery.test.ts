@@ -65,8 +65,8 @@ const backend = (page: Page) => page.getAttribute('#backend-pill', 'data-backend
 
 describe('ActiveLab under faults (the built site under vite preview, Chromium WebGL and wasm)', { timeout: 300_000 }, () => {
   it('WebGL context lost mid-run, three times: each loss reported, every completed round kept, continued on a fresh WebGL context, and after the third loss on wasm, saying so', async () => {
-    // Enough short rounds (2 strategies x 7 evaluations) that the run is still going after each loss.
-    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, rounds: 6 }));
+    // Enough short rounds (11 evaluations) that the run is still going after each loss.
+    const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'margin', rounds: 10 }));
     expect(await backend(page)).toBe('webgl');
     await page.click('#run-btn');
     await waitForDone(page, 2);
@@ -77,7 +77,9 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
       kept.push(...before.runs.flatMap((r) => r.rounds.map((x) => ({ strategy: r.strategy, round: x }))));
       await page.evaluate(() => window.activelab!.loseContext());
       // The third notice is the fallback's, which names the loss too.
-      await page.waitForFunction((n) => (document.querySelector('#messages')?.textContent?.match(/WebGL context was lost/g)?.length ?? 0) >= n, loss, { timeout: 60_000 });
+      await page.waitForFunction((n) => (document.querySelector('#messages')?.textContent?.match(/WebGL context was lost/g)?.length ?? 0) >= n, loss, { timeout: 60_000 }).catch(async (err: unknown) => {
+        throw new Error(`no notice of loss ${loss} (status ${await status(page)}, done ${await page.getAttribute('#progress', 'data-done')}; messages: ${await page.textContent('#messages')}; errors: ${errors.join(' | ')})`, { cause: err });
+      });
       if (loss === 3) break;
       const notice = (await page.textContent('#messages'))!.match(/The (\d+) completed rounds? (?:is|are) kept; continuing from the last completed round on a fresh WebGL context\./g);
       expect(notice).toHaveLength(loss);
@@ -97,7 +99,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     expect(after.status).toBe('complete');
     for (const run of after.runs) {
       expect(run.status).toBe('complete');
-      expect(run.rounds.map((r) => r.round)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(run.rounds.map((r) => r.round)).toEqual([...Array(11).keys()]);
     }
     for (const k of kept) {
       const final = after.runs.find((r) => r.strategy === k.strategy)!.rounds[k.round.round]!;
