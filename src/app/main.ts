@@ -1023,6 +1023,8 @@ declare global {
       /** Diagnostics: the delays before the automatic restarts (default 1 s, 5 s, 25 s). */
       setRestartDelays: (ms: number[]) => void;
       loseContext: () => void;
+      /** Diagnostics: how long a run interrupted by a GPU loss waits for its attempt to wind down (default 20 s). */
+      setWindDown: (ms: number) => void;
       /** Resolves once the completed rounds received so far are in storage (IndexedDB). */
       saved: () => Promise<void>;
     };
@@ -1038,6 +1040,7 @@ window.activelab = {
   },
   setRestartDelays: (ms) => client.restarts.setDelays(ms),
   loseContext: () => client.send({ type: 'lose-context' }),
+  setWindDown: (ms) => client.send({ type: 'wind-down', ms }),
   saved: () => recorder.saved(),
 };
 

@@ -105,7 +105,12 @@ export type ToHost =
   /** Diagnostics: throw an uncaught error in the host (tests the crash path). */
   | { type: 'crash' }
   /** Diagnostics: lose the WebGL context (`WEBGL_lose_context`), as a GPU reset would. */
-  | { type: 'lose-context' };
+  | { type: 'lose-context' }
+  /**
+   * Diagnostics: how long a run interrupted by a GPU loss gets to wind down before the next attempt
+   * starts anyway (supervisor.ts, default WIND_DOWN_MS), for this host's later runs.
+   */
+  | { type: 'wind-down'; ms: number };
 
 export type FromHost =
   | { type: 'ready'; offscreenWebgl: boolean | null }

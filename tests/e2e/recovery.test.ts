@@ -68,6 +68,8 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     // Enough short rounds (11 evaluations) that the run is still going after each loss.
     const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'margin', rounds: 10 }));
     expect(await backend(page)).toBe('webgl');
+    // A read pending on the lost context never settles here: each attempt gets 1 s to wind down, not 20.
+    await page.evaluate(() => window.activelab!.setWindDown(1_000));
     await page.click('#run-btn');
     await waitForDone(page, 2);
     /** The rounds completed before each loss: exactly these must be in the final results. */
@@ -117,6 +119,7 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
       const { page, errors } = await app.open(appQuery({ ...SMALL, model: 'logreg', strategies: 'margin,random', rounds: 4, backend: 'webgpu' }), { browser: gpuBrowser });
       expect(await backend(page)).toBe('webgpu');
       expect(await page.textContent('#backend-pill')).toMatch(/^webgpu · google swiftshader/);
+      await page.evaluate(() => window.activelab!.setWindDown(1_000));
       await page.click('#run-btn');
       await waitForDone(page, 1);
       const before = (await results(page))!;

@@ -117,6 +117,8 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
   let running = false;
   let ctrl: AbortController | null = null;
   let pause: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** Set by the `wind-down` diagnostic (the supervisor's default otherwise). */
+  let windDownMs: number | undefined;
   /** The person's oracle of the labeling run in progress (null otherwise). */
   let human: HumanOracle | null = null;
   let backendQueue: Promise<unknown> = Promise.resolve();
@@ -315,6 +317,7 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         switchToWasm: () => switchBackend('wasm').then(() => undefined),
         reportBackend: () => post({ type: 'backend', info: backendInfo(), error: null }),
         notice: (message) => post({ type: 'notice', level: 'warning', message }),
+        ...(windDownMs !== undefined ? { windDownMs } : {}),
       }, {
         signal,
         onEvent,
@@ -441,6 +444,10 @@ export function createEngineHost(post: Post, dataBase: string): (msg: ToHost) =>
         break;
       case 'lose-context':
         if (!loseGpu()) post({ type: 'notice', level: 'info', message: 'no WebGL context or WebGPU device to lose (the active backend is not webgl or webgpu)' });
+        break;
+      case 'wind-down':
+        if (Number.isFinite(msg.ms) && msg.ms >= 0) windDownMs = msg.ms;
+        else post({ type: 'notice', level: 'info', message: `the wind-down after a GPU loss takes a number of milliseconds, at least 0, got ${String(msg.ms)}` });
         break;
       case 'crash':
         setTimeout(() => {
