@@ -38,10 +38,10 @@ const merge = (args: string[]) => node('src/cli/merge-cli.ts', args);
  * `main` or `mergeMain` in this process, for the cases whose claim is not about a separate process
  * (each CLI process costs about 2 CPU-s to start): the exit code and what was written.
  */
-async function inProcess(entry: typeof main, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function inProcess(entry: typeof main, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: (t: string) => ((stderr += t), true) }, fs: nodeFs, env: {} };
+  const io: CliIo = { stdout: { write: (t: string) => ((stdout += t), true) }, stderr: { write: (t: string) => ((stderr += t), true) }, fs: nodeFs, env };
   const code = await entry(args, io);
   return { code, stdout, stderr };
 }
@@ -172,7 +172,8 @@ describe('npm run experiment -- --jobs', () => {
     const lines = readFileSync(journal, 'utf8').split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(1 + 5);
     appendFileSync(journal, '{"type":"round","strategy":"entropy","repeat":1,"record":{"round":'); // a write cut short
-    const r = await cli(['--resume', journal]);
+    // The resume in this process (what is tested is the journal it reads).
+    const r = await inProcess(main, ['--resume', journal]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`warning: ${journal}: ignored the last line (${lines.length + 1}), cut short by an interrupted write`);
     expect(r.stderr).toMatch(new RegExp(`resuming ${journal}: ${lines.filter((l) => l.includes('"type":"round"')).length} completed rounds kept`));
@@ -229,7 +230,9 @@ describe('npm run experiment -- --shard, npm run merge', () => {
   it('merging --shard 0/2 and --shard env/2 gives the unsharded results; a missing cell is named; other configs and overlaps are refused by name', async () => {
     const a = join(dir, 'shard0.json');
     const b = join(dir, 'shard1.json');
-    const [ra, rb] = [await cli([...ARGS, '--jobs', '1', '--shard', '0/2', '--out', a]), await cli([...ARGS, '--jobs', '2', '--shard', 'env/2', '--out', b], { SLURM_ARRAY_TASK_ID: '1' })];
+    // Shard 0 in this process; shard 1 as a job array runs it, a process with its index in the
+    // environment, its cells in 2 worker processes.
+    const [ra, rb] = [await inProcess(main, [...ARGS, '--jobs', '1', '--shard', '0/2', '--out', a]), await cli([...ARGS, '--jobs', '2', '--shard', 'env/2', '--out', b], { SLURM_ARRAY_TASK_ID: '1' })];
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(ra.stderr).toContain('2 cells (shard 0/2)');
