@@ -212,7 +212,7 @@ describe.each(TEST_BACKENDS)('measures on %s', (backend) => {
   });
 
   describe('properties (fast-check)', () => {
-    const runs = { numRuns: isGpuBackend(backend) ? 10 : 60, seed: 42 };
+    const runs = { numRuns: isGpuBackend(backend) ? 5 : 60, seed: 42 };
 
     it('0 <= H <= log C', async () => {
       await fc.assert(
