@@ -15,9 +15,15 @@ import type { ExperimentResults } from '../../src/engine/index.ts';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/**
+ * One process, its cells in that process (`--jobs 1`): the default (a worker process per core)
+ * would start two more processes, each loading tfjs and the data again; sweep.test.ts tests the
+ * worker processes. `--help` is run as given.
+ */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const own = args[0] === '--help' ? args : [...args, '--jobs', '1'];
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...args], { cwd: ROOT, timeout: 240_000 });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...own], { cwd: ROOT, timeout: 240_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
