@@ -43,9 +43,11 @@ function failingCreate(fails: (path: string) => boolean): OutputFs {
 const rounds = (x: ExperimentResults) => x.runs.map((run) => [run.strategy, run.status, run.rounds.map(({ ms: _ms, ...rest }) => rest)]);
 
 const dir = mkdtempSync(join(tmpdir(), 'activelab-cli-main-'));
-const TINY = ['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--initial', '10', '--query', '5', '--rounds', '2', '--epochs', '5', '--seed', '3'];
+// `--jobs 1`: the cells run in this process (the default, a worker process per core, would start two
+// processes a run, each loading tfjs; worker processes are sweep.test.ts's subject).
+const TINY = ['--dataset', 'moons', '--model', 'logreg', '--strategies', 'entropy,random', '--initial', '10', '--query', '5', '--rounds', '2', '--epochs', '5', '--seed', '3', '--jobs', '1'];
 const RESUMABLE = ['--dataset', 'classification', '--model', 'mlp', '--strategies', 'entropy,random', '--initial', '10', '--query', '5',
-  '--rounds', '3', '--epochs', '3', '--test-subset', '200', '--seed', '5'];
+  '--rounds', '3', '--epochs', '3', '--test-subset', '200', '--seed', '5', '--jobs', '1'];
 let tiny: ExperimentResults;
 
 beforeAll(async () => {
@@ -118,7 +120,7 @@ describe('main: user errors', () => {
 
   it('a resumed run the engine refuses leaves the resumed file as it was (its rounds are not dropped), exit 2', async () => {
     const before = readFileSync(join(dir, 'drawn.json'));
-    const r = await cli(['--resume', join(dir, 'drawn.json')]);
+    const r = await cli(['--resume', join(dir, 'drawn.json'), '--jobs', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(dir, 'drawn.json')} is left as it was; nothing is written over it.`);
     expect(r.stderr).not.toContain('computed before the refusal');
@@ -134,7 +136,7 @@ describe('main: user errors', () => {
     writeFileSync(join(dir, 'both.json'), JSON.stringify(both));
     const fallbackFolder = join(dir, 'refused');
     mkdirSync(fallbackFolder);
-    const r = await cli(['--resume', join(dir, 'both.json')], nodeFs, { fallbackFolder });
+    const r = await cli(['--resume', join(dir, 'both.json'), '--jobs', '1'], nodeFs, { fallbackFolder });
     expect(r.code).toBe(2);
     const kept = /the 2 rounds computed before the refusal are in (\S+) instead/.exec(r.stderr)?.[1];
     expect(kept, r.stderr).toBeDefined();
@@ -179,11 +181,11 @@ describe('main: resuming', () => {
   it('resumes a stopped run in-process, and a complete run to another --out unchanged', async () => {
     const full = parseResultsFile(readFileSync(join(dir, 'full.json')));
     writeFileSync(join(dir, 'stopped-copy.json'), readFileSync(join(dir, 'stopped.json')));
-    const r = await cli(['--resume', join(dir, 'stopped-copy.json')]);
+    const r = await cli(['--resume', join(dir, 'stopped-copy.json'), '--jobs', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('6 completed rounds kept (status aborted)');
     expect(rounds(parseResultsFile(readFileSync(join(dir, 'stopped-copy.json'))))).toEqual(rounds(full));
-    const again = await cli(['--resume', join(dir, 'full.json'), '--backend', 'cpu', '--out', join(dir, 'again', 'run.json')]);
+    const again = await cli(['--resume', join(dir, 'full.json'), '--backend', 'cpu', '--jobs', '1', '--out', join(dir, 'again', 'run.json')]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('8 completed rounds kept (status complete)');
     expect(again.stderr).toContain('backend cpu');
