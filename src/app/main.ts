@@ -448,9 +448,11 @@ function onMessage(msg: FromHost): void {
       if (e.type === 'epoch') modelPanel.epoch(e);
       if (e.type === 'round') {
         const data = state.runs.find((r) => r.strategy === e.strategy && r.repeat === e.repeat)?.rounds.at(-1);
-        // The progress as of this round, taken now: the write may run after later rounds are in.
-        const progress = { done: state.done, total: state.total, runs: runInfos() };
-        if (data) recorder.write((store, id) => store.addRound(id, e.strategy, e.repeat, data, progress));
+        if (data) {
+          // The progress as of this round, taken now: the write may run after later rounds are in.
+          const progress = { done: state.done, total: state.total, runs: runInfos() };
+          recorder.write((store, id) => store.addRound(id, e.strategy, e.repeat, data, progress));
+        }
       } else if (e.type === 'run') {
         recorder.update({ runs: runInfos() });
       } else if (e.type === 'end') {

@@ -73,6 +73,9 @@ describe('ActiveLab under faults (the built site under vite preview, Chromium We
     const { page, errors } = await openApp(appQuery({ ...WEBGL_LOGREG, strategies: 'margin', rounds: 10 }));
     expect(await backend(page)).toBe('webgl');
     // A read pending on the lost context never settles here: each attempt gets 1 s to wind down, not 20.
+    // (A value that is not a duration is refused, and said so.)
+    await page.evaluate(() => window.activelab!.setWindDown(-1));
+    await page.waitForFunction(() => document.querySelector('#messages')?.textContent?.includes('the wind-down after a GPU loss takes a number of milliseconds, at least 0, got -1'), undefined, { timeout: 30_000 });
     await page.evaluate(() => window.activelab!.setWindDown(1_000));
     await page.click('#run-btn');
     await waitForDone(page, 2);
