@@ -650,6 +650,17 @@ function restartEngine(): void {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
+/**
+ * While a run goes, the results (chart, queried examples, confusion matrices, model panel) are
+ * redrawn at most once per RESULTS_REDRAW_MS; status, progress and the round bar every frame. A
+ * small run on wasm completes several rounds a second, and redrawing every view for each kept the
+ * page's main thread busy most of the run (measured in Chromium here: 85% of a 30-round run), so
+ * that clicks waited. When the run ends, pauses or stops, the next redraw draws everything.
+ */
+const RESULTS_REDRAW_MS = 1000;
+let resultsDrawnAt = -Infinity;
+let resultsTimer: ReturnType<typeof setTimeout> | null = null;
+
 let renderQueued = false;
 /** Coalesces redraws to one per frame (or per 250 ms in a hidden tab, where frames stop). */
 function scheduleRender(): void {
@@ -657,23 +668,32 @@ function scheduleRender(): void {
   renderQueued = true;
   const run = () => {
     renderQueued = false;
-    renderAll();
+    renderAll(true);
   };
   if (document.visibilityState === 'hidden') setTimeout(run, 250);
   else requestAnimationFrame(run);
 }
 
-function renderAll(): void {
+/** Redraws the page; `throttled`: the results only if RESULTS_REDRAW_MS have passed (else later). */
+function renderAll(throttled = false): void {
   renderStatus();
   renderMessages();
   renderButtons();
   renderRoundBar();
-  renderResults();
+  const wait = throttled && state.status === 'running' ? resultsDrawnAt + RESULTS_REDRAW_MS - performance.now() : 0;
+  if (wait <= 0) renderResults();
+  else resultsTimer ??= setTimeout(() => {
+    resultsTimer = null;
+    scheduleRender();
+  }, wait);
   renderDiagnosticsPanel();
   labels.render();
 }
 
 function renderResults(): void {
+  resultsDrawnAt = performance.now();
+  if (resultsTimer !== null) clearTimeout(resultsTimer);
+  resultsTimer = null;
   const config = state.config;
   const records = state.records();
   if (config && records.length > 0) void curves.update(records, config);
@@ -714,13 +734,14 @@ function renderStatus(): void {
   else if (st === 'failed') text = `Failed after ${rounds} completed round${rounds === 1 ? '' : 's'}.`;
   else text = STATUS_TEXT[st] ?? st;
   els.statusText.textContent = text;
-  els.statusText.dataset.status = st;
-  document.body.dataset.status = st;
-  document.body.dataset.source = state.source;
+  // Set only when changed: the page's styles select on these, and a write restyles the page.
+  if (els.statusText.dataset.status !== st) els.statusText.dataset.status = st;
+  if (document.body.dataset.status !== st) document.body.dataset.status = st;
+  if (document.body.dataset.source !== state.source) document.body.dataset.source = state.source;
 
   const frac = state.total > 0 ? state.fractionalDone() / state.total : 0;
   const pct = Math.round(frac * 100);
-  els.progressFill.style.width = `${(frac * 100).toFixed(1)}%`;
+  els.progressFill.style.transform = `scaleX(${frac.toFixed(4)})`;
   els.progress.setAttribute('aria-valuenow', String(pct));
   els.progress.dataset.done = String(state.done);
   els.progress.dataset.total = String(state.total);
@@ -755,13 +776,15 @@ function renderStatus(): void {
   renderButtons();
 }
 
+/** How often the phase, epoch and progress redraw while a run goes (each redraw is a frame). */
+const STATUS_REDRAW_MS = 250;
 let statusTimer: ReturnType<typeof setTimeout> | null = null;
 function renderStatusThrottled(): void {
   if (statusTimer) return;
   statusTimer = setTimeout(() => {
     statusTimer = null;
     renderStatus();
-  }, 100);
+  }, STATUS_REDRAW_MS);
 }
 // Elapsed time and ETA tick while a run is on.
 setInterval(() => {

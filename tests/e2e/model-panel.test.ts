@@ -49,6 +49,17 @@ function expectSameAccuracies(actual: Record<string, number>, expected: Record<s
 async function checkModelPanel(page: Page, errors: string[]): Promise<void> {
   expect(await page.isVisible('#panel-model')).toBe(true);
   expect(await page.textContent('#model-summary')).toMatch(/appear here when it starts/);
+  // The first training charts drawn (kept when they appear): later epochs and rounds update them in place.
+  await page.evaluate(() => {
+    const w = window as unknown as { firstCharts?: Element[] };
+    new MutationObserver((_, obs) => {
+      const charts = ['#model-loss svg', '#model-acc svg'].map((q) => document.querySelector(q));
+      if (charts.every(Boolean)) {
+        w.firstCharts = charts as Element[];
+        obs.disconnect();
+      }
+    }).observe(document.body, { childList: true, subtree: true });
+  });
   await page.click('#run-btn');
   expect(await waitForStatus(page, /^(complete|failed|aborted)$/, 180_000)).toBe('complete');
 
@@ -75,6 +86,12 @@ async function checkModelPanel(page: Page, errors: string[]): Promise<void> {
     const d = await page.getAttribute(`${id} .mark-line path`, 'd');
     expect(d, id).toMatch(/^M[^ML]+L[^ML]+$/); // two points: a move and one line segment
   }
+  // Drawn once, at the first epoch of round 0, and updated in place since (linechartRows is the
+  // data tfjs-vis's linechart draws: were it not, the lines above would not have their two points).
+  expect(await page.evaluate(() => {
+    const first = (window as unknown as { firstCharts?: Element[] }).firstCharts ?? [];
+    return first.length === 2 && first[0] === document.querySelector('#model-loss svg') && first[1] === document.querySelector('#model-acc svg');
+  })).toBe(true);
 
   // The accuracy per class at the chosen (last) round, as the confusion matrices count it.
   // Both strategies' figures at round 1, with their bars (the panel draws them one at a time).

@@ -3,9 +3,17 @@
  *  - the run's model, layer by layer (`render.table`; the rows come from the compute host,
  *    src/app/host/model-summary.ts);
  *  - the training loss and accuracy of the round being trained, one point per epoch
- *    (`render.linechart`, redrawn once per epoch event, never per batch);
+ *    (`render.linechart`, which compiles a new chart on every call: so it draws the two charts
+ *    once, and later epochs and rounds replace their data in place, as tfjs-vis's barchart does;
+ *    at most once per TRAINING_REDRAW_MS, never per batch; the last epoch that arrived is always
+ *    drawn);
  *  - each strategy's test accuracy per class at the chosen round, from the round's confusion
- *    counts (`render.barchart`, updated in place through the view it keeps).
+ *    counts (`render.barchart`, updated in place through the view it keeps, and only when the
+ *    bars it shows changed).
+ *
+ * A small run on wasm sends several epochs and rounds a second. Compiling both line charts for each
+ * epoch and redrawing the bars for each redraw of the page took 2 to 3 s of the page's main thread
+ * in a 30-round run (Chromium's profiler, here), which then answered clicks late.
  *
  * Only tfjs-vis's deep renderer modules are imported, and lazily: the package root loads
  * tfjs-core, which the page never loads (.dependency-cruiser.mjs). Their charts call vega-embed,
@@ -16,7 +24,7 @@ import { strategyColor } from '../colors.ts';
 import { h, replace } from '../dom.ts';
 import type { DatasetInfo, ModelSummary, StrategyMeta } from '../protocol.ts';
 import type { RunData } from '../state.ts';
-import { release } from './vega-embed-csp.ts';
+import { release, viewOf } from './vega-embed-csp.ts';
 import { accuracyText } from '../../engine/results.ts';
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -77,6 +85,31 @@ const loadRenderers = () => (renderers ??= Promise.all([
   import('@tensorflow/tfjs-vis/dist/render/barchart'),
 ]));
 
+/** The least time between two redraws of the training charts. */
+export const TRAINING_REDRAW_MS = 500;
+
+/**
+ * `render.linechart`'s rows for one series, as it builds them (the x of the i-th point is i) into
+ * the Vega dataset its spec compiles to (`TRAINING_DATA`): what an in-place update replaces.
+ */
+export function linechartRows(series: string, ys: readonly number[]): Record<string, number | string>[] {
+  return ys.map((y, x) => ({ x, [series]: y, [`${series}-name`]: series }));
+}
+const TRAINING_DATA = 'source_0';
+
+/** Identity of a round's data, for the per-class bars' key (a round's counts never change). */
+const roundIds = new WeakMap<object, number>();
+let nextRoundId = 0;
+function roundId(data: object): number {
+  let id = roundIds.get(data);
+  if (id === undefined) roundIds.set(data, (id = nextRoundId++));
+  return id;
+}
+
+function trainingCaption(p: EpochPoint): string {
+  return `${p.strategy}, repeat ${p.repeat + 1}, round ${p.round}: epoch ${p.epoch + 1} of ${p.epochs}, training loss ${p.loss.toFixed(3)}, accuracy ${(p.acc * 100).toFixed(1)}%`;
+}
+
 export class ModelPanel {
   private summary: ModelSummary | null = null;
   private points: EpochPoint[] = [];
@@ -84,6 +117,11 @@ export class ModelPanel {
   private dirty = { summary: false, training: false, classes: false };
   private classInput: { runs: RunData[]; ds: DatasetInfo; strategies: StrategyMeta[]; sel: { repeat: number; round: number } } | null = null;
   private drawing: Promise<void> | null = null;
+  /** When the training charts were last drawn (performance.now()), and the timer of the next draw. */
+  private trainingDrawnAt = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** What the per-class bars show now: redrawn only when it changes. */
+  private classesKey = '';
   private readonly summaryEl = h('div', { class: 'model-summary', id: 'model-summary' });
   private readonly trainingEl = h('div', { class: 'model-training', id: 'model-training' });
   private readonly classesEl = h('div', { class: 'model-classes', id: 'model-classes' });
@@ -104,6 +142,10 @@ export class ModelPanel {
     this.points = [];
     this.bars.clear();
     this.classInput = null;
+    this.classesKey = '';
+    this.trainingDrawnAt = -Infinity;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     this.dirty = { summary: false, training: false, classes: false };
     replace(this.summaryEl, h('p', { class: 'empty', text: 'The layers of the model a run trains appear here when it starts.' }));
     replace(this.trainingEl, h('p', { class: 'empty', text: 'The training loss and accuracy of the round being trained appear here, one point per epoch.' }));
@@ -135,10 +177,23 @@ export class ModelPanel {
     this.schedule();
   }
 
-  /** One draw at a time; what changes meanwhile is drawn by the next (so at most once per epoch). */
+  /**
+   * One draw at a time; what changes meanwhile is drawn by the next. The training charts wait
+   * until TRAINING_REDRAW_MS after their last draw (a timer draws them then).
+   */
   private schedule(): void {
     if (this.drawing || this.body.hidden) return;
-    this.drawing = this.draw()
+    const { summary, training, classes } = this.dirty;
+    if (!summary && !training && !classes) return;
+    const wait = training ? this.trainingDrawnAt + TRAINING_REDRAW_MS - performance.now() : 0;
+    if (wait > 0 && !summary && !classes) {
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        this.schedule();
+      }, wait);
+      return;
+    }
+    this.drawing = this.draw(wait <= 0)
       .catch((err: unknown) => console.warn('model panel:', err))
       .finally(() => {
         this.drawing = null;
@@ -146,11 +201,12 @@ export class ModelPanel {
       });
   }
 
-  private async draw(): Promise<void> {
+  /** Draws what changed; the training charts only when `training` (else they stay marked). */
+  private async draw(training: boolean): Promise<void> {
     const [{ table }, { linechart }, { barchart }] = await loadRenderers();
     // Each flag is cleared before its part is drawn: what arrives meanwhile sets it again.
     const dirty = this.dirty;
-    this.dirty = { summary: false, training: false, classes: false };
+    this.dirty = { summary: false, training: dirty.training && !training, classes: false };
     if (dirty.summary && this.summary) {
       const s = this.summary;
       const area = h('div', { class: 'vis-table' });
@@ -159,15 +215,17 @@ export class ModelPanel {
         h('p', { class: 'model-total', text: `${s.model}: ${s.totalParams.toLocaleString('en')} parameters (${s.trainableParams.toLocaleString('en')} trainable), ${s.layers.length} layers` }),
         area);
     }
-    if (dirty.training && this.points.length > 0) {
+    if (dirty.training && training && this.points.length > 0) {
+      this.trainingDrawnAt = performance.now();
       const pts = this.points.slice();
       const p = pts.at(-1)!;
       const width = Math.max(220, Math.min(420, Math.floor(this.trainingEl.clientWidth / 2) - 40));
+      if (await this.updateTraining(pts, width)) return this.drawRest(dirty, barchart);
       const loss = h('div', { class: 'vis-chart', id: 'model-loss' });
       const acc = h('div', { class: 'vis-chart', id: 'model-acc' });
       const opts = { xLabel: 'epoch', width, height: 150, fontSize: 11 };
-      const figure = h('figure', { class: 'model-epochs', data: { strategy: p.strategy, repeat: p.repeat, round: p.round, epochs: pts.length } },
-        h('figcaption', { text: `${p.strategy}, repeat ${p.repeat + 1}, round ${p.round}: epoch ${p.epoch + 1} of ${p.epochs}, training loss ${p.loss.toFixed(3)}, accuracy ${(p.acc * 100).toFixed(1)}%` }),
+      const figure = h('figure', { class: 'model-epochs', data: { strategy: p.strategy, repeat: p.repeat, round: p.round, epochs: pts.length, width } },
+        h('figcaption', { text: trainingCaption(p) }),
         h('div', { class: 'vis-pair' }, loss, acc));
       // Drawn off-screen, then swapped in (the chart never flashes empty).
       await Promise.all([
@@ -178,16 +236,44 @@ export class ModelPanel {
       replace(this.trainingEl, figure);
       for (const el of old) release(el);
     }
-    if (dirty.classes && this.classInput) {
-      await this.drawClasses(this.classInput, barchart);
-    }
+    await this.drawRest(dirty, barchart);
+  }
+
+  private async drawRest(dirty: ModelPanel['dirty'], barchart: Renderers[2]['barchart']): Promise<void> {
+    if (dirty.classes && this.classInput) await this.drawClasses(this.classInput, barchart);
+  }
+
+  /**
+   * The training charts drawn before at this width: their data replaced in place, the caption
+   * rewritten. False when there is nothing to update (the caller draws them anew).
+   */
+  private async updateTraining(pts: EpochPoint[], width: number): Promise<boolean> {
+    const figure = this.trainingEl.querySelector<HTMLElement>('figure.model-epochs');
+    const views = [this.trainingEl.querySelector<HTMLElement>('#model-loss'), this.trainingEl.querySelector<HTMLElement>('#model-acc')].map((el) => (el ? viewOf(el) : null));
+    if (!figure || figure.dataset.width !== String(width) || views.some((v) => !v?.data(TRAINING_DATA))) return false;
+    const p = pts.at(-1)!;
+    const series: [string, number[]][] = [['training loss', pts.map((q) => q.loss)], ['training accuracy', pts.map((q) => q.acc)]];
+    await Promise.all(views.map((view, i) => {
+      const [name, ys] = series[i]!;
+      return view!.change(TRAINING_DATA, view!.changeset().remove(() => true).insert(linechartRows(name, ys))).runAsync();
+    }));
+    Object.assign(figure.dataset, { strategy: p.strategy, repeat: String(p.repeat), round: String(p.round), epochs: String(pts.length) });
+    figure.querySelector('figcaption')!.textContent = trainingCaption(p);
+    return true;
   }
 
   private async drawClasses(input: NonNullable<ModelPanel['classInput']>, barchart: Renderers[2]['barchart']): Promise<void> {
     const { runs, ds, strategies, sel } = input;
     const shown: HTMLElement[] = [];
     const width = Math.max(200, Math.min(380, Math.floor(this.classesEl.clientWidth / 2) - 40));
-    for (const run of runs.filter((r) => r.repeat === sel.repeat)) {
+    const inRepeat = runs.filter((r) => r.repeat === sel.repeat);
+    const key = JSON.stringify([width, sel, ds.classNames, inRepeat.map((run) => {
+      const data = run.rounds.find((x) => x.record.round === sel.round);
+      return [run.strategy, strategies.find((s) => s.name === run.strategy)?.label, data ? roundId(data) : null];
+    })]);
+    if (key === this.classesKey) return;
+    this.classesKey = key;
+    for (const run of inRepeat) {
       const data = run.rounds.find((x) => x.record.round === sel.round);
       if (!data || data.confusion.length === 0) continue; // a results file keeps no confusion counts
       const bars = perClassAccuracy(data.confusion, ds.classNames);

@@ -52,6 +52,11 @@ export interface Result {
 const VIEW = Symbol.for('activelab.vega-embed-csp.view');
 type Drawn = HTMLElement & { [VIEW]?: View };
 
+/** The live view last drawn into `el`, if any. */
+export function viewOf(el: HTMLElement): View | null {
+  return (el as Drawn)[VIEW] ?? null;
+}
+
 /** Finalizes the view drawn into `el`, if any (its timers and listeners); the SVG stays. */
 export function release(el: HTMLElement): void {
   const d = el as Drawn;
