@@ -805,7 +805,21 @@ function renderMessages(): void {
       h('span', { text: 'The engine is stopped. ' }),
       h('button', { id: 'restart-engine', attrs: { type: 'button' }, text: 'Continue', on: { click: restartEngine } })));
   }
+  // Replaced only when they change: a button replaced between a press and its release (a redraw
+  // while the user clicks Resume) would take no click.
+  const signature = JSON.stringify([offer ? offerId(offer) : null, items.map((e) => e.outerHTML)]);
+  if (signature === messagesSignature) return;
+  messagesSignature = signature;
   replace(els.messages, ...items);
+}
+let messagesSignature = '';
+/** An identity per resume offer (the buttons' handlers are bound to the offer they were made for). */
+const offerIds = new WeakMap<object, number>();
+let nextOfferId = 0;
+function offerId(o: object): number {
+  let id = offerIds.get(o);
+  if (id === undefined) offerIds.set(o, (id = nextOfferId++));
+  return id;
 }
 
 function resumeOffer(o: StoredExperiment): HTMLElement {
