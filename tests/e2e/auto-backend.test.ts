@@ -9,16 +9,16 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, collectErrors, devServerSession, SMALL_RUN, waitForReady, waitForStatus } from './helpers.ts';
+import { appQuery, collectErrors, buildSession, SMALL_RUN, waitForReady, waitForStatus } from './helpers.ts';
 
-const app = devServerSession();
+const app = buildSession();
 
 const pill = (page: Page) => page.evaluate(() => {
   const el = document.querySelector<HTMLElement>('#backend-pill')!;
   return { backend: el.dataset.backend ?? '', choice: el.dataset.choice ?? '', text: el.textContent ?? '', title: el.title };
 });
 
-describe("backend 'auto' (vite dev server, Chromium with SwiftShader WebGL)", { timeout: 400_000 }, () => {
+describe("backend 'auto' (the built site, Chromium with SwiftShader WebGL)", { timeout: 400_000 }, () => {
   it('the default comparison picks wasm over CPU-emulated WebGL and says why; a second load uses the cached timings; ?backend=webgl overrides', async () => {
     const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
     try {

@@ -10,13 +10,13 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, cspViolations, devServerSession, waitForReady, waitForStatus } from './helpers.ts';
+import { appQuery, cspViolations, buildSession, waitForReady, waitForStatus } from './helpers.ts';
 
 const LABELING = {
   dataset: 'mnist', model: 'logreg', strategies: 'entropy', initial: 10, balanced: true, query: 3, rounds: 3,
   repeats: 1, epochs: 2, batchSize: 16, poolSubset: 60, testSubset: 100, seed: 5, backend: 'wasm',
 };
-const app = devServerSession();
+const app = buildSession();
 
 /** Waits for round `round`'s batch; returns its dataset rows, in order. */
 async function batchOf(page: Page, round: number): Promise<number[]> {
@@ -45,7 +45,7 @@ async function press(page: Page, ...keys: string[]): Promise<void> {
   for (const k of keys) await page.keyboard.press(k);
 }
 
-describe('Label it yourself (dev server, Chromium, wasm)', { timeout: 300_000 }, () => {
+describe('Label it yourself (the built site, Chromium, wasm)', { timeout: 300_000 }, () => {
   it('labels MNIST by keyboard, survives a reload mid-batch, and exports what was typed; the pad shows probabilities and adds a drawn digit', async () => {
     const { page, errors } = await app.open(appQuery(LABELING));
     // Started from the keyboard: focus the strategy, Tab to Start, Enter.

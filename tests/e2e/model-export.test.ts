@@ -12,9 +12,9 @@ import { loadExportedModel } from '../../models/export.ts';
 import { disposeModel } from '../../models/index.ts';
 import { useBackend } from '../../src/backend/index.ts';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, devServerSession, waitForStatus } from './helpers.ts';
+import { appQuery, buildSession, waitForStatus } from './helpers.ts';
 
-const app = devServerSession();
+const app = buildSession();
 const RUN = {
   dataset: 'moons', model: 'logreg', strategies: 'entropy,random', initial: 10, query: 5, rounds: 2,
   repeats: 1, epochs: 5, batchSize: 16, poolSubset: null, testSubset: null, seed: 3, backend: 'wasm',

@@ -16,9 +16,9 @@ import { PNG } from 'pngjs';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResults } from '../../src/engine/results.ts';
-import { appQuery, collectErrors, cspViolations, devServerSession, recordCspViolations, waitForReady, waitForStatus } from './helpers.ts';
+import { appQuery, collectErrors, cspViolations, buildSession, recordCspViolations, waitForReady, waitForStatus } from './helpers.ts';
 
-const app = devServerSession();
+const app = buildSession();
 const CLASSES = ['circle', 'cross', 'square'];
 const PER_CLASS = 8;
 let dir = '';
