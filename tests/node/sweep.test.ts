@@ -46,6 +46,40 @@ async function inProcess(entry: typeof main, args: string[], env: Record<string,
   return { code, stdout, stderr };
 }
 
+/** Resolves the waiters on `stderr` whose pattern it now matches. */
+function resolveMatches(stderr: string, waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[]): void {
+  for (const w of [...waiting]) {
+    const m = stderr.match(w.re);
+    if (m) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(m);
+    }
+  }
+}
+
+/** `main` started in this process (as `started` starts a CLI process): `until` resolves when its stderr matches. */
+function startedInProcess(args: string[]) {
+  let stderr = '';
+  let stdout = '';
+  const waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  const io: CliIo = {
+    stdout: { write: (t: string) => ((stdout += t), true) },
+    stderr: { write: (t: string) => ((stderr += t), resolveMatches(stderr, waiting), true) },
+    fs: nodeFs,
+    env: {},
+  };
+  const exit = main(args, io).then((code) => ({ code, stdout, stderr }));
+  return {
+    exit,
+    until: (re: RegExp) => new Promise<RegExpMatchArray>((res, rej) => {
+      const m = stderr.match(re);
+      if (m) return res(m);
+      waiting.push({ re, resolve: res });
+      void exit.then((e) => rej(new Error(`exited (${e.code}) before ${re}:\n${e.stderr}`)));
+    }),
+  };
+}
+
 /** A CLI process to signal: `until` resolves when its stderr matches. */
 function started(args: string[]) {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -115,7 +149,8 @@ beforeAll(async () => {
 describe('npm run experiment -- --jobs', () => {
   it('--jobs 2 writes the results of --jobs 1, and reports each worker\'s peak memory', async () => {
     const out = join(dir, 'jobs2.json');
-    const r = await cli([...ARGS, '--jobs', '2', '--out', out]);
+    // main() in this process, forking its two worker processes (the workers are what is tested).
+    const r = await inProcess(main, [...ARGS, '--jobs', '2', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('4 cells, 4 to run in 2 worker processes');
     const res = read(out);
@@ -133,7 +168,8 @@ describe('npm run experiment -- --jobs', () => {
 
   it('a worker killed mid-cell fails that cell with its error, the others complete, exit 1; --resume then finishes it', async () => {
     const out = join(dir, 'killed.json');
-    const run = started([...ARGS, '--jobs', '2', '--out', out]);
+    // main() in this process, with its two worker processes: one of them is killed.
+    const run = startedInProcess([...ARGS, '--jobs', '2', '--out', out]);
     const [, n, pid] = await run.until(/worker (\d) \(pid (\d+)\): entropy #0\n/);
     await run.until(new RegExp(`worker ${n}: entropy #0 round 1:`));
     process.kill(Number(pid), 'SIGKILL');
