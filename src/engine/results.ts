@@ -147,14 +147,31 @@ export interface PairedSummary {
  */
 export const STATISTICS_SEED = 20_190_601;
 
+/**
+ * The last PAIRED_CACHE_SIZE answers of `pairedStat`, by its exact inputs. Its bootstrap (10,000
+ * resamples) is most of what recomputing a summary costs, and the same runs are summarised again
+ * and again: the page on every redraw of a run, a results file each time it is read or checked.
+ * The answer depends on the inputs alone (the seed is fixed), so a cached one is the same answer.
+ */
+const PAIRED_CACHE_SIZE = 256;
+const pairedCache = new Map<string, PairedStat>();
+
 /** `a` against `b`, paired by position; null with fewer than 2 pairs. */
 export function pairedStat(a: readonly number[], b: readonly number[], name: string): PairedStat | null {
   if (a.length < 2 || a.length !== b.length) return null;
+  // String(x) is the shortest text that reads back as x (and -0 is told from 0): equal keys are equal inputs.
+  const text = (xs: readonly number[]) => xs.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(',');
+  const key = `${name}\u0000${text(a)}\u0000${text(b)}`;
+  const cached = pairedCache.get(key);
+  if (cached) return { ...cached };
   const c = comparePaired(a, b, { rng: new Rng(STATISTICS_SEED).fork(name) });
-  return {
+  const stat: PairedStat = {
     pairs: c.n, meanDifference: c.meanDifference, low: c.interval.low, high: c.interval.high,
     wilcoxonP: c.wilcoxon.pValue, permutationP: c.signFlip.pValue,
   };
+  if (pairedCache.size >= PAIRED_CACHE_SIZE) pairedCache.delete(pairedCache.keys().next().value!);
+  pairedCache.set(key, stat);
+  return { ...stat };
 }
 
 /** `runs` of one strategy against `others` of another, paired by repeat. */

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { summaryTable } from '../../src/cli/report.ts';
 import { DEFAULT_CONFIG } from '../../src/engine/config.ts';
-import { areaUnderLearningCurve, compareStrategies, summarize, type ExperimentResults, type RunRecord } from '../../src/engine/results.ts';
-import { wilcoxonSignedRank } from '../../src/engine/statistics.ts';
+import { areaUnderLearningCurve, compareStrategies, pairedStat, STATISTICS_SEED, summarize, type ExperimentResults, type RunRecord } from '../../src/engine/results.ts';
+import { comparePaired, wilcoxonSignedRank } from '../../src/engine/statistics.ts';
+import { Rng } from '../../src/rng.ts';
 
 /** A run whose accuracy at 10, 20, 30 labels is `accs`. */
 function run(strategy: string, repeat: number, accs: number[]): RunRecord {
@@ -46,6 +47,19 @@ describe('summary: each strategy against random, paired by repeat', () => {
     // Seeded: the same runs give the same interval wherever the summary is recomputed.
     expect(summarize(runs, 0.8)).toEqual(s);
     expect(compareStrategies(runs, 'bald', 'random', 0.8)).toEqual(bald.vsRandom);
+  });
+
+  it('a comparison asked again (answered from the cache) is the computed one; changing a returned answer changes no other', () => {
+    const a = [0.61, 0.7, 0.66, 0.72, 0.69, 0.75, 0.64, 0.71], b = [0.6, 0.65, 0.67, 0.7, 0.61, 0.74, 0.6, 0.73];
+    const c = comparePaired(a, b, { rng: new Rng(STATISTICS_SEED).fork('cache-test:alc') });
+    const want = { pairs: c.n, meanDifference: c.meanDifference, low: c.interval.low, high: c.interval.high, wilcoxonP: c.wilcoxon.pValue, permutationP: c.signFlip.pValue };
+    const first = pairedStat(a, b, 'cache-test:alc')!;
+    expect(first).toEqual(want);
+    first.low = 99;
+    expect(pairedStat([...a], [...b], 'cache-test:alc')).toEqual(want);
+    // Another name is another stream, so another interval; other values, another answer.
+    expect(pairedStat(a, b, 'cache-test:other')!.low).not.toBe(want.low);
+    expect(pairedStat(a, [...b.slice(0, 7), 0.81], 'cache-test:alc')!.meanDifference).toBeCloseTo(want.meanDifference - 0.01, 12);
   });
 
   it('one repeat, or no random run: no comparison; any pair on request', () => {
