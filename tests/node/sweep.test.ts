@@ -211,7 +211,7 @@ describe('npm run experiment -- --jobs', () => {
     expect(lines.length).toBeGreaterThanOrEqual(1 + 5);
     appendFileSync(journal, '{"type":"round","strategy":"entropy","repeat":1,"record":{"round":'); // a write cut short
     // The resume in this process (what is tested is the journal it reads).
-    const r = await inProcess(main, ['--resume', journal]);
+    const r = await inProcess(main, ['--resume', journal, '--jobs', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`warning: ${journal}: ignored the last line (${lines.length + 1}), cut short by an interrupted write`);
     expect(r.stderr).toMatch(new RegExp(`resuming ${journal}: ${lines.filter((l) => l.includes('"type":"round"')).length} completed rounds kept`));
@@ -227,7 +227,7 @@ describe('npm run experiment -- --jobs', () => {
     // ... then resumed and killed after 2 more rounds of random #0: those are in the journal only.
     Journal.create(join(dir, 'again.journal.jsonl'), { config: full.config, shard: null, startedAt: full.startedAt },
       [stopped.runs[0]!, { ...stopped.runs[1]!, rounds: full.runs[1]!.rounds.slice(0, 4) }]).close();
-    const r = await inProcess(main, ['--resume', out]);
+    const r = await inProcess(main, ['--resume', out, '--jobs', '1']); // what is tested is what it keeps, not its workers
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`the journal ${join(dir, 'again.journal.jsonl')} holds 2 completed rounds more than ${out}: they are kept too`);
     expect(r.stderr).toContain('random #0, continuing after round 3');
