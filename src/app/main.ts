@@ -806,21 +806,14 @@ function renderMessages(): void {
       h('button', { id: 'restart-engine', attrs: { type: 'button' }, text: 'Continue', on: { click: restartEngine } })));
   }
   // Replaced only when they change: a button replaced between a press and its release (a redraw
-  // while the user clicks Resume) would take no click.
-  const signature = JSON.stringify([offer ? offerId(offer) : null, items.map((e) => e.outerHTML)]);
-  if (signature === messagesSignature) return;
-  messagesSignature = signature;
+  // while the user clicks Resume) would take no click. The offer is compared as an object: its
+  // buttons' handlers are bound to the offer they were made for.
+  const html = items.map((e) => e.outerHTML).join('');
+  if (html === shownMessages.html && offer === shownMessages.offer) return;
+  shownMessages = { html, offer };
   replace(els.messages, ...items);
 }
-let messagesSignature = '';
-/** An identity per resume offer (the buttons' handlers are bound to the offer they were made for). */
-const offerIds = new WeakMap<object, number>();
-let nextOfferId = 0;
-function offerId(o: object): number {
-  let id = offerIds.get(o);
-  if (id === undefined) offerIds.set(o, (id = nextOfferId++));
-  return id;
-}
+let shownMessages: { html: string; offer: StoredExperiment | null } = { html: '', offer: null };
 
 function resumeOffer(o: StoredExperiment): HTMLElement {
   const c = o.config;

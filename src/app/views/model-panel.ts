@@ -97,15 +97,6 @@ export function linechartRows(series: string, ys: readonly number[]): Record<str
 }
 const TRAINING_DATA = 'source_0';
 
-/** Identity of a round's data, for the per-class bars' key (a round's counts never change). */
-const roundIds = new WeakMap<object, number>();
-let nextRoundId = 0;
-function roundId(data: object): number {
-  let id = roundIds.get(data);
-  if (id === undefined) roundIds.set(data, (id = nextRoundId++));
-  return id;
-}
-
 function trainingCaption(p: EpochPoint): string {
   return `${p.strategy}, repeat ${p.repeat + 1}, round ${p.round}: epoch ${p.epoch + 1} of ${p.epochs}, training loss ${p.loss.toFixed(3)}, accuracy ${(p.acc * 100).toFixed(1)}%`;
 }
@@ -120,8 +111,8 @@ export class ModelPanel {
   /** When the training charts were last drawn (performance.now()), and the timer of the next draw. */
   private trainingDrawnAt = -Infinity;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** What the per-class bars show now: redrawn only when it changes. */
-  private classesKey = '';
+  /** What the per-class bars show now (the rounds' data as objects: their counts never change): redrawn only when it changes. */
+  private classesShown: { key: string; rounds: (object | null)[] } = { key: '', rounds: [] };
   private readonly summaryEl = h('div', { class: 'model-summary', id: 'model-summary' });
   private readonly trainingEl = h('div', { class: 'model-training', id: 'model-training' });
   private readonly classesEl = h('div', { class: 'model-classes', id: 'model-classes' });
@@ -142,7 +133,7 @@ export class ModelPanel {
     this.points = [];
     this.bars.clear();
     this.classInput = null;
-    this.classesKey = '';
+    this.classesShown = { key: '', rounds: [] };
     this.trainingDrawnAt = -Infinity;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -267,14 +258,13 @@ export class ModelPanel {
     const shown: HTMLElement[] = [];
     const width = Math.max(200, Math.min(380, Math.floor(this.classesEl.clientWidth / 2) - 40));
     const inRepeat = runs.filter((r) => r.repeat === sel.repeat);
-    const key = JSON.stringify([width, sel, ds.classNames, inRepeat.map((run) => {
-      const data = run.rounds.find((x) => x.record.round === sel.round);
-      return [run.strategy, strategies.find((s) => s.name === run.strategy)?.label, data ? roundId(data) : null];
-    })]);
-    if (key === this.classesKey) return;
-    this.classesKey = key;
-    for (const run of inRepeat) {
-      const data = run.rounds.find((x) => x.record.round === sel.round);
+    const rounds = inRepeat.map((run) => run.rounds.find((x) => x.record.round === sel.round) ?? null);
+    const key = JSON.stringify([width, sel, ds.classNames, inRepeat.map((run) => [run.strategy, strategies.find((s) => s.name === run.strategy)?.label])]);
+    const last = this.classesShown;
+    if (key === last.key && rounds.length === last.rounds.length && rounds.every((r, i) => r === last.rounds[i])) return;
+    this.classesShown = { key, rounds };
+    for (const [i, run] of inRepeat.entries()) {
+      const data = rounds[i];
       if (!data || data.confusion.length === 0) continue; // a results file keeps no confusion counts
       const bars = perClassAccuracy(data.confusion, ds.classNames);
       let fig = this.bars.get(run.strategy);
