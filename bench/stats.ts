@@ -36,6 +36,19 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
+/**
+ * A flag's whole-number value, at least `least`.
+ *
+ * @example
+ *   wholeNumberFlag('--repeats', '3'); // 3
+ *   wholeNumberFlag('--repeats', 'x'); // throws: --repeats takes a whole number of at least 1, got 'x'
+ */
+export function wholeNumberFlag(flag: string, text: string, least = 1): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < least) throw new RangeError(`${flag} takes a whole number of at least ${least}, got '${text}'`);
+  return n;
+}
+
 /** Items per second for `count` items done in `ms` milliseconds. */
 export function perSecond(count: number, ms: number): number {
   if (!(ms > 0)) throw new RangeError(`perSecond: ms must be positive, got ${ms}`);

@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { BEGIN_MARKER, END_MARKER, evaluateTargets, renderReport, spliceReport, type BenchData, type Machine } from '../../bench/report.ts';
 import { summarizeSoak, type SoakRound } from '../../bench/soak-summary.ts';
 import { interleavedRatio, torchRatios } from '../../bench/torch-peer.ts';
-import { fmt, fmtBytes, growthFrom, isFlatFrom, max, mean, median, min, perSecond, readbackIsOrderN, round, sumFrom } from '../../bench/stats.ts';
+import { fmt, fmtBytes, growthFrom, isFlatFrom, max, mean, median, min, perSecond, readbackIsOrderN, round, sumFrom, wholeNumberFlag } from '../../bench/stats.ts';
+
+describe('bench flags', () => {
+  it('a whole-number flag takes whole numbers from its least; anything else is refused by name', () => {
+    expect(wholeNumberFlag('--repeats', '3')).toBe(3);
+    expect(wholeNumberFlag('--warm', '0', 0)).toBe(0);
+    for (const bad of ['0', '-2', '1.5', 'x', '', ' ']) {
+      expect(() => wholeNumberFlag('--repeats', bad)).toThrow(`--repeats takes a whole number of at least 1, got '${bad}'`);
+    }
+  });
+});
 
 describe('bench statistics', () => {
   it('median, min, max, mean', () => {

@@ -46,70 +46,60 @@ async function inProcess(entry: typeof main, args: string[], env: Record<string,
   return { code, stdout, stderr };
 }
 
-/** Resolves the waiters on `stderr` whose pattern it now matches. */
-function resolveMatches(stderr: string, waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[]): void {
-  for (const w of [...waiting]) {
-    const m = stderr.match(w.re);
-    if (m) {
-      waiting.splice(waiting.indexOf(w), 1);
-      w.resolve(m);
-    }
-  }
+/**
+ * A run's stderr as it arrives: `until(re)` resolves with the first match, or rejects if the run
+ * ends (`exit`) before its stderr matches.
+ */
+function stderrWatch() {
+  const waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  const watch = {
+    text: '',
+    add(t: string): void {
+      watch.text += t;
+      for (const w of [...waiting]) {
+        const m = watch.text.match(w.re);
+        if (m) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    },
+    until(re: RegExp, exit: Promise<{ code: number | null; signal?: NodeJS.Signals | null; stderr: string }>): Promise<RegExpMatchArray> {
+      return new Promise((res, rej) => {
+        const m = watch.text.match(re);
+        if (m) return res(m);
+        waiting.push({ re, resolve: res });
+        void exit.then((e) => rej(new Error(`exited (${e.code ?? e.signal}) before ${re}:\n${e.stderr}`)));
+      });
+    },
+  };
+  return watch;
 }
 
 /** `main` started in this process (as `started` starts a CLI process): `until` resolves when its stderr matches. */
 function startedInProcess(args: string[]) {
-  let stderr = '';
   let stdout = '';
-  const waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  const stderr = stderrWatch();
   const io: CliIo = {
     stdout: { write: (t: string) => ((stdout += t), true) },
-    stderr: { write: (t: string) => ((stderr += t), resolveMatches(stderr, waiting), true) },
+    stderr: { write: (t: string) => (stderr.add(t), true) },
     fs: nodeFs,
     env: {},
   };
-  const exit = main(args, io).then((code) => ({ code, stdout, stderr }));
-  return {
-    exit,
-    until: (re: RegExp) => new Promise<RegExpMatchArray>((res, rej) => {
-      const m = stderr.match(re);
-      if (m) return res(m);
-      waiting.push({ re, resolve: res });
-      void exit.then((e) => rej(new Error(`exited (${e.code}) before ${re}:\n${e.stderr}`)));
-    }),
-  };
+  const exit = main(args, io).then((code) => ({ code, stdout, stderr: stderr.text }));
+  return { exit, until: (re: RegExp) => stderr.until(re, exit) };
 }
 
 /** A CLI process to signal: `until` resolves when its stderr matches. */
 function started(args: string[]) {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
   let stdout = '';
-  const waiting: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  const stderr = stderrWatch();
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    for (const w of [...waiting]) {
-      const m = stderr.match(w.re);
-      if (m) {
-        waiting.splice(waiting.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  });
+  proc.stderr.on('data', (d: Buffer) => stderr.add(d.toString()));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((res) =>
-    proc.on('exit', (code, signal) => setImmediate(() => res({ code, signal, stdout, stderr }))));
-  return {
-    proc,
-    exit,
-    stderr: () => stderr,
-    until: (re: RegExp) => new Promise<RegExpMatchArray>((res, rej) => {
-      const m = stderr.match(re);
-      if (m) return res(m);
-      waiting.push({ re, resolve: res });
-      void exit.then((e) => rej(new Error(`exited (${e.code ?? e.signal}) before ${re}:\n${e.stderr}`)));
-    }),
-  };
+    proc.on('exit', (code, signal) => setImmediate(() => res({ code, signal, stdout, stderr: stderr.text }))));
+  return { proc, exit, stderr: () => stderr.text, until: (re: RegExp) => stderr.until(re, exit) };
 }
 /** Progress lines (stderr is not a terminal) say "N/28 rounds": at least `n` done. */
 const roundsDone = (n: number) => new RegExp(`\\b(${Array.from({ length: ROUNDS - n + 1 }, (_, i) => n + i).join('|')})/${ROUNDS} rounds`);
