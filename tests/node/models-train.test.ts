@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createModel, disposeModel, type ModelName } from '../../models/index.ts';
 import { epochBatches, fitSeeded, TrainingError, type Batch, type EpochLog, type TrainingSet } from '../../models/train.ts';
 import { Rng } from '../../src/rng.ts';
@@ -205,6 +205,30 @@ describe.each(TEST_BACKENDS)('fitSeeded on %s', (backend) => {
     expect(calls).toHaveLength(0);
     expect(tf.memory().numTensors).toBe(before);
     disposeModel(model);
+  });
+
+  it('yields to the event loop every yieldIntervalMs, also when each epoch takes less than that', async () => {
+    // A clock that moves 10 ms per batch and not otherwise: one batch an epoch, so every epoch
+    // is shorter than the 16 ms interval, and a yield is due every second epoch. (An epoch's end
+    // once restarted the interval, so such epochs never yielded: a sweep's SIGINT, or the page's
+    // Pause, waited for the whole cell.)
+    const model = createModel('logreg', { inputShape: [5], numClasses: 3, rng: new Rng(1) });
+    const { batch } = provider(data);
+    let clock = 0;
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    let turns = 0, training = true;
+    const tick = () => { turns++; if (training) setImmediate(tick); };
+    try {
+      setImmediate(tick);
+      await fitSeeded(model, { indices: range(8), batch: (idx) => { clock += 10; return batch(idx); } }, { rng: new Rng(1), epochs: 20, batchSize: 8 });
+      training = false;
+    } finally {
+      spy.mockRestore();
+      disposeModel(model);
+    }
+    // The event loop turned at each of the 10 yields (a setImmediate runs once per turn).
+    expect(turns).toBeGreaterThanOrEqual(10);
+    expect(turns).toBeLessThanOrEqual(11);
   });
 
   it('refuses bad inputs with named errors and disposes the offending batch', async () => {
