@@ -210,8 +210,8 @@ describe.each(TEST_BACKENDS)('fitSeeded on %s', (backend) => {
   it('yields to the event loop every yieldIntervalMs, also when each epoch takes less than that', async () => {
     // A clock that moves 10 ms per batch and not otherwise: one batch an epoch, so every epoch
     // is shorter than the 16 ms interval, and a yield is due every second epoch. (An epoch's end
-    // once restarted the interval, so such epochs never yielded: a sweep's SIGINT, or the page's
-    // Pause, waited for the whole cell.)
+    // once restarted the interval, so such epochs never yielded: a moons sweep held off SIGHUP
+    // for 4 s, and the page's Pause waited the same way.)
     const model = createModel('logreg', { inputShape: [5], numClasses: 3, rng: new Rng(1) });
     const { batch } = provider(data);
     let clock = 0;
@@ -221,8 +221,8 @@ describe.each(TEST_BACKENDS)('fitSeeded on %s', (backend) => {
     try {
       setImmediate(tick);
       await fitSeeded(model, { indices: range(8), batch: (idx) => { clock += 10; return batch(idx); } }, { rng: new Rng(1), epochs: 20, batchSize: 8 });
-      training = false;
     } finally {
+      training = false; // ends the setImmediate chain, also when fit throws
       spy.mockRestore();
       disposeModel(model);
     }
