@@ -4,7 +4,7 @@
  * `--jobs 1` run of the same configuration (wasm, where results are bit-reproducible).
  */
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -112,6 +112,21 @@ const comparable = (r: ExperimentResults) => ({
   runs: r.runs.map((run) => ({ ...run, rounds: run.rounds.map(({ ms: _ms, ...rest }) => rest) })),
   summary: r.summary,
 });
+/**
+ * The sweep-worker processes forked by `pid`, read from Linux's /proc. A worker exists from its
+ * fork, before it reports its pid on stderr (its first cell), which a slow start can delay past
+ * the rounds a faster worker has done.
+ */
+const workerPids = (pid: number) =>
+  readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return ppid === pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('sweep-worker') ? [Number(d)] : [];
+    } catch {
+      return []; // ended meanwhile
+    }
+  });
 const gone = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -188,8 +203,10 @@ describe('npm run experiment -- --jobs', () => {
     const journal = join(dir, 'crash.journal.jsonl');
     const run = started([...ARGS, '--jobs', '2', '--out', out]);
     await run.until(roundsDone(5));
-    const pids = [...run.stderr().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
-    expect(pids.length).toBeGreaterThanOrEqual(2);
+    // Both workers, the second perhaps still starting (then it has not reported its pid yet).
+    const pids = workerPids(run.proc.pid!);
+    expect(pids).toHaveLength(2);
+    for (const m of run.stderr().matchAll(/\(pid (\d+)\)/g)) expect(pids).toContain(Number(m[1]));
     run.proc.kill('SIGKILL');
     const e = await run.exit;
     expect(e.signal).toBe('SIGKILL');
